@@ -1,0 +1,103 @@
+import { makePersistedAdapter } from '@livestore/adapter-web'
+import LiveStoreSharedWorker from '@livestore/adapter-web/shared-worker?sharedworker'
+import { createStorePromise } from '@livestore/livestore'
+import { Effect, Fiber, Stream } from 'effect'
+import LiveStoreWorker from './livestore/livestore.worker.ts?worker'
+import { type AppStore, schema, SyncPayload } from './livestore/schema.ts'
+import { createTokenProvider, type TokenProvider } from './services/auth-token.ts'
+import { type Connectivity, createConnectivity } from './services/connectivity.ts'
+import { connectFileServiceWorker } from './services/file-service-worker.ts'
+import { createFileStorage, type FileStorage } from './services/file-storage.ts'
+import { createFileSync, type FileSync } from './services/file-sync.ts'
+import { createOpfsFileStorage } from './services/local-file-storage.ts'
+import { createRemoteFileStorage } from './services/remote-file-storage.ts'
+import { createSyncExecutor } from './services/sync-executor.ts'
+
+/** Everything the page uses, built once here and handed to Vue; nothing else builds services. */
+export interface AppServices {
+  storeId: string
+  store: AppStore
+  fileStorage: FileStorage
+  fileSync: FileSync
+  connectivity: Connectivity
+  tokens: TokenProvider
+  /** Whether this tab is the one moving bytes for the store (other tabs show the same states). */
+  isTransferLeader: () => boolean
+}
+
+const storeIdPattern = /^[a-zA-Z0-9_-]{1,64}$/
+
+/** The store comes from `?store=<id>`; a first visit gets a new one, written into the URL to share. */
+export const storeIdFromUrl = (location: Location, history: History): string => {
+  const url = new URL(location.href)
+  const fromUrl = url.searchParams.get('store')
+  if (fromUrl && storeIdPattern.test(fromUrl)) return fromUrl
+  const storeId = `store-${crypto.randomUUID().slice(0, 8)}`
+  url.searchParams.set('store', storeId)
+  history.replaceState(null, '', url)
+  return storeId
+}
+
+export const boot = async (): Promise<AppServices> => {
+  const storeId = storeIdFromUrl(window.location, window.history)
+  const origin = window.location.origin
+  const tokens = createTokenProvider({ storeId, endpoint: `${origin}/api/auth/${storeId}`, cache: window.localStorage })
+
+  // The sync payload is fixed when the store is created: take the cached token, or ask the
+  // server briefly. Offline on a first visit, the page still works and syncs after a reload.
+  const authToken = tokens.cached() || (await withTimeout(tokens.getToken(), 3_000).catch(() => ''))
+
+  const serviceWorker = 'serviceWorker' in navigator
+    ? connectFileServiceWorker({ container: navigator.serviceWorker, storeId, getToken: () => tokens.getToken() }).catch(
+        (error: unknown) => console.warn('The file service worker could not start; files show once synced.', error),
+      )
+    : Promise.resolve()
+
+  const adapter = makePersistedAdapter({
+    storage: { type: 'opfs' },
+    worker: LiveStoreWorker,
+    sharedWorker: LiveStoreSharedWorker,
+  })
+  const store = await createStorePromise({
+    schema,
+    adapter,
+    storeId,
+    syncPayload: { authToken },
+    syncPayloadSchema: SyncPayload,
+  })
+  await serviceWorker
+
+  const local = createOpfsFileStorage({ root: () => navigator.storage.getDirectory(), folder: ['files', storeId] })
+  const remote = createRemoteFileStorage({ baseUrl: origin, storeId, getToken: tokens.getToken })
+  const connectivity = createConnectivity({
+    probe: async (signal) => (await fetch(`${origin}/api/health`, { signal, cache: 'no-store' })).ok,
+    events: window,
+    connection: { subscribe: (listener) => subscribeNetworkStatus(store, listener) },
+  })
+  const executor = createSyncExecutor()
+  const fileSync = createFileSync({ store, local, remote, executor, connectivity })
+  const fileStorage = createFileStorage({ store, local })
+
+  // Tabs of one store share OPFS and the local state: one of them (the lock holder) transfers,
+  // the next one takes over when it closes.
+  let leader = false
+  void navigator.locks.request(`file-sync:${storeId}`, async () => {
+    leader = true
+    await fileSync.start()
+    await new Promise<never>(() => {}) // held until this tab goes away
+  })
+
+  return { storeId, store, fileStorage, fileSync, connectivity, tokens, isTransferLeader: () => leader }
+}
+
+/** LiveStore's sync connection status as a plain callback subscription. */
+const subscribeNetworkStatus = (store: AppStore, listener: (connected: boolean) => void): (() => void) => {
+  const fiber = store.networkStatus.changes.pipe(
+    Stream.runForEach((status) => Effect.sync(() => listener(status.isConnected))),
+    Effect.runFork,
+  )
+  return () => void Effect.runFork(Fiber.interrupt(fiber))
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+  Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms))])

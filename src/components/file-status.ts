@@ -1,0 +1,34 @@
+import type { LocalFileState } from '../livestore/schema.ts'
+import type { LocalView, RemoteView } from '../services/sync-plan.ts'
+
+export interface FileStatus {
+  label: string
+  tone: 'done' | 'busy' | 'waiting' | 'failed'
+  canRetry: boolean
+}
+
+/** Where a file is, in words a person understands. */
+export const describeFileStatus = (
+  local: LocalView,
+  remote: RemoteView,
+  state: LocalFileState,
+  online: boolean,
+): FileStatus => {
+  const retrying = state.lastError ? ` (retrying: ${state.lastError})` : ''
+  if (local === 'failed') return { label: `Download failed: ${state.lastError}`, tone: 'failed', canRetry: true }
+  if (remote === 'failed') return { label: `Upload failed: ${state.lastError}`, tone: 'failed', canRetry: true }
+  if (local === 'downloading') return { label: `Downloading…${retrying}`, tone: 'busy', canRetry: false }
+  if (local === 'present') {
+    if (remote === 'uploaded') return { label: 'Synced', tone: 'done', canRetry: false }
+    if (remote === 'uploading') return { label: `Saved here · uploading…${retrying}`, tone: 'busy', canRetry: false }
+    return online
+      ? { label: 'Saved here · waiting to upload', tone: 'waiting', canRetry: false }
+      : { label: 'Saved here · uploads when back online', tone: 'waiting', canRetry: false }
+  }
+  if (remote === 'uploaded') {
+    return online
+      ? { label: 'On the server · waiting to download', tone: 'waiting', canRetry: false }
+      : { label: 'On the server · downloads when back online', tone: 'waiting', canRetry: false }
+  }
+  return { label: 'Waiting for the device that added it to upload', tone: 'waiting', canRetry: false }
+}

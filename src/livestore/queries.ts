@@ -1,0 +1,10 @@
+import { queryDb } from '@livestore/livestore'
+import { tables } from './schema.ts'
+
+/** The gallery as the page shows it: newest first, removed items gone. */
+export const visibleGalleryItems$ = queryDb(
+  tables.galleryItems.where({ removedAt: null }).orderBy('addedAt', 'desc'),
+  { label: 'visibleGalleryItems' },
+)
+
+export const visibleFiles$ = queryDb(tables.files.where({ deletedAt: null }), { label: 'visibleFiles' })

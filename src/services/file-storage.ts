@@ -1,0 +1,94 @@
+import { type AppEvent, type AppStore, emptyLocalFileState, events, type FileRow, tables } from '../livestore/schema.ts'
+import { FileError } from './errors.ts'
+import type { LocalFileStorage } from './local-file-storage.ts'
+
+/** What the app calls: each method writes bytes to this device first, then records the fact. */
+export interface FileStorage {
+  /**
+   * Saves a file on this device and adds it to the store; it uploads later, by itself.
+   * `alsoCommit` adds the app's own events (e.g. a gallery item) in the same commit, so a file
+   * never exists without what refers to it.
+   */
+  saveFile(file: Blob & { name?: string }, options?: { alsoCommit?: (fileId: string) => AppEvent[] }): Promise<string>
+  /** Replaces a file's content; the previous version's bytes stay where they are. */
+  updateFile(fileId: string, file: Blob & { name?: string }): Promise<void>
+  /** Soft delete: every device drops its copy when it sees the event. */
+  deleteFile(fileId: string, options?: { alsoCommit?: AppEvent[] }): void
+}
+
+export interface FileStorageOptions {
+  store: AppStore
+  local: LocalFileStorage
+  /** Refuse larger files up front, before a byte is written. */
+  maxFileBytes?: number
+  now?: () => number
+  newId?: () => string
+}
+
+export const defaultMaxFileBytes = 100 * 1024 * 1024
+
+export const createFileStorage = ({
+  store,
+  local,
+  maxFileBytes = defaultMaxFileBytes,
+  now = Date.now,
+  newId = () => crypto.randomUUID(),
+}: FileStorageOptions): FileStorage => {
+  const describe = (file: Blob & { name?: string }) => ({
+    name: file.name || 'Untitled',
+    mimeType: file.type || 'application/octet-stream',
+  })
+
+  const write = async (file: Blob & { name?: string }) => {
+    if (file.size > maxFileBytes) {
+      throw new FileError(
+        'too-large',
+        `"${describe(file).name}" is ${formatBytes(file.size)}; files up to ${formatBytes(maxFileBytes)} can be added.`,
+      )
+    }
+    return local.put(file.stream())
+  }
+
+  return {
+    async saveFile(file, { alsoCommit } = {}) {
+      const { hash, size } = await write(file)
+      const id = newId()
+      store.commit(
+        events.fileCreated({ id, ...describe(file), size, contentHash: hash, createdAt: now() }),
+        tables.localFilesState.set({ ...emptyLocalFileState, localHash: hash }, id),
+        ...(alsoCommit?.(id) ?? []),
+      )
+      return id
+    },
+
+    async updateFile(fileId, file) {
+      const current = store.query(tables.files.where({ id: fileId }).first())
+      if (!current || current.deletedAt !== null) throw new FileError('not-found', 'This file no longer exists.')
+      const { hash, size } = await write(file)
+      store.commit(
+        events.fileUpdated({ id: fileId, ...describe(file), size, contentHash: hash, updatedAt: now() }),
+        tables.localFilesState.set({ localHash: hash, upload: 'idle', uploadAttempts: 0, lastError: '' }, fileId),
+      )
+    },
+
+    deleteFile(fileId, { alsoCommit = [] } = {}) {
+      store.commit(events.fileDeleted({ id: fileId, deletedAt: now() }), ...alsoCommit)
+    },
+  }
+}
+
+/** The URL the service worker answers: immutable, since it names the content's hash. */
+export const fileUrl = (storeId: string, file: Pick<FileRow, 'contentHash' | 'mimeType'>): string =>
+  `/files/${encodeURIComponent(storeId)}/${file.contentHash}?type=${encodeURIComponent(file.mimeType)}`
+
+export const formatBytes = (bytes: number): string => {
+  if (bytes < 1024) return `${bytes} B`
+  const units = ['KB', 'MB', 'GB', 'TB']
+  let value = bytes / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit += 1
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`
+}

@@ -1,0 +1,139 @@
+import { FileError, toFileError } from './errors.ts'
+
+/** The HTTP client of the Worker's file API: `/api/files/<storeId>/<sha256>`. */
+export interface RemoteFileStorage {
+  /** The object key the server stores `hash` under; what `v1.FileUploaded` records. */
+  keyOf(hash: string): string
+  /** Sends a disk-backed Blob as it is, so the bytes do not pass through JavaScript. */
+  upload(hash: string, body: Blob, mimeType: string, options?: { signal?: AbortSignal }): Promise<{ created: boolean }>
+  download(hash: string, options?: { signal?: AbortSignal }): Promise<{ body: ReadableStream<Uint8Array>; size: number }>
+  head(hash: string, options?: { signal?: AbortSignal }): Promise<{ size: number; mimeType: string } | undefined>
+  remove(hash: string, options?: { signal?: AbortSignal }): Promise<void>
+}
+
+export type GetToken = (options?: { refresh?: boolean }) => Promise<string>
+
+export interface RemoteFileStorageOptions {
+  /** Origin of the Worker, e.g. `location.origin` when the page and the API share it. */
+  baseUrl: string
+  storeId: string
+  getToken: GetToken
+  fetch?: typeof globalThis.fetch
+  /** How long to wait for the server's answer to begin. */
+  timeoutMs?: number
+  /** Uploads get extra time for their bytes, assuming at least this speed. */
+  minBytesPerSecond?: number
+}
+
+export const createRemoteFileStorage = ({
+  baseUrl,
+  storeId,
+  getToken,
+  fetch = globalThis.fetch.bind(globalThis),
+  timeoutMs = 30_000,
+  minBytesPerSecond = 64 * 1024,
+}: RemoteFileStorageOptions): RemoteFileStorage => {
+  const urlOf = (hash: string) => new URL(`/api/files/${encodeURIComponent(storeId)}/${encodeURIComponent(hash)}`, baseUrl)
+
+  /**
+   * One request with the token, retried once with a fresh token on 401 (it may have expired).
+   * The timeout covers the wait for the answer's headers, not the streaming of its body.
+   */
+  const request = async (
+    hash: string,
+    init: RequestInit & { timeoutMs?: number },
+    signal: AbortSignal | undefined,
+  ): Promise<Response> => {
+    for (const refresh of [false, true]) {
+      const token = await getToken({ refresh })
+      const controller = new AbortController()
+      const onAbort = () => controller.abort(signal?.reason)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      if (signal?.aborted) onAbort()
+      const timer = setTimeout(
+        () => controller.abort(new DOMException('The server took too long to answer.', 'TimeoutError')),
+        init.timeoutMs ?? timeoutMs,
+      )
+      let response: Response
+      try {
+        response = await fetch(urlOf(hash), {
+          ...init,
+          headers: { ...init.headers, Authorization: `Bearer ${token}` },
+          signal: controller.signal,
+        })
+      } catch (error) {
+        throw toFileError(controller.signal.aborted ? controller.signal.reason : error)
+      } finally {
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      if (response.status === 401 && !refresh) {
+        await response.body?.cancel()
+        continue
+      }
+      return response
+    }
+    throw new FileError('unauthorized', 'The server refused our credentials.')
+  }
+
+  return {
+    keyOf: (hash) => `${storeId}/${hash}`,
+
+    async upload(hash, body, mimeType, { signal } = {}) {
+      const response = await request(
+        hash,
+        {
+          method: 'PUT',
+          body,
+          headers: { 'Content-Type': mimeType || 'application/octet-stream' },
+          timeoutMs: timeoutMs + (body.size / minBytesPerSecond) * 1000,
+        },
+        signal,
+      )
+      if (!response.ok) throw await errorFrom(response, 'upload')
+      const result = (await response.json()) as { created?: boolean }
+      return { created: result.created === true }
+    },
+
+    async download(hash, { signal } = {}) {
+      const response = await request(hash, { method: 'GET' }, signal)
+      if (!response.ok || !response.body) throw await errorFrom(response, 'download')
+      return { body: response.body, size: Number(response.headers.get('Content-Length') ?? -1) }
+    },
+
+    async head(hash, { signal } = {}) {
+      const response = await request(hash, { method: 'HEAD' }, signal)
+      if (response.status === 404) return undefined
+      if (!response.ok) throw await errorFrom(response, 'check')
+      return {
+        size: Number(response.headers.get('Content-Length') ?? -1),
+        mimeType: response.headers.get('Content-Type') ?? 'application/octet-stream',
+      }
+    },
+
+    async remove(hash, { signal } = {}) {
+      const response = await request(hash, { method: 'DELETE' }, signal)
+      if (!response.ok && response.status !== 404) throw await errorFrom(response, 'delete')
+    },
+  }
+}
+
+/** Maps an error response to a FileError carrying the server's own message. */
+export const errorFrom = async (response: Response, action: string): Promise<FileError> => {
+  let message = `The server could not ${action} the file (HTTP ${response.status}).`
+  try {
+    const body = (await response.json()) as { error?: unknown }
+    if (typeof body.error === 'string' && body.error) message = body.error
+  } catch {
+    // Not JSON (a proxy's error page, or no body for HEAD): keep the generic message.
+  }
+  const status = response.status
+  const retryAfter = Number(response.headers.get('Retry-After'))
+  const options = { status, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterSeconds: retryAfter } : {}) }
+  if (status === 401 || status === 403) return new FileError('unauthorized', message, options)
+  if (status === 404) return new FileError('not-found', message, options)
+  if (status === 413) return new FileError('too-large', message, options)
+  if (status === 408) return new FileError('timeout', message, options)
+  if (status === 429 || status >= 500) return new FileError('server', message, options)
+  return new FileError('bad-request', message, options)
+}

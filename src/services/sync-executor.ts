@@ -1,0 +1,198 @@
+import { FileError, toFileError } from './errors.ts'
+
+export type TransferKind = 'upload' | 'download' | 'remove'
+
+export interface TransferTask {
+  /** Identity for de-duplication: a second task with a key already known joins the first. */
+  key: string
+  kind: TransferKind
+  run(signal: AbortSignal): Promise<void>
+  /** Called after each failed try; `retryInMs` is undefined when the task gives up. */
+  onFailure?(error: FileError, attempt: number, retryInMs: number | undefined): void
+}
+
+export interface SyncExecutor {
+  /** Resolves when the task has succeeded; rejects with a FileError when it gives up or is cancelled. */
+  enqueue(task: TransferTask): Promise<void>
+  has(key: string): boolean
+  /** Aborts a task wherever it is: queued, running or waiting to retry. */
+  cancel(key: string): void
+  /** Stops starting tasks (offline); running ones go on and fail or finish by themselves. */
+  pause(): void
+  /** Starts again, and retries at once whatever was waiting out a backoff. */
+  resume(): void
+  readonly paused: boolean
+  /** Number of tasks not finished yet, in any state. */
+  readonly size: number
+}
+
+export interface Clock {
+  setTimeout(callback: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+export interface SyncExecutorOptions {
+  concurrency?: Partial<Record<TransferKind, number>>
+  /** Exponential backoff: the first wait is about `initialMs`, doubling up to `maxMs`. */
+  backoff?: { initialMs: number; maxMs: number }
+  /** Tries of a retryable failure before the task gives up and shows as failed. */
+  maxAttempts?: number
+  clock?: Clock
+  random?: () => number
+}
+
+const realClock: Clock = {
+  setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+}
+
+/**
+ * Wait before try `attempt + 1`: exponential with "equal jitter" (half fixed, half random) so
+ * that many devices coming back at once do not retry in step; never shorter than Retry-After.
+ */
+export const backoffDelay = (
+  attempt: number,
+  { initialMs, maxMs }: { initialMs: number; maxMs: number },
+  random: () => number,
+  retryAfterSeconds?: number,
+): number => {
+  const ceiling = Math.min(maxMs, initialMs * 2 ** (attempt - 1))
+  const delay = ceiling / 2 + (random() * ceiling) / 2
+  return retryAfterSeconds === undefined ? delay : Math.max(delay, retryAfterSeconds * 1000)
+}
+
+interface Entry {
+  task: TransferTask
+  attempt: number
+  state: 'queued' | 'running' | 'waiting'
+  controller: AbortController
+  timer: unknown
+  promise: Promise<void>
+  resolve(): void
+  reject(error: FileError): void
+}
+
+export const createSyncExecutor = ({
+  concurrency = {},
+  backoff = { initialMs: 1_000, maxMs: 60_000 },
+  maxAttempts = 8,
+  clock = realClock,
+  random = Math.random,
+}: SyncExecutorOptions = {}): SyncExecutor => {
+  const limits: Record<TransferKind, number> = { upload: 2, download: 3, remove: 4, ...concurrency }
+  const entries = new Map<string, Entry>()
+  const queues: Record<TransferKind, Entry[]> = { upload: [], download: [], remove: [] }
+  const running: Record<TransferKind, number> = { upload: 0, download: 0, remove: 0 }
+  let paused = false
+
+  const settle = (entry: Entry, error?: FileError) => {
+    entries.delete(entry.task.key)
+    if (error) entry.reject(error)
+    else entry.resolve()
+  }
+
+  const pump = () => {
+    if (paused) return
+    for (const kind of Object.keys(queues) as TransferKind[]) {
+      const queue = queues[kind]
+      while (running[kind] < limits[kind] && queue.length > 0) start(queue.shift()!)
+    }
+  }
+
+  const start = (entry: Entry) => {
+    const { kind } = entry.task
+    entry.state = 'running'
+    entry.attempt += 1
+    running[kind] += 1
+    entry.task.run(entry.controller.signal).then(
+      () => {
+        running[kind] -= 1
+        settle(entry)
+        pump()
+      },
+      (cause: unknown) => {
+        running[kind] -= 1
+        failed(entry, cause)
+        pump()
+      },
+    )
+  }
+
+  const failed = (entry: Entry, cause: unknown) => {
+    if (entry.controller.signal.aborted) {
+      settle(entry, new FileError('aborted', 'The transfer was cancelled.', { cause }))
+      return
+    }
+    const error = toFileError(cause)
+    if (!error.retryable || entry.attempt >= maxAttempts) {
+      entry.task.onFailure?.(error, entry.attempt, undefined)
+      settle(entry, error)
+      return
+    }
+    const delay = backoffDelay(entry.attempt, backoff, random, error.retryAfterSeconds)
+    entry.task.onFailure?.(error, entry.attempt, delay)
+    entry.state = 'waiting'
+    entry.timer = clock.setTimeout(() => requeue(entry), delay)
+  }
+
+  const requeue = (entry: Entry) => {
+    if (entry.state !== 'waiting') return
+    entry.state = 'queued'
+    queues[entry.task.kind].push(entry)
+    pump()
+  }
+
+  return {
+    enqueue(task) {
+      const known = entries.get(task.key)
+      if (known) return known.promise
+      let resolve!: () => void
+      let reject!: (error: FileError) => void
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res
+        reject = rej
+      })
+      const entry: Entry = { task, attempt: 0, state: 'queued', controller: new AbortController(), timer: undefined, promise, resolve, reject }
+      entries.set(task.key, entry)
+      queues[task.kind].push(entry)
+      pump()
+      return promise
+    },
+
+    has: (key) => entries.has(key),
+
+    cancel(key) {
+      const entry = entries.get(key)
+      if (!entry) return
+      entry.controller.abort(new DOMException('The transfer was cancelled.', 'AbortError'))
+      if (entry.state === 'running') return // its run() rejects and `failed` settles it
+      if (entry.state === 'waiting') clock.clearTimeout(entry.timer)
+      const queue = queues[entry.task.kind]
+      const index = queue.indexOf(entry)
+      if (index >= 0) queue.splice(index, 1)
+      settle(entry, new FileError('aborted', 'The transfer was cancelled.'))
+    },
+
+    pause() {
+      paused = true
+    },
+
+    resume() {
+      paused = false
+      for (const entry of entries.values()) {
+        if (entry.state !== 'waiting') continue
+        clock.clearTimeout(entry.timer)
+        requeue(entry)
+      }
+      pump()
+    },
+
+    get paused() {
+      return paused
+    },
+
+    get size() {
+      return entries.size
+    },
+  }
+}

@@ -1,0 +1,72 @@
+import { emptyLocalFileState, type FileRow, type LocalFileState } from '../livestore/schema.ts'
+
+/**
+ * What this device has to do for one file, derived from two facts only: the synced row (which
+ * content the file has, whether some device uploaded it) and this device's state (which bytes
+ * it holds, which transfer failed for good). Deriving instead of recording "to do" lists means
+ * a reload, a crash or a new leader tab computes the same work again.
+ *
+ *   file live,    bytes here,  not uploaded  → upload
+ *   file live,    bytes here,  uploaded      → nothing (synced)
+ *   file live,    bytes missing, uploaded    → download
+ *   file live,    bytes missing, not uploaded → nothing (waiting for the device that has them)
+ *   file deleted, bytes here                 → remove the local copy (its bytes stay if a live
+ *                                              file has the same content)
+ *   file deleted, uploaded, content not used by a live file, not asked yet → remove remote copy
+ *
+ * A transfer that failed for good is not planned again until the user retries it.
+ */
+export type PlannedTransfer =
+  | { kind: 'upload'; fileId: string; hash: string; mimeType: string }
+  | { kind: 'download'; fileId: string; hash: string }
+  | { kind: 'removeLocal'; fileId: string; hash: string; keepBytes: boolean }
+  | { kind: 'removeRemote'; fileId: string; hash: string }
+
+export const transferKey = (transfer: PlannedTransfer): string =>
+  `${transfer.kind}:${transfer.fileId}:${transfer.hash}`
+
+export const planTransfers = (
+  files: readonly FileRow[],
+  states: ReadonlyMap<string, LocalFileState>,
+): PlannedTransfer[] => {
+  const liveHashes = new Set(files.filter((file) => file.deletedAt === null).map((file) => file.contentHash))
+  const plan: PlannedTransfer[] = []
+  for (const file of files) {
+    const state = states.get(file.id) ?? emptyLocalFileState
+    const uploaded = file.remoteKey !== ''
+    if (file.deletedAt === null) {
+      const hasBytes = state.localHash === file.contentHash
+      if (hasBytes && !uploaded && state.upload !== 'failed') {
+        plan.push({ kind: 'upload', fileId: file.id, hash: file.contentHash, mimeType: file.mimeType })
+      } else if (!hasBytes && uploaded && state.download !== 'failed') {
+        plan.push({ kind: 'download', fileId: file.id, hash: file.contentHash })
+      }
+      continue
+    }
+    if (state.localHash !== '') {
+      plan.push({ kind: 'removeLocal', fileId: file.id, hash: state.localHash, keepBytes: liveHashes.has(state.localHash) })
+    }
+    if (uploaded && !state.remoteRemoved && !liveHashes.has(file.contentHash)) {
+      plan.push({ kind: 'removeRemote', fileId: file.id, hash: file.contentHash })
+    }
+  }
+  return plan
+}
+
+/** Where a file's bytes are, in the words of the test contract and the UI. */
+export type LocalView = 'present' | 'downloading' | 'missing' | 'failed'
+export type RemoteView = 'uploaded' | 'uploading' | 'pending' | 'failed'
+
+export const localView = (file: FileRow, state: LocalFileState): LocalView => {
+  if (state.localHash === file.contentHash) return 'present'
+  if (state.download === 'failed') return 'failed'
+  if (state.download === 'active') return 'downloading'
+  return 'missing'
+}
+
+export const remoteView = (file: FileRow, state: LocalFileState): RemoteView => {
+  if (file.remoteKey !== '') return 'uploaded'
+  if (state.upload === 'failed') return 'failed'
+  if (state.upload === 'active') return 'uploading'
+  return 'pending'
+}
