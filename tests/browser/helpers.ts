@@ -1,0 +1,111 @@
+import { createHash, randomBytes } from 'node:crypto'
+import { crc32, deflateSync } from 'node:zlib'
+import type { Locator, Page } from '@playwright/test'
+import { expect } from './fixtures.ts'
+
+export interface TestFile {
+  name: string
+  mimeType: string
+  buffer: Buffer
+}
+
+/** A real PNG of one colour, so that an <img> can prove it was displayed. */
+export const pngFile = (name: string, { width = 8, height = 8, rgb = [47, 111, 236] } = {}): TestFile => {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data])
+    const length = Buffer.alloc(4)
+    length.writeUInt32BE(data.length)
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(crc32(body))
+    return Buffer.concat([length, body, crc])
+  }
+  const header = Buffer.alloc(13)
+  header.writeUInt32BE(width, 0)
+  header.writeUInt32BE(height, 4)
+  header.set([8, 2, 0, 0, 0], 8) // 8-bit RGB, no interlace
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => rgb).flat())])
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+  return {
+    name,
+    mimeType: 'image/png',
+    buffer: Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]),
+  }
+}
+
+export const randomFile = (name: string, size: number, mimeType = 'application/octet-stream'): TestFile => ({
+  name,
+  mimeType,
+  buffer: randomBytes(size),
+})
+
+export const textFile = (name: string, text: string): TestFile => ({ name, mimeType: 'text/plain', buffer: Buffer.from(text) })
+
+export const sha256 = (buffer: Buffer): string => createHash('sha256').update(buffer).digest('hex')
+
+export const addFiles = async (page: Page, files: TestFile[]): Promise<void> => {
+  await page.getByTestId('file-input').setInputFiles(files)
+}
+
+export const fileItem = (page: Page, name: string): Locator => page.getByTestId('file-item').filter({ hasText: name })
+
+export const expectFileState = async (
+  item: Locator,
+  { local, remote }: { local?: string; remote?: string },
+  timeout = 30_000,
+): Promise<void> => {
+  if (local) await expect(item).toHaveAttribute('data-local-state', local, { timeout })
+  if (remote) await expect(item).toHaveAttribute('data-remote-state', remote, { timeout })
+}
+
+/** `/files/<storeId>/<sha256>?type=...`, the URL the page renders for this file's content. */
+export const fileUrl = (storeId: string, file: TestFile): string =>
+  `/files/${storeId}/${sha256(file.buffer)}?type=${encodeURIComponent(file.mimeType)}`
+
+/** Fetches a URL from inside the page, so through its service worker, as an <img> would. */
+export const fetchInPage = async (
+  page: Page,
+  url: string,
+): Promise<{ status: number; source: string | null; contentType: string | null; body: Buffer }> => {
+  const result = await page.evaluate(async (url) => {
+    const response = await fetch(url)
+    const bytes = new Uint8Array(await response.arrayBuffer())
+    let binary = ''
+    for (const byte of bytes) binary += String.fromCharCode(byte)
+    return {
+      status: response.status,
+      source: response.headers.get('X-File-Source'),
+      contentType: response.headers.get('Content-Type'),
+      base64: btoa(binary),
+    }
+  }, url)
+  return { ...result, body: Buffer.from(result.base64, 'base64') }
+}
+
+/** The hashes this device holds in its OPFS for the store, read straight from disk. */
+export const opfsHashes = (page: Page, storeId: string): Promise<string[]> =>
+  page.evaluate(async (storeId) => {
+    const root = await navigator.storage.getDirectory()
+    try {
+      const folder = await (await root.getDirectoryHandle('files')).getDirectoryHandle(storeId)
+      const names: string[] = []
+      // @ts-expect-error keys() is missing from TypeScript's DOM types
+      for await (const name of folder.keys()) names.push(name)
+      return names.filter((name) => /^[0-9a-f]{64}$/.test(name)).sort()
+    } catch {
+      return []
+    }
+  }, storeId)
+
+export const removeFromOpfs = (page: Page, storeId: string, hash: string): Promise<void> =>
+  page.evaluate(
+    async ({ storeId, hash }) => {
+      const root = await navigator.storage.getDirectory()
+      await (await (await root.getDirectoryHandle('files')).getDirectoryHandle(storeId)).removeEntry(hash)
+    },
+    { storeId, hash },
+  )
+
+/** Whether the <img> of an item really shows a decoded picture. */
+export const imageIsDisplayed = (item: Locator): Promise<boolean> =>
+  item.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)

@@ -1,0 +1,69 @@
+import { expect, test } from './fixtures.ts'
+import {
+  addFiles,
+  expectFileState,
+  fetchInPage,
+  fileItem,
+  fileUrl,
+  imageIsDisplayed,
+  opfsHashes,
+  pngFile,
+  randomFile,
+  sha256,
+  textFile,
+} from './helpers.ts'
+
+test('files added on one device arrive byte for byte on the other, both ways', async ({ openDevice, storeId }) => {
+  const a = await openDevice('A')
+  const b = await openDevice('B')
+  const photo = pngFile('photo.png')
+  const data = randomFile('data.bin', 300 * 1024)
+
+  await addFiles(a.page, [photo, data])
+  // Saved and shown on A at once, then uploaded.
+  for (const file of [photo, data]) await expectFileState(fileItem(a.page, file.name), { local: 'present', remote: 'uploaded' })
+
+  for (const file of [photo, data]) {
+    await expectFileState(fileItem(b.page, file.name), { local: 'present', remote: 'uploaded' })
+    const onB = await fetchInPage(b.page, fileUrl(storeId, file))
+    expect(onB.source).toBe('local')
+    expect(sha256(onB.body)).toBe(sha256(file.buffer))
+  }
+  // B's first visit shows the picture, served by its service worker.
+  await expect.poll(() => imageIsDisplayed(fileItem(b.page, photo.name))).toBe(true)
+  expect(await opfsHashes(b.page, storeId)).toEqual([sha256(photo.buffer), sha256(data.buffer)].sort())
+
+  const reply = textFile('reply from B.txt', 'B was here ✓')
+  await addFiles(b.page, [reply])
+  await expectFileState(fileItem(a.page, reply.name), { local: 'present', remote: 'uploaded' })
+  const onA = await fetchInPage(a.page, fileUrl(storeId, reply))
+  expect(onA.body.toString()).toBe('B was here ✓')
+  expect(onA.contentType).toBe('text/plain')
+
+  // Each device shows each file once.
+  await expect(a.page.getByTestId('file-item')).toHaveCount(3)
+  await expect(b.page.getByTestId('file-item')).toHaveCount(3)
+})
+
+test('a delete on one device removes the file and its copies everywhere', async ({ openDevice, storeId, worker }) => {
+  const a = await openDevice('A')
+  const b = await openDevice('B')
+  const keep = textFile('keep.txt', 'keep me')
+  const gone = randomFile('gone.bin', 64 * 1024)
+  await addFiles(a.page, [keep, gone])
+  for (const file of [keep, gone]) await expectFileState(fileItem(b.page, file.name), { local: 'present', remote: 'uploaded' })
+
+  await fileItem(b.page, gone.name).getByTestId('delete-file').click()
+
+  for (const device of [a, b]) {
+    await expect(fileItem(device.page, gone.name)).toHaveCount(0)
+    await expect(fileItem(device.page, keep.name)).toHaveCount(1)
+    await expect.poll(() => opfsHashes(device.page, storeId)).toEqual([sha256(keep.buffer)])
+  }
+  // The server's copy goes too, and the kept file's stays.
+  const { token } = (await (await fetch(`${worker.url}/api/auth/${storeId}`)).json()) as { token: string }
+  const remoteStatus = async (file: { buffer: Buffer }) =>
+    (await fetch(`${worker.url}/api/files/${storeId}/${sha256(file.buffer)}`, { method: 'HEAD', headers: { Authorization: `Bearer ${token}` } })).status
+  await expect.poll(() => remoteStatus(gone)).toBe(404)
+  expect(await remoteStatus(keep)).toBe(200)
+})
