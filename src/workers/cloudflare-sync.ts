@@ -1,0 +1,95 @@
+/**
+ * The Cloudflare Worker: LiveStore sync (one Durable Object per store) and the
+ * file API (bytes in R2), both guarded by the same per-store token (./auth).
+ *
+ *   GET  /api/health                 liveness, no token
+ *   GET  /api/auth/:storeId          development token (off with DEV_AUTH = "false")
+ *   *    /api/files/:storeId/:sha256 file bytes (./files)
+ *   WS   /api/sync?storeId&payload&transport=ws   LiveStore sync
+ */
+import { Schema } from '@livestore/livestore'
+import { type CfTypes, handleSyncRequest, makeDurableObject, matchSyncRequest } from '@livestore/sync-cf/cf-worker'
+import { env as moduleEnv } from 'cloudflare:workers'
+
+import { handleDevTokenRequest, verifyStoreToken, type AuthEnv } from './auth.ts'
+import { handleFileRequest, type FilesEnv } from './files.ts'
+import { errorResponse, json, methodNotAllowed } from './http.ts'
+
+export type Env = AuthEnv &
+  FilesEnv & {
+    /** Typed with LiveStore's copy of Cloudflare's types, which handleSyncRequest checks it against. */
+    SYNC_BACKEND_DO: CfTypes.DurableObjectNamespace
+    /** "false" turns off GET /api/auth/:storeId. */
+    DEV_AUTH?: string
+  }
+
+/** What the page passes as LiveStore's `syncPayload`. */
+export const SyncPayload = Schema.Struct({ authToken: Schema.String })
+
+const hasSyncToken = (env: AuthEnv, storeId: string, payload: unknown): Promise<boolean> =>
+  verifyStoreToken(env, storeId, Schema.is(SyncPayload)(payload) ? payload.authToken : undefined)
+
+const assertSyncToken = async (env: AuthEnv, storeId: string, payload: unknown): Promise<void> => {
+  if (!(await hasSyncToken(env, storeId, payload))) throw new Error(`no valid authToken for store "${storeId}"`)
+}
+
+// validatePayload runs once per connection, but every push and pull carries its
+// own storeId and payload: check them again. Only the WebSocket transport is
+// enabled, the one `makeWsSync` uses (the HTTP transport's pushes carry no payload).
+export class SyncBackendDO extends makeDurableObject({
+  enabledTransports: new Set(['ws']),
+  // The options are fixed when the class is defined, before any `this.env`:
+  // the module-level env of `cloudflare:workers` is the same object.
+  onPush: (_message, { storeId, payload }) => assertSyncToken(moduleEnv as Env, storeId, payload),
+  onPull: (_message, { storeId, payload }) => assertSyncToken(moduleEnv as Env, storeId, payload),
+}) {}
+
+export default {
+  async fetch(request, env, ctx) {
+    try {
+      return await route(request, env, ctx)
+    } catch (error) {
+      console.error('unhandled error', error)
+      return errorResponse(500, 'internal error')
+    }
+  },
+} satisfies ExportedHandler<Env>
+
+const route = async (request: Request, env: Env, ctx: ExecutionContext): Promise<Response> => {
+  const { pathname } = new URL(request.url)
+  if (pathname === '/api/health') return request.method === 'GET' ? json({ ok: true }) : methodNotAllowed(['GET'])
+  if (pathname.startsWith('/api/auth/')) return handleDevTokenRequest(request, env)
+  if (pathname === '/api/files' || pathname.startsWith('/api/files/')) return handleFileRequest(request, env)
+
+  // LiveStore routes by query parameters; the page's client uses /api/sync.
+  if (pathname === '/api/sync' || !pathname.startsWith('/api/')) {
+    const response = await serveSync(request, env, ctx)
+    if (response !== undefined) return response
+    if (pathname === '/api/sync') return errorResponse(400, 'expected LiveStore sync parameters: storeId, payload, transport')
+  }
+  return errorResponse(404, `no route for ${pathname}`)
+}
+
+/** LiveStore sync, or undefined when the request carries no sync parameters. */
+const serveSync = async (request: Request, env: Env, ctx: ExecutionContext): Promise<Response | undefined> => {
+  // LiveStore imports its own pinned copy of Cloudflare's types; ours are the
+  // global ones. Same runtime objects, so they are cast here, once.
+  const syncRequest = request as unknown as CfTypes.Request
+  const searchParams = matchSyncRequest(syncRequest)
+  if (searchParams === undefined) return undefined
+  // Checked before the library does (validatePayload below), so that a refused
+  // socket gets the file API's 401 JSON instead of the library's plain-text 400.
+  if (!(await hasSyncToken(env, searchParams.storeId, searchParams.payload))) {
+    return errorResponse(401, `sync payload needs an authToken valid for store "${searchParams.storeId}"`)
+  }
+  const response = await handleSyncRequest({
+    request: syncRequest,
+    searchParams,
+    env,
+    ctx: ctx as unknown as CfTypes.ExecutionContext,
+    syncBackendBinding: 'SYNC_BACKEND_DO',
+    syncPayloadSchema: SyncPayload,
+    validatePayload: (payload, { storeId }) => assertSyncToken(env, storeId, payload),
+  })
+  return response as unknown as Response
+}

@@ -1,0 +1,202 @@
+/**
+ * Runs the real Worker with `wrangler dev` for tests (Vitest and Playwright,
+ * so no test-runner imports here).
+ *
+ * wrangler starts workerd as a child, and stopping wrangler alone leaves
+ * workerd running: every server gets its own process group and is stopped as a
+ * group. A small watchdog in that group also stops it when this test process
+ * dies without cleaning up (the pipe it reads from closes).
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export type StartWorkerOptions = {
+  /** Default: a free port. */
+  port?: number
+  /** Where Durable Objects and R2 keep their state. Default: a fresh temporary directory. */
+  persistDir?: string
+  /** Worker vars, overriding wrangler.toml's (e.g. `{ MAX_UPLOAD_BYTES: '1000' }`). */
+  vars?: Record<string, string>
+}
+
+export type RunningWorker = {
+  url: string
+  port: number
+  persistDir: string
+  /** Everything wrangler and the Worker printed so far (the last 256 KiB). */
+  output(): string
+  /** Stops the whole process group and waits until it is gone. */
+  stop(): Promise<void>
+  /** Stops, then starts again on the same port with the same persisted state. */
+  restart(): Promise<void>
+}
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+const binDir = join(repoRoot, 'node_modules', '.bin')
+const STARTUP_TIMEOUT_MS = 30_000
+const KILL_GRACE_MS = 3_000
+const OUTPUT_LIMIT = 256 * 1024
+
+const runningGroups = new Set<number>()
+process.once('exit', () => {
+  for (const pgid of runningGroups) signalGroup(pgid, 'SIGKILL')
+})
+
+export const startWorker = async (options: StartWorkerOptions = {}): Promise<RunningWorker> => {
+  const port = options.port ?? (await freePort())
+  const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), 'livestore-file-sync-wrangler-')))
+  const url = `http://127.0.0.1:${port}`
+  let output = ''
+  const launchOptions: LaunchOptions = {
+    port,
+    persistDir,
+    vars: options.vars ?? {},
+    url,
+    onOutput: (chunk) => (output = (output + chunk).slice(-OUTPUT_LIMIT)),
+    output: () => output,
+  }
+  let child = await launch(launchOptions)
+
+  const stop = async (): Promise<void> => {
+    await stopGroup(child)
+  }
+
+  return {
+    url,
+    port,
+    persistDir,
+    output: () => output,
+    stop,
+    restart: async () => {
+      await stop()
+      child = await launch(launchOptions)
+    },
+  }
+}
+
+type LaunchOptions = {
+  port: number
+  persistDir: string
+  vars: Record<string, string>
+  url: string
+  onOutput: (chunk: string) => void
+  output: () => string
+}
+
+// The watchdog reads the pipe from this process (fd 3); when it closes, it
+// signals the whole group (`kill 0`). `exec` then makes wrangler the group leader.
+const WATCHDOG = 'exec 3<&0; (read -r _ <&3; kill -TERM 0) & exec "$@" </dev/null 3<&-'
+
+const launch = async ({ port, persistDir, vars, url, onOutput, output }: LaunchOptions): Promise<ChildProcess> => {
+  const args = [
+    'dev',
+    '--ip', '127.0.0.1',
+    '--port', String(port),
+    '--inspector-port', String(await freePort()),
+    '--persist-to', persistDir,
+    '--show-interactive-dev-session=false',
+    ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
+  ]
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'wrangler-watchdog', join(binDir, 'wrangler'), ...args], {
+    cwd: repoRoot,
+    env: childEnv(),
+    detached: true,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  if (child.pid === undefined) throw new Error('could not spawn wrangler')
+  const pgid = child.pid
+  runningGroups.add(pgid)
+  child.once('exit', () => runningGroups.delete(pgid))
+  child.stdout?.setEncoding('utf8').on('data', onOutput)
+  child.stderr?.setEncoding('utf8').on('data', onOutput)
+
+  try {
+    await waitForHealth(url, child)
+  } catch (error) {
+    await stopGroup(child)
+    throw new Error(`${(error as Error).message}\n--- wrangler output ---\n${output()}`)
+  }
+  return child
+}
+
+const childEnv = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    // wrangler needs Node >= 22.12: the project brings its own in node_modules/.bin.
+    PATH: [binDir, process.env.PATH ?? ''].join(delimiter),
+    WRANGLER_SEND_METRICS: 'false',
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    // No colours in the captured output.
+    FORCE_COLOR: '0',
+  }
+  // wrangler refuses to start with a proxy configured.
+  for (const name of Object.keys(env)) {
+    if (/^(https?|all)_proxy$/i.test(name)) delete env[name]
+  }
+  return env
+}
+
+const waitForHealth = async (url: string, child: ChildProcess): Promise<void> => {
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS
+  let exited = false
+  child.once('exit', () => (exited = true))
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`wrangler dev exited before ${url}/api/health answered`)
+    try {
+      const response = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(1_000) })
+      if (response.status === 200) return
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(100)
+  }
+  throw new Error(`wrangler dev did not answer ${url}/api/health within ${STARTUP_TIMEOUT_MS / 1000} s`)
+}
+
+const stopGroup = async (child: ChildProcess): Promise<void> => {
+  const pgid = child.pid
+  if (pgid === undefined) return
+  signalGroup(pgid, 'SIGTERM')
+  const deadline = Date.now() + KILL_GRACE_MS
+  // Wait for every process of the group (workerd too), not just wrangler.
+  while (groupAlive(pgid)) {
+    if (Date.now() > deadline) signalGroup(pgid, 'SIGKILL')
+    await sleep(50)
+  }
+  child.stdin?.destroy()
+  runningGroups.delete(pgid)
+}
+
+const signalGroup = (pgid: number, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(-pgid, signal)
+  } catch {
+    // Already gone.
+  }
+}
+
+const groupAlive = (pgid: number): boolean => {
+  try {
+    process.kill(-pgid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A port nobody listens on right now: bind port 0, read it, close. */
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
