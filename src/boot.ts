@@ -23,6 +23,11 @@ export interface AppServices {
   tokens: TokenProvider
   /** Whether this tab is the one moving bytes for the store (other tabs show the same states). */
   isTransferLeader: () => boolean
+  /**
+   * Set when the page opened without a token (first visit, server unreachable): resolves once
+   * one arrives. The sync payload is fixed at store creation, so syncing needs a reload then.
+   */
+  tokenArrivedAfterBoot: Promise<void> | undefined
 }
 
 const storeIdPattern = /^[a-zA-Z0-9_-]{1,64}$/
@@ -87,7 +92,9 @@ export const boot = async (): Promise<AppServices> => {
     await new Promise<never>(() => {}) // held until this tab goes away
   })
 
-  return { storeId, store, fileStorage, fileSync, connectivity, tokens, isTransferLeader: () => leader }
+  const tokenArrivedAfterBoot = authToken ? undefined : untilToken(tokens, connectivity)
+
+  return { storeId, store, fileStorage, fileSync, connectivity, tokens, isTransferLeader: () => leader, tokenArrivedAfterBoot }
 }
 
 /** LiveStore's sync connection status as a plain callback subscription. */
@@ -98,6 +105,21 @@ const subscribeNetworkStatus = (store: AppStore, listener: (connected: boolean) 
   )
   return () => void Effect.runFork(Fiber.interrupt(fiber))
 }
+
+/** Asks for a token each time the server becomes reachable, until one comes. */
+const untilToken = (tokens: TokenProvider, connectivity: Connectivity): Promise<void> =>
+  new Promise((resolve) => {
+    const attempt = () =>
+      tokens.getToken().then(
+        () => {
+          unsubscribe()
+          resolve()
+        },
+        () => {},
+      )
+    const unsubscribe = connectivity.subscribe((online) => online && void attempt())
+    if (connectivity.online) void attempt()
+  })
 
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms))])
