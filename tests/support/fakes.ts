@@ -1,0 +1,340 @@
+/**
+ * In-memory stand-ins for what the services are built from: the device's disk, the server's
+ * file API, the network's reachability and the clock. Each behaves like the real one in what
+ * the services rely on, and lets a test see and steer what the real one hides.
+ */
+import type { Connectivity } from '../../src/services/connectivity.ts'
+import { FileError, toFileError } from '../../src/services/errors.ts'
+import { hashingStream, isSha256Hex, sha256OfBlob } from '../../src/services/hash.ts'
+import type { LocalFileStorage } from '../../src/services/local-file-storage.ts'
+import type { RemoteFileStorage } from '../../src/services/remote-file-storage.ts'
+import type { Clock } from '../../src/services/sync-executor.ts'
+
+export type Bytes = Uint8Array<ArrayBuffer>
+
+export const bytesOf = (text: string): Bytes => new TextEncoder().encode(text)
+
+export const sha256Of = (bytes: Bytes): Promise<string> => sha256OfBlob(new Blob([bytes]))
+
+export const readAll = async (stream: ReadableStream<Uint8Array>): Promise<Bytes> =>
+  new Uint8Array(await new Response(stream).arrayBuffer())
+
+/** The bytes stored under `hash` as text; undefined when there are none. */
+export const textOn = async (local: LocalFileStorage, hash: string): Promise<string | undefined> => {
+  const file = await local.read(hash)
+  return file && new TextDecoder().decode(await readAll(file.stream()))
+}
+
+const checkHash = (hash: string) => {
+  if (!isSha256Hex(hash)) throw new FileError('bad-request', `Not a SHA-256 hash: ${hash}`)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Local disk
+// ---------------------------------------------------------------------------------------------
+
+export interface MemoryFileStorage extends LocalFileStorage {
+  /** Calls of `put`, finished or not: "nothing was written" means this stayed 0. */
+  readonly puts: number
+  /** Makes the copy disappear behind the services' back, as a browser clearing storage would. */
+  lose(hash: string): void
+}
+
+/** Content-addressed like the OPFS storage: a put becomes visible under its SHA-256 only when complete. */
+export const createMemoryFileStorage = (): MemoryFileStorage => {
+  const files = new Map<string, Bytes>()
+  let puts = 0
+
+  return {
+    async put(body, { expectedHash, signal } = {}) {
+      puts += 1
+      const chunks: Uint8Array[] = []
+      try {
+        const hashing = await hashingStream()
+        const sink = new WritableStream<Uint8Array>({ write: (chunk) => void chunks.push(chunk) })
+        await body.pipeThrough(hashing.stream).pipeTo(sink, signal ? { signal } : {})
+        const hash = hashing.digest()
+        if (expectedHash !== undefined && hash !== expectedHash) {
+          throw new FileError('integrity', `The received bytes do not match the file (expected ${expectedHash}, got ${hash}).`)
+        }
+        if (!files.has(hash)) files.set(hash, new Uint8Array(Buffer.concat(chunks)))
+        return { hash, size: hashing.bytes() }
+      } catch (error) {
+        throw toFileError(signal?.aborted ? (signal.reason ?? error) : error)
+      }
+    },
+    async read(hash) {
+      checkHash(hash)
+      const bytes = files.get(hash)
+      return bytes ? new File([bytes], hash) : undefined
+    },
+    async exists(hash) {
+      checkHash(hash)
+      return files.has(hash)
+    },
+    async remove(hash) {
+      checkHash(hash)
+      files.delete(hash)
+    },
+    async list() {
+      return [...files.keys()]
+    },
+    async removePartials() {
+      // A write in memory cannot outlive the process that made it: there are never leftovers.
+    },
+    get puts() {
+      return puts
+    },
+    lose(hash) {
+      files.delete(hash)
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remote file API
+// ---------------------------------------------------------------------------------------------
+
+export type RemoteMethod = 'upload' | 'download' | 'head' | 'remove'
+
+export interface MemoryRemote extends RemoteFileStorage {
+  /** What the server holds, by hash. Tests may put wrong bytes under a hash to fake corruption. */
+  readonly objects: Map<string, { bytes: Bytes; mimeType: string }>
+  /** Calls per method, including the ones that failed or were aborted. */
+  readonly calls: Record<RemoteMethod, number>
+  /** Calls that ended because their signal aborted. */
+  readonly aborted: Record<RemoteMethod, number>
+  /** Stores bytes as if some device had uploaded them; resolves to their hash. */
+  seed(bytes: Bytes, mimeType?: string): Promise<string>
+  /** The next `times` calls of `method` fail with `error`. */
+  fail(method: RemoteMethod, error: FileError, times?: number): void
+  /** Calls of `method` wait until the returned function is called (or their signal aborts). */
+  hold(method: RemoteMethod): () => void
+}
+
+const methods = (): Record<RemoteMethod, number> => ({ upload: 0, download: 0, head: 0, remove: 0 })
+
+export const createMemoryRemote = ({ storeId = 'store' }: { storeId?: string } = {}): MemoryRemote => {
+  const objects = new Map<string, { bytes: Bytes; mimeType: string }>()
+  const calls = methods()
+  const aborted = methods()
+  const failures: Record<RemoteMethod, FileError[]> = { upload: [], download: [], head: [], remove: [] }
+  const holds: Partial<Record<RemoteMethod, Promise<void>>> = {}
+
+  /** What every call goes through first: counting, holding, abort and injected failures. */
+  const begin = async (method: RemoteMethod, hash: string, signal: AbortSignal | undefined) => {
+    calls[method] += 1
+    checkHash(hash)
+    const abortedError = () => {
+      aborted[method] += 1
+      return toFileError(signal?.reason)
+    }
+    if (signal?.aborted) throw abortedError()
+    const held = holds[method]
+    if (held) {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => reject(abortedError())
+        signal?.addEventListener('abort', onAbort, { once: true })
+        held.then(() => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve()
+        })
+      })
+    }
+    const failure = failures[method].shift()
+    if (failure) throw failure
+  }
+
+  return {
+    objects,
+    calls,
+    aborted,
+    keyOf: (hash) => `${storeId}/${hash}`,
+
+    async upload(hash, body, mimeType, { signal } = {}) {
+      await begin('upload', hash, signal)
+      const bytes = new Uint8Array(await body.arrayBuffer())
+      // The real server checks the hash too, and answers 400 when it does not match.
+      if ((await sha256Of(bytes)) !== hash) throw new FileError('bad-request', 'The bytes do not match their hash.', { status: 400 })
+      const created = !objects.has(hash)
+      objects.set(hash, { bytes, mimeType })
+      return { created }
+    },
+    async download(hash, { signal } = {}) {
+      await begin('download', hash, signal)
+      const object = objects.get(hash)
+      if (!object) throw new FileError('not-found', 'The server has no such file.', { status: 404 })
+      return { body: new Blob([object.bytes]).stream(), size: object.bytes.byteLength }
+    },
+    async head(hash, { signal } = {}) {
+      await begin('head', hash, signal)
+      const object = objects.get(hash)
+      return object && { size: object.bytes.byteLength, mimeType: object.mimeType }
+    },
+    async remove(hash, { signal } = {}) {
+      await begin('remove', hash, signal)
+      objects.delete(hash)
+    },
+
+    async seed(bytes, mimeType = 'application/octet-stream') {
+      const hash = await sha256Of(bytes)
+      objects.set(hash, { bytes, mimeType })
+      return hash
+    },
+    fail(method, error, times = 1) {
+      for (let time = 0; time < times; time += 1) failures[method].push(error)
+    },
+    hold(method) {
+      let release!: () => void
+      holds[method] = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      return () => {
+        delete holds[method]
+        release()
+      }
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connectivity and time
+// ---------------------------------------------------------------------------------------------
+
+export interface FakeConnectivity extends Connectivity {
+  setOnline(online: boolean): void
+  /** How often a service asked for a probe. */
+  readonly checks: number
+}
+
+export const createFakeConnectivity = (initiallyOnline = true): FakeConnectivity => {
+  let online = initiallyOnline
+  let checks = 0
+  const listeners = new Set<(online: boolean) => void>()
+  return {
+    get online() {
+      return online
+    },
+    get checks() {
+      return checks
+    },
+    subscribe(listener) {
+      listeners.add(listener)
+      return () => void listeners.delete(listener)
+    },
+    check() {
+      checks += 1
+    },
+    stop() {
+      listeners.clear()
+    },
+    setOnline(next) {
+      if (next === online) return
+      online = next
+      for (const listener of listeners) listener(online)
+    },
+  }
+}
+
+export interface ManualClock extends Clock {
+  /** Every delay asked of `setTimeout` or `setTimer`, in order, fired or not. */
+  readonly delays: number[]
+  /** Timers neither fired nor cleared. */
+  readonly pending: number
+  /** Moves time on, firing the timers due by then in order of their due time. */
+  advance(ms: number): void
+  /** The `setTimer` form that connectivity takes: returns the cancel function. */
+  setTimer(callback: () => void, ms: number): () => void
+}
+
+/** Time that moves only when the test says so. */
+export const createManualClock = (): ManualClock => {
+  let now = 0
+  let nextId = 0
+  const timers = new Map<number, { at: number; callback: () => void }>()
+  const delays: number[] = []
+
+  const setTimeout = (callback: () => void, ms: number) => {
+    delays.push(ms)
+    const id = nextId++
+    timers.set(id, { at: now + ms, callback })
+    return id
+  }
+  const clearTimeout = (handle: unknown) => void timers.delete(handle as number)
+
+  return {
+    delays,
+    get pending() {
+      return timers.size
+    },
+    setTimeout,
+    clearTimeout,
+    setTimer(callback, ms) {
+      const id = setTimeout(callback, ms)
+      return () => clearTimeout(id)
+    },
+    advance(ms) {
+      const until = now + ms
+      for (;;) {
+        const due = [...timers.entries()].filter(([, timer]) => timer.at <= until).sort(([, a], [, b]) => a.at - b.at)[0]
+        if (!due) break
+        const [id, timer] = due
+        timers.delete(id)
+        now = timer.at
+        timer.callback()
+      }
+      now = until
+    },
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+// ---------------------------------------------------------------------------------------------
+
+export interface FakeFetch {
+  fetch: typeof globalThis.fetch
+  /** Every request, in order, with its URL as a string. */
+  requests: Array<{ url: string; init: RequestInit }>
+}
+
+/** A `fetch` answered by `answer`, which sees each request as the service made it. */
+export const createFakeFetch = (answer: (url: string, init: RequestInit) => Response | Promise<Response>): FakeFetch => {
+  const requests: FakeFetch['requests'] = []
+  const fetch = async (input: string | URL | Request, init: RequestInit = {}) => {
+    const url = input instanceof Request ? input.url : input.toString()
+    requests.push({ url, init })
+    // Like the real fetch: an aborted signal rejects with its reason, before or during the request.
+    const signal = init.signal
+    if (signal?.aborted) throw signal.reason
+    if (!signal) return answer(url, init)
+    return new Promise<Response>((resolve, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+      Promise.resolve()
+        .then(() => answer(url, init))
+        .then((response) => resolve(tieBodyToSignal(response, signal)), reject)
+    })
+  }
+  return { fetch: fetch as typeof globalThis.fetch, requests }
+}
+
+/** Like the real fetch, an abort after the answer has come breaks the reading of its body. */
+const tieBodyToSignal = (response: Response, signal: AbortSignal): Response => {
+  if (!response.body) return response
+  const reader = response.body.getReader()
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      signal.addEventListener('abort', () => controller.error(signal.reason), { once: true })
+    },
+    async pull(controller) {
+      const { done, value } = await reader.read()
+      if (done) controller.close()
+      else controller.enqueue(value)
+    },
+    cancel: (reason) => reader.cancel(reason),
+  })
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
+}
+
+export const jsonResponse = (body: unknown, init: ResponseInit = {}): Response =>
+  new Response(JSON.stringify(body), { ...init, headers: { 'Content-Type': 'application/json', ...init.headers } })

@@ -1,0 +1,183 @@
+import { queryDb } from '@livestore/livestore'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { type AppStore, events, tables } from '../../src/livestore/schema.ts'
+import { FileError } from '../../src/services/errors.ts'
+import { createFileStorage, type FileStorageOptions, fileUrl, formatBytes } from '../../src/services/file-storage.ts'
+import { bytesOf, createMemoryFileStorage, type MemoryFileStorage, sha256Of, textOn } from '../support/fakes.ts'
+import { createTestStore, fileRow, localState } from '../support/store.ts'
+
+describe('createFileStorage', () => {
+  let store: AppStore
+  let local: MemoryFileStorage
+
+  beforeEach(async () => {
+    store = await createTestStore()
+    local = createMemoryFileStorage()
+  })
+
+  afterEach(async () => {
+    await store.shutdownPromise()
+  })
+
+  const setup = (options: Partial<FileStorageOptions> = {}) => {
+    let ids = 0
+    return createFileStorage({ store, local, now: () => 1_000, newId: () => `file-${++ids}`, ...options })
+  }
+
+  const galleryItems$ = queryDb(tables.galleryItems.where({}), { label: 'test.galleryItems' })
+
+  describe('saveFile', () => {
+    test('writes the bytes under their hash and records the file and this device’s copy', async () => {
+      const storage = setup()
+      const id = await storage.saveFile(new File([bytesOf('hello')], 'hello.txt', { type: 'text/plain' }))
+      const hash = await sha256Of(bytesOf('hello'))
+      expect(id).toBe('file-1')
+      expect(await textOn(local, hash)).toBe('hello')
+      expect(fileRow(store, id)).toEqual({
+        id,
+        name: 'hello.txt',
+        mimeType: 'text/plain',
+        size: 5,
+        contentHash: hash,
+        remoteKey: '',
+        createdAt: 1_000,
+        updatedAt: 1_000,
+        deletedAt: null,
+      })
+      expect(localState(store, id)).toMatchObject({ localHash: hash, upload: 'idle', download: 'idle', lastError: '' })
+    })
+
+    test('names a Blob without a name or type Untitled, application/octet-stream', async () => {
+      const id = await setup().saveFile(new Blob(['x']))
+      expect(fileRow(store, id)).toMatchObject({ name: 'Untitled', mimeType: 'application/octet-stream' })
+    })
+
+    test('commits the app’s own events in the same commit, so no one sees the file without them', async () => {
+      const storage = setup()
+      const sightings: Array<{ files: number; items: number }> = []
+      const unsubscribe = store.subscribe(queryDb(tables.files.where({}), { label: 'test.files' }), (files) =>
+        sightings.push({ files: files.length, items: store.query(galleryItems$).length }),
+      )
+      const id = await storage.saveFile(new Blob(['picture'], { type: 'image/png' }), {
+        alsoCommit: (fileId) => [events.galleryItemAdded({ id: 'item-1', fileId, addedAt: 1_000 })],
+      })
+      unsubscribe()
+      expect(store.query(galleryItems$)).toEqual([{ id: 'item-1', fileId: id, addedAt: 1_000, removedAt: null }])
+      expect(sightings).toEqual([
+        { files: 0, items: 0 },
+        { files: 1, items: 1 },
+      ])
+    })
+
+    test('keeps one copy of content saved twice, as two files', async () => {
+      const storage = setup()
+      const first = await storage.saveFile(new Blob(['same']))
+      const second = await storage.saveFile(new Blob(['same']))
+      expect(first).not.toBe(second)
+      expect(fileRow(store, first)?.contentHash).toBe(fileRow(store, second)?.contentHash)
+      expect(await local.list()).toHaveLength(1)
+    })
+
+    test('refuses a file over maxFileBytes before writing a byte, saying how large is allowed', async () => {
+      const storage = setup({ maxFileBytes: 1024 })
+      const error = await storage.saveFile(new File([new Uint8Array(2048)], 'big.bin')).catch((error: unknown) => error)
+      expect(error).toBeInstanceOf(FileError)
+      expect(error).toMatchObject({ kind: 'too-large', message: '"big.bin" is 2.0 KB; files up to 1.0 KB can be added.' })
+      expect(local.puts).toBe(0)
+      expect(await local.list()).toEqual([])
+      expect(store.query(queryDb(tables.files.where({}), { label: 'test.files' }))).toEqual([])
+    })
+
+    test('accepts a file of exactly maxFileBytes', async () => {
+      const id = await setup({ maxFileBytes: 4 }).saveFile(new Blob(['four']))
+      expect(fileRow(store, id)?.size).toBe(4)
+    })
+  })
+
+  describe('updateFile', () => {
+    test('gives the file its new content and hash, not uploaded yet, and keeps the old bytes', async () => {
+      const storage = setup({ now: () => 2_000 })
+      const id = await storage.saveFile(new File(['v1'], 'notes.txt', { type: 'text/plain' }))
+      const oldHash = fileRow(store, id)?.contentHash ?? ''
+      store.commit(
+        events.fileUploaded({ id, contentHash: oldHash, remoteKey: `store/${oldHash}` }),
+        tables.localFilesState.set({ upload: 'failed', uploadAttempts: 3, lastError: 'Too large.' }, id),
+      )
+      await storage.updateFile(id, new File(['version 2'], 'notes-v2.md', { type: 'text/markdown' }))
+      const newHash = await sha256Of(bytesOf('version 2'))
+      expect(fileRow(store, id)).toMatchObject({
+        name: 'notes-v2.md',
+        mimeType: 'text/markdown',
+        size: 9,
+        contentHash: newHash,
+        remoteKey: '',
+        updatedAt: 2_000,
+      })
+      expect(localState(store, id)).toMatchObject({ localHash: newHash, upload: 'idle', uploadAttempts: 0, lastError: '' })
+      expect(await textOn(local, newHash)).toBe('version 2')
+      expect(await textOn(local, oldHash)).toBe('v1')
+    })
+
+    test('refuses a file that was deleted or never existed, writing nothing', async () => {
+      const storage = setup()
+      const id = await storage.saveFile(new Blob(['v1']))
+      storage.deleteFile(id)
+      const writesBefore = local.puts
+      for (const fileId of [id, 'unknown']) {
+        const error = await storage.updateFile(fileId, new Blob(['v2'])).catch((error: unknown) => error)
+        expect(error).toMatchObject({ kind: 'not-found' })
+      }
+      expect(local.puts).toBe(writesBefore)
+    })
+
+    test('refuses new content over maxFileBytes and leaves the file as it was', async () => {
+      const storage = setup({ maxFileBytes: 4 })
+      const id = await storage.saveFile(new Blob(['v1']))
+      const before = fileRow(store, id)
+      await expect(storage.updateFile(id, new Blob(['too long']))).rejects.toMatchObject({ kind: 'too-large' })
+      expect(fileRow(store, id)).toEqual(before)
+    })
+  })
+
+  describe('deleteFile', () => {
+    test('marks the file deleted but keeps its row and bytes, for sync to act on', async () => {
+      const storage = setup({ now: () => 5_000 })
+      const id = await storage.saveFile(new Blob(['bye']))
+      const hash = fileRow(store, id)?.contentHash ?? ''
+      storage.deleteFile(id, { alsoCommit: [events.galleryItemRemoved({ id: 'item-1', removedAt: 5_000 })] })
+      expect(fileRow(store, id)?.deletedAt).toBe(5_000)
+      expect(await local.exists(hash)).toBe(true)
+    })
+
+    test('commits the app’s own events with it', async () => {
+      const storage = setup()
+      const id = await storage.saveFile(new Blob(['x']), {
+        alsoCommit: (fileId) => [events.galleryItemAdded({ id: 'item-1', fileId, addedAt: 1 })],
+      })
+      storage.deleteFile(id, { alsoCommit: [events.galleryItemRemoved({ id: 'item-1', removedAt: 2 })] })
+      expect(store.query(galleryItems$)[0]?.removedAt).toBe(2)
+    })
+  })
+})
+
+describe('fileUrl', () => {
+  test('names the content and its type, escaping both the store and the type', () => {
+    const hash = 'd'.repeat(64)
+    expect(fileUrl('my store', { contentHash: hash, mimeType: 'image/svg+xml' })).toBe(`/files/my%20store/${hash}?type=image%2Fsvg%2Bxml`)
+  })
+})
+
+describe('formatBytes', () => {
+  test.each([
+    [0, '0 B'],
+    [1023, '1023 B'],
+    [1024, '1.0 KB'],
+    [1536, '1.5 KB'],
+    [10 * 1024, '10 KB'],
+    [100 * 1024 * 1024, '100 MB'],
+    [3 * 1024 ** 3, '3.0 GB'],
+    [2048 * 1024 ** 4, '2048 TB'],
+  ])('%i bytes → %s', (bytes, text) => {
+    expect(formatBytes(bytes)).toBe(text)
+  })
+})

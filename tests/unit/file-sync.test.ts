@@ -1,0 +1,413 @@
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { type AppStore, events, tables } from '../../src/livestore/schema.ts'
+import { FileError, type FileErrorKind } from '../../src/services/errors.ts'
+import { createFileStorage } from '../../src/services/file-storage.ts'
+import { createFileSync, type FileSync } from '../../src/services/file-sync.ts'
+import { createSyncExecutor } from '../../src/services/sync-executor.ts'
+import { localView, remoteView } from '../../src/services/sync-plan.ts'
+import {
+  type Bytes,
+  bytesOf,
+  createFakeConnectivity,
+  createMemoryFileStorage,
+  createMemoryRemote,
+  type MemoryRemote,
+  sha256Of,
+  textOn,
+} from '../support/fakes.ts'
+import { createTestStore, fileRow, localState } from '../support/store.ts'
+import { settle, waitFor } from '../support/wait.ts'
+
+let store: AppStore
+let sync: FileSync | undefined
+
+beforeEach(async () => {
+  store = await createTestStore()
+})
+
+afterEach(async () => {
+  sync?.stop()
+  sync = undefined
+  await store.shutdownPromise()
+})
+
+/** One device: its disk, the server, the network, and the services built from them. */
+const device = ({ online = true, maxAttempts = 3 } = {}) => {
+  const local = createMemoryFileStorage()
+  const remote = createMemoryRemote()
+  const connectivity = createFakeConnectivity(online)
+  // Retries in a few milliseconds, so that giving up after maxAttempts happens within a test.
+  const executor = createSyncExecutor({ backoff: { initialMs: 1, maxMs: 4 }, maxAttempts })
+  const errors: Array<{ kind: FileErrorKind; transfer: string }> = []
+  sync = createFileSync({
+    store,
+    local,
+    remote,
+    executor,
+    connectivity,
+    onError: (error, transfer) => errors.push({ kind: error.kind, transfer: transfer.kind }),
+  })
+  const storage = createFileStorage({ store, local })
+  return { local, remote, connectivity, executor, errors, storage, sync }
+}
+
+/** Starts a device's sync, with whatever the test put on its disk and in the store before. */
+const started = async (options?: Parameters<typeof device>[0]) => {
+  const it = device(options)
+  await it.sync.start()
+  return it
+}
+
+/** Records a file the way another device would: its row arrives, its bytes are on the server once uploaded. */
+const fromAnotherDevice = async (
+  remote: MemoryRemote,
+  { id, text, uploaded = true }: { id: string; text: string; uploaded?: boolean },
+) => {
+  const bytes = bytesOf(text)
+  const hash = await sha256Of(bytes)
+  store.commit(events.fileCreated({ id, name: `${id}.txt`, mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, createdAt: 1 }))
+  if (uploaded) await uploadedElsewhere(remote, id, bytes)
+  return hash
+}
+
+const uploadedElsewhere = async (remote: MemoryRemote, id: string, bytes: Bytes) => {
+  const hash = await remote.seed(bytes, 'text/plain')
+  store.commit(events.fileUploaded({ id, contentHash: hash, remoteKey: remote.keyOf(hash) }))
+}
+
+const views = (fileId: string) => {
+  const file = fileRow(store, fileId)
+  if (!file) throw new Error(`No file ${fileId}`)
+  const state = localState(store, fileId)
+  return { local: localView(file, state), remote: remoteView(file, state) }
+}
+
+const isUploaded = (fileId: string) => (fileRow(store, fileId)?.remoteKey ?? '') !== ''
+
+describe('upload', () => {
+  test('uploads a saved file exactly once and records its remote key', async () => {
+    const { remote, storage } = await started()
+    const id = await storage.saveFile(new File(['hello'], 'hello.txt', { type: 'text/plain' }))
+    const hash = fileRow(store, id)?.contentHash ?? ''
+    await waitFor(() => isUploaded(id))
+    expect(fileRow(store, id)?.remoteKey).toBe(remote.keyOf(hash))
+    expect(new TextDecoder().decode(remote.objects.get(hash)?.bytes)).toBe('hello')
+    expect(remote.objects.get(hash)?.mimeType).toBe('text/plain')
+    expect(views(id)).toEqual({ local: 'present', remote: 'uploaded' })
+    expect(localState(store, id)).toMatchObject({ upload: 'idle', uploadAttempts: 0, lastError: '' })
+    await settle()
+    expect(remote.calls.upload).toBe(1)
+  })
+
+  test('uploads nothing while offline, and by itself once back online', async () => {
+    const { remote, storage, connectivity, executor } = await started({ online: false })
+    const id = await storage.saveFile(new Blob(['offline work']))
+    await waitFor(() => executor.size === 1)
+    await settle()
+    expect(remote.calls.upload).toBe(0)
+    expect(views(id)).toEqual({ local: 'present', remote: 'pending' })
+    connectivity.setOnline(true)
+    await waitFor(() => isUploaded(id))
+    expect(remote.calls.upload).toBe(1)
+  })
+
+  test('retries a failure the server may get over, and asks connectivity to check on a network failure', async () => {
+    const { remote, storage, connectivity } = await started()
+    remote.fail('upload', new FileError('network', 'The server could not be reached.'))
+    remote.fail('upload', new FileError('server', 'Busy.', { status: 503 }))
+    const id = await storage.saveFile(new Blob(['persistent']))
+    await waitFor(() => isUploaded(id))
+    expect(remote.calls.upload).toBe(3)
+    expect(connectivity.checks).toBe(1)
+    expect(localState(store, id)).toMatchObject({ upload: 'idle', uploadAttempts: 0, lastError: '' })
+  })
+
+  test('shows a permanent failure with its message, once, and retry(fileId) makes it go again', async () => {
+    const { remote, storage, errors } = await started()
+    remote.fail('upload', new FileError('too-large', 'Files up to 100 MB can be uploaded.', { status: 413 }))
+    const id = await storage.saveFile(new Blob(['big']))
+    await waitFor(() => localState(store, id).upload === 'failed')
+    expect(views(id)).toEqual({ local: 'present', remote: 'failed' })
+    expect(localState(store, id)).toMatchObject({ uploadAttempts: 1, lastError: 'Files up to 100 MB can be uploaded.' })
+    expect(errors).toEqual([{ kind: 'too-large', transfer: 'upload' }])
+    await settle()
+    expect(remote.calls.upload).toBe(1)
+
+    sync?.retry(id)
+    await waitFor(() => isUploaded(id))
+    expect(remote.calls.upload).toBe(2)
+    expect(localState(store, id)).toMatchObject({ upload: 'idle', lastError: '' })
+  })
+
+  test('gives up after maxAttempts failures the server may get over, and shows them as failed', async () => {
+    const { remote, storage, errors } = await started({ maxAttempts: 2 })
+    remote.fail('upload', new FileError('server', 'Still busy.', { status: 503 }), 2)
+    const id = await storage.saveFile(new Blob(['unlucky']))
+    await waitFor(() => localState(store, id).upload === 'failed')
+    expect(localState(store, id)).toMatchObject({ uploadAttempts: 2, lastError: 'Still busy.' })
+    expect(errors).toEqual([{ kind: 'server', transfer: 'upload' }])
+    expect(remote.calls.upload).toBe(2)
+  })
+
+  test('uploads the new version of a file updated while its old version was uploading', async () => {
+    const { remote, storage } = await started()
+    const release = remote.hold('upload')
+    const id = await storage.saveFile(new Blob(['version 1']))
+    await waitFor(() => remote.calls.upload === 1)
+    await storage.updateFile(id, new Blob(['version 2']))
+    await waitFor(() => remote.aborted.upload === 1)
+    release()
+    await waitFor(() => isUploaded(id))
+    const newHash = await sha256Of(bytesOf('version 2'))
+    expect(fileRow(store, id)).toMatchObject({ contentHash: newHash, remoteKey: remote.keyOf(newHash) })
+    expect([...remote.objects.keys()]).toEqual([newHash])
+  })
+
+  test('does not upload a file whose bytes vanished from the disk, and stops claiming to have them', async () => {
+    const { remote, storage, local, connectivity } = await started({ online: false })
+    const id = await storage.saveFile(new Blob(['gone']))
+    local.lose(fileRow(store, id)?.contentHash ?? '')
+    connectivity.setOnline(true)
+    await waitFor(() => localState(store, id).localHash === '')
+    await settle()
+    expect(remote.calls.upload).toBe(0)
+    expect(views(id)).toEqual({ local: 'missing', remote: 'pending' })
+  })
+})
+
+describe('download', () => {
+  test('downloads a file uploaded by another device and marks it present', async () => {
+    const { local, remote } = await started()
+    const hash = await fromAnotherDevice(remote, { id: 'photo', text: 'from afar' })
+    await waitFor(() => views('photo').local === 'present')
+    expect(localState(store, 'photo')).toMatchObject({ localHash: hash, download: 'idle', downloadAttempts: 0, lastError: '' })
+    expect(await textOn(local, hash)).toBe('from afar')
+    await settle()
+    expect(remote.calls.download).toBe(1)
+    expect(remote.calls.upload).toBe(0)
+  })
+
+  test('waits for a file not uploaded yet, and downloads it as soon as it is', async () => {
+    const { remote, executor } = await started()
+    await fromAnotherDevice(remote, { id: 'photo', text: 'soon', uploaded: false })
+    await settle()
+    expect(remote.calls.download).toBe(0)
+    expect(executor.size).toBe(0)
+    expect(views('photo')).toEqual({ local: 'missing', remote: 'pending' })
+
+    await uploadedElsewhere(remote, 'photo', bytesOf('soon'))
+    await waitFor(() => views('photo').local === 'present')
+  })
+
+  test('never makes bytes that do not match the hash present, and ends failed after its tries', async () => {
+    const { local, remote, errors } = await started({ maxAttempts: 3 })
+    const claimed: string[] = []
+    const unsubscribe = store.subscribe(tables.localFilesState.get('photo'), (state) => claimed.push(state.localHash))
+    const hash = await sha256Of(bytesOf('original'))
+    remote.objects.set(hash, { bytes: bytesOf('corrupted'), mimeType: 'text/plain' })
+    store.commit(
+      events.fileCreated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: 8, contentHash: hash, createdAt: 1 }),
+      events.fileUploaded({ id: 'photo', contentHash: hash, remoteKey: remote.keyOf(hash) }),
+    )
+    await waitFor(() => localState(store, 'photo').download === 'failed')
+    unsubscribe()
+    expect(claimed.filter((localHash) => localHash !== '')).toEqual([])
+    expect(views('photo').local).toBe('failed')
+    expect(localState(store, 'photo')).toMatchObject({ localHash: '', downloadAttempts: 3 })
+    expect(localState(store, 'photo').lastError).toMatch(/do not match/)
+    expect(errors).toEqual([{ kind: 'integrity', transfer: 'download' }])
+    expect(remote.calls.download).toBe(3)
+    expect(await local.list()).toEqual([])
+
+    remote.objects.set(hash, { bytes: bytesOf('original'), mimeType: 'text/plain' })
+    sync?.retry('photo')
+    await waitFor(() => views('photo').local === 'present')
+    expect(await textOn(local, hash)).toBe('original')
+  })
+
+  test('takes the bytes from the disk, without downloading, when another file has the same content', async () => {
+    const { remote, storage } = await started()
+    const id = await storage.saveFile(new Blob(['shared']))
+    await waitFor(() => isUploaded(id))
+    await fromAnotherDevice(remote, { id: 'twin', text: 'shared' })
+    await waitFor(() => views('twin').local === 'present')
+    expect(remote.calls.download).toBe(0)
+  })
+
+  // Bug: a transfer cancelled because the plan no longer wants it leaves its 'active' flag behind
+  // (onFailure is not called for cancellations), so the file shows as downloading, with nothing
+  // running, until the next start() resets it.
+  test.fails('does not show a file as downloading once its download was cancelled by a change of content', async () => {
+    const { remote, executor } = await started()
+    remote.hold('download')
+    await fromAnotherDevice(remote, { id: 'photo', text: 'version 1' })
+    await waitFor(() => remote.calls.download === 1)
+    const bytes = bytesOf('version 2')
+    // The other device edits the file; its new bytes are not uploaded yet.
+    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: await sha256Of(bytes), updatedAt: 2 }))
+    await waitFor(() => remote.aborted.download === 1 && executor.size === 0)
+    expect(views('photo')).toEqual({ local: 'missing', remote: 'pending' })
+  })
+
+  // Bug: `download: 'failed'` is kept per file, not per version, so once a version failed for
+  // good the plan never downloads any later version of the file until someone presses retry.
+  test.fails('downloads a new version from another device although the previous version failed', async () => {
+    const { remote, errors } = await started()
+    await fromAnotherDevice(remote, { id: 'photo', text: 'version 1', uploaded: false })
+    // Uploaded, but the server lost the bytes: the download fails for good with not-found.
+    store.commit(events.fileUploaded({ id: 'photo', contentHash: await sha256Of(bytesOf('version 1')), remoteKey: 'lost' }))
+    await waitFor(() => errors.length === 1)
+    const bytes = bytesOf('version 2')
+    const hash = await sha256Of(bytes)
+    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, updatedAt: 2 }))
+    await uploadedElsewhere(remote, 'photo', bytes)
+    await waitFor(() => views('photo').local === 'present', 500)
+  })
+})
+
+describe('delete', () => {
+  test('removes the local copy and asks the server once to remove its copy', async () => {
+    const { local, remote, storage } = await started()
+    const id = await storage.saveFile(new Blob(['short-lived']))
+    const hash = fileRow(store, id)?.contentHash ?? ''
+    await waitFor(() => isUploaded(id))
+    storage.deleteFile(id)
+    await waitFor(() => localState(store, id).remoteRemoved && localState(store, id).localHash === '')
+    expect(await local.exists(hash)).toBe(false)
+    expect(remote.objects.has(hash)).toBe(false)
+    await settle()
+    expect(remote.calls.remove).toBe(1)
+  })
+
+  test('keeps the bytes, here and on the server, that another live file has too', async () => {
+    const { local, remote, storage } = await started()
+    const first = await storage.saveFile(new Blob(['twins']))
+    const second = await storage.saveFile(new Blob(['twins']))
+    const hash = fileRow(store, first)?.contentHash ?? ''
+    await waitFor(() => isUploaded(first) && isUploaded(second))
+    storage.deleteFile(first)
+    await waitFor(() => localState(store, first).localHash === '')
+    await settle()
+    expect(await local.exists(hash)).toBe(true)
+    expect(views(second)).toEqual({ local: 'present', remote: 'uploaded' })
+    expect(remote.calls.remove).toBe(0)
+    expect(remote.objects.has(hash)).toBe(true)
+  })
+
+  test('aborts the upload of a file deleted while it uploads, and asks the server for nothing more', async () => {
+    const { local, remote, storage, executor } = await started()
+    const release = remote.hold('upload')
+    const id = await storage.saveFile(new Blob(['never mind']))
+    await waitFor(() => remote.calls.upload === 1)
+    storage.deleteFile(id)
+    await waitFor(() => remote.aborted.upload === 1)
+    release()
+    await waitFor(() => executor.size === 0 && localState(store, id).localHash === '')
+    await settle()
+    expect(isUploaded(id)).toBe(false)
+    expect(remote.objects.size).toBe(0)
+    expect(remote.calls).toMatchObject({ upload: 1, remove: 0 })
+    expect(await local.list()).toEqual([])
+  })
+
+  // Bug: a removal has no 'failed' state, so when it fails for good the plan still wants it and
+  // schedules it again as soon as it settles: a refused DELETE is sent again and again, with no
+  // backoff, for as long as the page is open.
+  test.fails('does not ask the server again and again to remove a copy it refuses to remove', async () => {
+    const { remote, storage } = await started()
+    const id = await storage.saveFile(new Blob(['undeletable']))
+    await waitFor(() => isUploaded(id))
+    remote.fail('remove', new FileError('unauthorized', 'Not allowed.', { status: 403 }), 1_000)
+    storage.deleteFile(id)
+    await waitFor(() => remote.calls.remove >= 1)
+    await settle()
+    expect(remote.calls.remove).toBe(1)
+  })
+
+  // Bug: the removal of a deleted file's copy is planned with `keepBytes` fixed at planning
+  // time, but `keepBytes` is not part of its key. When a live file with the same content
+  // appears while the removal waits (offline here: the executor is paused), the plan's new
+  // `keepBytes: true` is taken for the same transfer and the old one still deletes the bytes
+  // the new file needs: they were never uploaded, so they are lost.
+  test.fails('keeps the bytes of a file saved again, with the same content, while the deleted one waits for removal', async () => {
+    const { local, storage, connectivity, executor } = await started({ online: false })
+    const first = await storage.saveFile(new Blob(['re-added']))
+    const hash = fileRow(store, first)?.contentHash ?? ''
+    storage.deleteFile(first)
+    await waitFor(() => executor.has(`removeLocal:${first}:${hash}`))
+    const second = await storage.saveFile(new Blob(['re-added']))
+    await waitFor(() => executor.has(`upload:${second}:${hash}`))
+    connectivity.setOnline(true)
+    await waitFor(() => executor.size === 0 && localState(store, first).localHash === '')
+    expect(await local.exists(hash)).toBe(true)
+  })
+})
+
+describe('start', () => {
+  test('forgets a copy the state claims but the disk does not have', async () => {
+    const { remote, sync: fileSync } = device()
+    const hash = await fromAnotherDevice(remote, { id: 'photo', text: 'claimed', uploaded: false })
+    store.commit(tables.localFilesState.set({ localHash: hash }, 'photo'))
+    await fileSync.start()
+    expect(localState(store, 'photo').localHash).toBe('')
+    await settle()
+    expect(remote.calls.upload).toBe(0)
+  })
+
+  test('resets transfers left active by a previous leader', async () => {
+    const { remote, sync: fileSync } = device()
+    await fromAnotherDevice(remote, { id: 'photo', text: 'stale', uploaded: false })
+    store.commit(tables.localFilesState.set({ upload: 'active', download: 'active' }, 'photo'))
+    await fileSync.start()
+    expect(localState(store, 'photo')).toMatchObject({ upload: 'idle', download: 'idle' })
+  })
+
+  test('finds the bytes of a file on the disk that the state does not know of, and uploads them', async () => {
+    const { local, remote, sync: fileSync } = device()
+    const hash = await fromAnotherDevice(remote, { id: 'photo', text: 'on disk', uploaded: false })
+    await local.put(new Blob([bytesOf('on disk')]).stream())
+    await fileSync.start()
+    expect(localState(store, 'photo').localHash).toBe(hash)
+    await waitFor(() => isUploaded('photo'))
+    expect(remote.calls.download).toBe(0)
+  })
+
+  // Bug: `running` is set before reconcile and stays set when it throws, so the rejected start()
+  // leaves a sync that follows nothing, and every later start() returns at once doing nothing.
+  test.fails('can be started again after a start whose reconcile failed', async () => {
+    const { local, remote, storage, sync: fileSync } = device()
+    const list = local.list
+    local.list = () => Promise.reject(new DOMException('The disk is not readable.', 'NotReadableError'))
+    await expect(fileSync.start()).rejects.toThrow('The disk is not readable.')
+    local.list = list
+    await fileSync.start()
+    const id = await storage.saveFile(new Blob(['after a bad start']))
+    await waitFor(() => isUploaded(id), 500)
+    expect(remote.calls.upload).toBe(1)
+  })
+
+  test('does nothing more when started twice', async () => {
+    const { remote, storage, sync: fileSync } = await started()
+    await fileSync.start()
+    const id = await storage.saveFile(new Blob(['once']))
+    await waitFor(() => isUploaded(id))
+    await settle()
+    expect(remote.calls.upload).toBe(1)
+  })
+})
+
+describe('stop', () => {
+  test('aborts what is running and starts nothing new', async () => {
+    const { remote, storage, sync: fileSync } = await started()
+    const release = remote.hold('upload')
+    const id = await storage.saveFile(new Blob(['first']))
+    await waitFor(() => remote.calls.upload === 1)
+    fileSync.stop()
+    await waitFor(() => remote.aborted.upload === 1)
+    release()
+    await storage.saveFile(new Blob(['second']))
+    await settle()
+    expect(remote.calls.upload).toBe(1)
+    expect(isUploaded(id)).toBe(false)
+  })
+})

@@ -1,0 +1,138 @@
+import { describe, expect, test } from 'vitest'
+import { emptyLocalFileState, type FileRow, type LocalFileState } from '../../src/livestore/schema.ts'
+import { localView, planTransfers, remoteView, transferKey } from '../../src/services/sync-plan.ts'
+
+const hashA = 'a'.repeat(64)
+const hashB = 'b'.repeat(64)
+
+const file = (patch: Partial<FileRow> = {}): FileRow => ({
+  id: 'f1',
+  name: 'photo.jpg',
+  mimeType: 'image/jpeg',
+  size: 3,
+  contentHash: hashA,
+  remoteKey: '',
+  createdAt: 1,
+  updatedAt: 1,
+  deletedAt: null,
+  ...patch,
+})
+
+const state = (patch: Partial<LocalFileState> = {}): LocalFileState => ({ ...emptyLocalFileState, ...patch })
+
+const plan = (files: FileRow[], states: Record<string, LocalFileState> = {}) => planTransfers(files, new Map(Object.entries(states)))
+
+const uploaded = { remoteKey: `store/${hashA}` }
+const deleted = { deletedAt: 2 }
+const bytesHere = state({ localHash: hashA })
+
+describe('planTransfers', () => {
+  test('file live, bytes here, not uploaded → upload', () => {
+    expect(plan([file()], { f1: bytesHere })).toEqual([{ kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg' }])
+  })
+
+  test('file live, bytes here, uploaded → nothing', () => {
+    expect(plan([file(uploaded)], { f1: bytesHere })).toEqual([])
+  })
+
+  test('file live, bytes missing, uploaded → download', () => {
+    expect(plan([file(uploaded)])).toEqual([{ kind: 'download', fileId: 'f1', hash: hashA }])
+  })
+
+  test('file live, bytes missing, not uploaded → nothing: waiting for the device that has them', () => {
+    expect(plan([file()])).toEqual([])
+  })
+
+  test("file live, only an older version's bytes here, new version uploaded → download of the new version", () => {
+    expect(plan([file({ ...uploaded, contentHash: hashB })], { f1: bytesHere })).toEqual([
+      { kind: 'download', fileId: 'f1', hash: hashB },
+    ])
+  })
+
+  test('file deleted, bytes here → remove the local copy', () => {
+    expect(plan([file(deleted)], { f1: bytesHere })).toEqual([{ kind: 'removeLocal', fileId: 'f1', hash: hashA, keepBytes: false }])
+  })
+
+  test('file deleted, bytes here, a live file has the same content → remove the local copy but keep its bytes', () => {
+    const twin = file({ id: 'f2' })
+    expect(plan([file(deleted), twin], { f1: bytesHere, f2: bytesHere })).toEqual([
+      { kind: 'removeLocal', fileId: 'f1', hash: hashA, keepBytes: true },
+      { kind: 'upload', fileId: 'f2', hash: hashA, mimeType: 'image/jpeg' },
+    ])
+  })
+
+  test('file deleted, uploaded, content not used by a live file, not asked yet → remove the remote copy', () => {
+    expect(plan([file({ ...deleted, ...uploaded })])).toEqual([{ kind: 'removeRemote', fileId: 'f1', hash: hashA }])
+  })
+
+  test('file deleted, uploaded, bytes here → both copies removed', () => {
+    expect(plan([file({ ...deleted, ...uploaded })], { f1: bytesHere })).toEqual([
+      { kind: 'removeLocal', fileId: 'f1', hash: hashA, keepBytes: false },
+      { kind: 'removeRemote', fileId: 'f1', hash: hashA },
+    ])
+  })
+
+  test('file deleted, uploaded, already asked to remove the remote copy → nothing', () => {
+    expect(plan([file({ ...deleted, ...uploaded })], { f1: state({ remoteRemoved: true }) })).toEqual([])
+  })
+
+  test('file deleted, uploaded, content used by a live file → the remote copy stays', () => {
+    expect(plan([file({ ...deleted, ...uploaded }), file({ id: 'f2', ...uploaded })], { f2: bytesHere })).toEqual([])
+  })
+
+  test('file deleted, never uploaded, no bytes here → nothing', () => {
+    expect(plan([file(deleted)])).toEqual([])
+  })
+
+  test('an upload that failed for good is not planned again until retried', () => {
+    expect(plan([file()], { f1: state({ localHash: hashA, upload: 'failed' }) })).toEqual([])
+  })
+
+  test('a download that failed for good is not planned again until retried', () => {
+    expect(plan([file(uploaded)], { f1: state({ download: 'failed' }) })).toEqual([])
+  })
+
+  test('a transfer that is running is still planned, so that it is not cancelled', () => {
+    expect(plan([file()], { f1: state({ localHash: hashA, upload: 'active' }) })).toHaveLength(1)
+    expect(plan([file(uploaded)], { f1: state({ download: 'active' }) })).toHaveLength(1)
+  })
+})
+
+describe('transferKey', () => {
+  test('tells transfers apart by kind, file and content', () => {
+    const keys = [
+      transferKey({ kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg' }),
+      transferKey({ kind: 'upload', fileId: 'f1', hash: hashB, mimeType: 'image/jpeg' }),
+      transferKey({ kind: 'upload', fileId: 'f2', hash: hashA, mimeType: 'image/jpeg' }),
+      transferKey({ kind: 'download', fileId: 'f1', hash: hashA }),
+      transferKey({ kind: 'removeRemote', fileId: 'f1', hash: hashA }),
+    ]
+    expect(new Set(keys).size).toBe(keys.length)
+    expect(transferKey({ kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'text/plain' })).toBe(keys[0])
+  })
+})
+
+describe('localView', () => {
+  test('present when this device holds the current content, whatever failed before', () => {
+    expect(localView(file(), state({ localHash: hashA, download: 'failed' }))).toBe('present')
+  })
+
+  test('failed, downloading or missing when it does not', () => {
+    expect(localView(file(), state({ download: 'failed' }))).toBe('failed')
+    expect(localView(file(), state({ download: 'active' }))).toBe('downloading')
+    expect(localView(file(), state())).toBe('missing')
+    expect(localView(file({ contentHash: hashB }), state({ localHash: hashA }))).toBe('missing')
+  })
+})
+
+describe('remoteView', () => {
+  test('uploaded once some device has uploaded the current content, whatever failed here', () => {
+    expect(remoteView(file(uploaded), state({ upload: 'failed' }))).toBe('uploaded')
+  })
+
+  test('failed, uploading or pending before that', () => {
+    expect(remoteView(file(), state({ upload: 'failed' }))).toBe('failed')
+    expect(remoteView(file(), state({ upload: 'active' }))).toBe('uploading')
+    expect(remoteView(file(), state())).toBe('pending')
+  })
+})
