@@ -1,4 +1,5 @@
-import type { GetToken } from './remote-file-storage.ts'
+import { type GetToken, errorFrom } from './remote-file-storage.ts'
+import { FileError } from './errors.ts'
 
 /**
  * Where the page gets the token that lets it sync a store and move its files. The token is
@@ -31,9 +32,12 @@ export const createTokenProvider = ({
 
   const fetchToken = async () => {
     const response = await fetch(endpoint, { credentials: 'same-origin' })
-    if (!response.ok) throw new Error(`The server did not issue a token for this store (HTTP ${response.status}).`)
-    const body = (await response.json()) as { token?: unknown }
-    if (typeof body.token !== 'string' || body.token === '') throw new Error('The server answered without a token.')
+    // Typed like every transfer error, so that a server briefly down is retried, not final.
+    if (!response.ok) throw await errorFrom(response, 'The server did not issue a token for this store')
+    const body = (await response.json().catch(() => ({}))) as { token?: unknown }
+    if (typeof body.token !== 'string' || body.token === '') {
+      throw new FileError('server', 'The server answered without a token.')
+    }
     token = body.token
     cache?.setItem(cacheKey, token)
     return token

@@ -53,14 +53,18 @@ export const createConnectivity = ({
   const check = () => {
     if (stopped || probing) return
     const controller = new AbortController()
-    const cancelTimeout = setTimer(() => controller.abort(), probeTimeoutMs)
-    probing = probe(controller.signal)
-      .catch(() => false)
-      .then((reachable) => {
-        cancelTimeout()
-        probing = undefined
-        if (!stopped) set(reachable)
-      })
+    // The timeout settles the probe even if the probe ignores its signal.
+    let timedOut!: () => void
+    const timeout = new Promise<boolean>((resolve) => (timedOut = () => resolve(false)))
+    const cancelTimeout = setTimer(() => {
+      controller.abort()
+      timedOut()
+    }, probeTimeoutMs)
+    probing = Promise.race([probe(controller.signal).catch(() => false), timeout]).then((reachable) => {
+      cancelTimeout()
+      probing = undefined
+      if (!stopped) set(reachable)
+    })
   }
 
   const onOffline = () => set(false)

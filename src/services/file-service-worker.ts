@@ -42,8 +42,15 @@ export const connectFileServiceWorker = async ({
     // A hard reload or the very first visit: the page is not controlled yet. Ask the active
     // worker to claim it rather than rendering images that would bypass it.
     const controlled = new Promise<void>((resolve) => {
-      container.addEventListener('controllerchange', () => resolve(), { once: true })
-      setTimeout(resolve, controlTimeoutMs)
+      const timer = setTimeout(resolve, controlTimeoutMs)
+      container.addEventListener(
+        'controllerchange',
+        () => {
+          clearTimeout(timer)
+          resolve()
+        },
+        { once: true },
+      )
     })
     registration.active?.postMessage({ type: 'file-sync/claim' } satisfies ServiceWorkerMessage)
     await controlled

@@ -45,7 +45,6 @@ export const createRemoteFileStorage = ({
     signal: AbortSignal | undefined,
   ): Promise<Response> => {
     for (const refresh of [false, true]) {
-      const token = await getToken({ refresh })
       const controller = new AbortController()
       const onAbort = () => controller.abort(signal?.reason)
       signal?.addEventListener('abort', onAbort, { once: true })
@@ -56,6 +55,8 @@ export const createRemoteFileStorage = ({
       )
       let response: Response
       try {
+        // The token request is part of the wait: a cancel or a timeout ends it too.
+        const token = await untilAborted(getToken({ refresh }), controller.signal)
         response = await fetch(urlOf(hash), {
           ...init,
           headers: { ...init.headers, Authorization: `Bearer ${token}` },
@@ -90,21 +91,21 @@ export const createRemoteFileStorage = ({
         },
         signal,
       )
-      if (!response.ok) throw await errorFrom(response, 'upload')
+      if (!response.ok) throw await errorFrom(response, 'The server could not store the file')
       const result = (await response.json()) as { created?: boolean }
       return { created: result.created === true }
     },
 
     async download(hash, { signal } = {}) {
       const response = await request(hash, { method: 'GET' }, signal)
-      if (!response.ok || !response.body) throw await errorFrom(response, 'download')
+      if (!response.ok || !response.body) throw await errorFrom(response, 'The server could not send the file')
       return { body: response.body, size: Number(response.headers.get('Content-Length') ?? -1) }
     },
 
     async head(hash, { signal } = {}) {
       const response = await request(hash, { method: 'HEAD' }, signal)
       if (response.status === 404) return undefined
-      if (!response.ok) throw await errorFrom(response, 'check')
+      if (!response.ok) throw await errorFrom(response, 'The server could not check the file')
       return {
         size: Number(response.headers.get('Content-Length') ?? -1),
         mimeType: response.headers.get('Content-Type') ?? 'application/octet-stream',
@@ -113,14 +114,21 @@ export const createRemoteFileStorage = ({
 
     async remove(hash, { signal } = {}) {
       const response = await request(hash, { method: 'DELETE' }, signal)
-      if (!response.ok && response.status !== 404) throw await errorFrom(response, 'delete')
+      if (!response.ok && response.status !== 404) throw await errorFrom(response, 'The server could not delete the file')
     },
   }
 }
 
+const untilAborted = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> =>
+  new Promise<T>((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason)
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+    promise.then(resolve, reject)
+  })
+
 /** Maps an error response to a FileError carrying the server's own message. */
-export const errorFrom = async (response: Response, action: string): Promise<FileError> => {
-  let message = `The server could not ${action} the file (HTTP ${response.status}).`
+export const errorFrom = async (response: Response, failure: string): Promise<FileError> => {
+  let message = `${failure} (HTTP ${response.status}).`
   try {
     const body = (await response.json()) as { error?: unknown }
     if (typeof body.error === 'string' && body.error) message = body.error

@@ -1,6 +1,7 @@
 import { FileError, toFileError } from './errors.ts'
 
-export type TransferKind = 'upload' | 'download' | 'remove'
+/** `local` is disk work only: it goes on while offline. */
+export type TransferKind = 'upload' | 'download' | 'remove' | 'local'
 
 export interface TransferTask {
   /** Identity for de-duplication: a second task with a key already known joins the first. */
@@ -17,7 +18,7 @@ export interface SyncExecutor {
   has(key: string): boolean
   /** Aborts a task wherever it is: queued, running or waiting to retry. */
   cancel(key: string): void
-  /** Stops starting tasks (offline); running ones go on and fail or finish by themselves. */
+  /** Stops starting network tasks (offline); running ones go on and fail or finish by themselves. */
   pause(): void
   /** Starts again, and retries at once whatever was waiting out a backoff. */
   resume(): void
@@ -67,6 +68,7 @@ interface Entry {
   state: 'queued' | 'running' | 'waiting'
   controller: AbortController
   timer: unknown
+  settled: boolean
   promise: Promise<void>
   resolve(): void
   reject(error: FileError): void
@@ -79,21 +81,32 @@ export const createSyncExecutor = ({
   clock = realClock,
   random = Math.random,
 }: SyncExecutorOptions = {}): SyncExecutor => {
-  const limits: Record<TransferKind, number> = { upload: 2, download: 3, remove: 4, ...concurrency }
+  const limits: Record<TransferKind, number> = { upload: 2, download: 3, remove: 4, local: 4, ...concurrency }
   const entries = new Map<string, Entry>()
-  const queues: Record<TransferKind, Entry[]> = { upload: [], download: [], remove: [] }
-  const running: Record<TransferKind, number> = { upload: 0, download: 0, remove: 0 }
+  const queues: Record<TransferKind, Entry[]> = { upload: [], download: [], remove: [], local: [] }
+  const running: Record<TransferKind, number> = { upload: 0, download: 0, remove: 0, local: 0 }
   let paused = false
 
+  /** Settles once; a cancelled running task is forgotten at once, so its key can be enqueued anew. */
   const settle = (entry: Entry, error?: FileError) => {
-    entries.delete(entry.task.key)
+    if (entry.settled) return
+    entry.settled = true
+    if (entries.get(entry.task.key) === entry) entries.delete(entry.task.key)
     if (error) entry.reject(error)
     else entry.resolve()
   }
 
+  const notify = (entry: Entry, error: FileError, retryInMs: number | undefined) => {
+    try {
+      entry.task.onFailure?.(error, entry.attempt, retryInMs)
+    } catch {
+      // A listener's own failure must not leave the task unsettled.
+    }
+  }
+
   const pump = () => {
-    if (paused) return
     for (const kind of Object.keys(queues) as TransferKind[]) {
+      if (paused && kind !== 'local') continue
       const queue = queues[kind]
       while (running[kind] < limits[kind] && queue.length > 0) start(queue.shift()!)
     }
@@ -104,7 +117,13 @@ export const createSyncExecutor = ({
     entry.state = 'running'
     entry.attempt += 1
     running[kind] += 1
-    entry.task.run(entry.controller.signal).then(
+    let result: Promise<void>
+    try {
+      result = entry.task.run(entry.controller.signal)
+    } catch (error) {
+      result = Promise.reject(error) // a run() that throws at once fails like any other
+    }
+    result.then(
       () => {
         running[kind] -= 1
         settle(entry)
@@ -125,12 +144,12 @@ export const createSyncExecutor = ({
     }
     const error = toFileError(cause)
     if (!error.retryable || entry.attempt >= maxAttempts) {
-      entry.task.onFailure?.(error, entry.attempt, undefined)
+      notify(entry, error, undefined)
       settle(entry, error)
       return
     }
     const delay = backoffDelay(entry.attempt, backoff, random, error.retryAfterSeconds)
-    entry.task.onFailure?.(error, entry.attempt, delay)
+    notify(entry, error, delay)
     entry.state = 'waiting'
     entry.timer = clock.setTimeout(() => requeue(entry), delay)
   }
@@ -152,7 +171,7 @@ export const createSyncExecutor = ({
         resolve = res
         reject = rej
       })
-      const entry: Entry = { task, attempt: 0, state: 'queued', controller: new AbortController(), timer: undefined, promise, resolve, reject }
+      const entry: Entry = { task, attempt: 0, state: 'queued', controller: new AbortController(), timer: undefined, settled: false, promise, resolve, reject }
       entries.set(task.key, entry)
       queues[task.kind].push(entry)
       pump()
@@ -165,7 +184,7 @@ export const createSyncExecutor = ({
       const entry = entries.get(key)
       if (!entry) return
       entry.controller.abort(new DOMException('The transfer was cancelled.', 'AbortError'))
-      if (entry.state === 'running') return // its run() rejects and `failed` settles it
+      // A running one keeps its slot until its run() has returned; the rest leave at once.
       if (entry.state === 'waiting') clock.clearTimeout(entry.timer)
       const queue = queues[entry.task.kind]
       const index = queue.indexOf(entry)

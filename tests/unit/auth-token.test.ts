@@ -85,10 +85,10 @@ describe('createTokenProvider', () => {
     expect(toFileError(error).kind).toBe('network')
   })
 
-  // Bug: a 5xx from the token endpoint is thrown as a plain Error, which a transfer turns into a
+  // Regression test, for a bug where a 5xx from the token endpoint is thrown as a plain Error, which a transfer turns into a
   // non-retryable 'bad-request': an upload that needs a fresh token while the server is briefly
   // down fails for good instead of waiting and retrying.
-  test.fails('turns a server error of the token endpoint into a retryable error', async () => {
+  test('turns a server error of the token endpoint into a retryable error', async () => {
     const provider = createTokenProvider({ storeId: 'store-1', endpoint, fetch: createFakeFetch(() => new Response('', { status: 503 })).fetch })
     const error = await provider.getToken().catch((error: unknown) => error)
     expect(toFileError(error).retryable).toBe(true)

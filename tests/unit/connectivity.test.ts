@@ -182,4 +182,17 @@ describe('createConnectivity', () => {
     expect(connectivity.online).toBe(false)
     expect(seen).toEqual([])
   })
+
+  test('a probe that hangs, ignoring its signal, counts as unreachable after the timeout and is probed again', async () => {
+    const { clock, probe, connectivity } = setup()
+    // The manual probe never answers unless told to: a server that accepts and never replies.
+    clock.advance(1_000)
+    await waitFor(() => probe.calls[0]?.signal.aborted === true)
+    await Promise.resolve()
+    expect(connectivity.online).toBe(false)
+    clock.advance(3_000)
+    await waitFor(() => probe.calls.length === 2)
+    await probe.answer(true)
+    expect(connectivity.online).toBe(true)
+  })
 })

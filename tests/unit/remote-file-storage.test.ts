@@ -159,7 +159,7 @@ describe('createRemoteFileStorage', () => {
     test('a body that is not JSON gives a generic message naming the action and status', async () => {
       const { remote } = setup(() => new Response('<html>Bad gateway</html>', { status: 502 }))
       const error = await failure(remote.upload(hash, new Blob(['x']), 'text/plain'))
-      expect(error).toMatchObject({ kind: 'server', message: 'The server could not upload the file (HTTP 502).' })
+      expect(error).toMatchObject({ kind: 'server', message: 'The server could not store the file (HTTP 502).' })
     })
   })
 
@@ -222,10 +222,10 @@ describe('createRemoteFileStorage', () => {
       expect((await failure(remote.download(hash, { signal: controller.signal }))).kind).toBe('aborted')
     })
 
-    // Bug: the token is awaited before the signal is looked at, and getToken takes no signal,
+    // Regression test, for a bug where the token is awaited before the signal is looked at, and getToken takes no signal,
     // so a cancelled transfer whose token request hangs (server slow or down) never settles,
     // and neither the timeout nor the abort frees its place in the executor.
-    test.fails('rejects as aborted when the signal aborts while the token is still being fetched', async () => {
+    test('rejects as aborted when the signal aborts while the token is still being fetched', async () => {
       const remote = createRemoteFileStorage({
         baseUrl,
         storeId: 'store-1',
