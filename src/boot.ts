@@ -10,6 +10,7 @@ import { connectFileServiceWorker } from './services/file-service-worker.ts'
 import { createFileStorage, type FileStorage } from './services/file-storage.ts'
 import { createFileSync, type FileSync } from './services/file-sync.ts'
 import { createOpfsFileStorage } from './services/local-file-storage.ts'
+import { webLocks } from './services/locks.ts'
 import { createRemoteFileStorage } from './services/remote-file-storage.ts'
 import { createSyncExecutor } from './services/sync-executor.ts'
 
@@ -79,9 +80,11 @@ export const boot = async (): Promise<AppServices> => {
     events: window,
     connection: { subscribe: (listener) => subscribeNetworkStatus(store, listener) },
   })
+  // Tabs share OPFS: a save in one tab and a removal in the leader tab must see each other.
+  const withLock = webLocks(navigator.locks)
   const executor = createSyncExecutor()
-  const fileSync = createFileSync({ store, local, remote, executor, connectivity })
-  const fileStorage = createFileStorage({ store, local })
+  const fileSync = createFileSync({ store, local, remote, executor, connectivity, withLock })
+  const fileStorage = createFileStorage({ store, local, withLock })
 
   // Tabs of one store share OPFS and the local state: one of them (the lock holder) transfers,
   // the next one takes over when it closes.

@@ -54,6 +54,8 @@ export const LocalFileState = Schema.Struct({
   downloadAttempts: Schema.Number,
   /** The last failure in words a person can read; '' after a success. */
   lastError: Schema.String,
+  /** The content hash a 'failed' status is about: a newer version of the file is tried afresh. */
+  failedHash: Schema.String,
   /** This device has asked the server to drop the bytes of this deleted file. */
   remoteRemoved: Schema.Boolean,
 })
@@ -66,6 +68,7 @@ export const emptyLocalFileState: LocalFileState = {
   uploadAttempts: 0,
   downloadAttempts: 0,
   lastError: '',
+  failedHash: '',
   remoteRemoved: false,
 }
 

@@ -1,6 +1,7 @@
 import { type AppEvent, type AppStore, emptyLocalFileState, events, type FileRow, tables } from '../livestore/schema.ts'
 import { FileError } from './errors.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
+import { bytesLock, realmLocks, type WithLock } from './locks.ts'
 
 /** What the app calls: each method writes bytes to this device first, then records the fact. */
 export interface FileStorage {
@@ -19,6 +20,8 @@ export interface FileStorage {
 export interface FileStorageOptions {
   store: AppStore
   local: LocalFileStorage
+  /** Shared with the file sync; Web Locks in the page, so that it holds across tabs. */
+  withLock?: WithLock
   /** Refuse larger files up front, before a byte is written. */
   maxFileBytes?: number
   now?: () => number
@@ -30,6 +33,7 @@ export const defaultMaxFileBytes = 100 * 1024 * 1024
 export const createFileStorage = ({
   store,
   local,
+  withLock = realmLocks,
   maxFileBytes = defaultMaxFileBytes,
   now = Date.now,
   newId = () => crypto.randomUUID(),
@@ -49,14 +53,26 @@ export const createFileStorage = ({
     return local.put(file.stream())
   }
 
+  /**
+   * Commits once the bytes are surely on disk: the removal of an older file with the same
+   * content may have taken them between the write and now, and then they are written again.
+   */
+  const commitWithBytes = (file: Blob, hash: string, commit: () => void) =>
+    withLock(bytesLock(store.storeId, hash), async () => {
+      if (!(await local.exists(hash))) await local.put(file.stream(), { expectedHash: hash })
+      commit()
+    })
+
   return {
     async saveFile(file, { alsoCommit } = {}) {
       const { hash, size } = await write(file)
       const id = newId()
-      store.commit(
-        events.fileCreated({ id, ...describe(file), size, contentHash: hash, createdAt: now() }),
-        tables.localFilesState.set({ ...emptyLocalFileState, localHash: hash }, id),
-        ...(alsoCommit?.(id) ?? []),
+      await commitWithBytes(file, hash, () =>
+        store.commit(
+          events.fileCreated({ id, ...describe(file), size, contentHash: hash, createdAt: now() }),
+          tables.localFilesState.set({ ...emptyLocalFileState, localHash: hash }, id),
+          ...(alsoCommit?.(id) ?? []),
+        ),
       )
       return id
     },
@@ -65,9 +81,11 @@ export const createFileStorage = ({
       const current = store.query(tables.files.where({ id: fileId }).first())
       if (!current || current.deletedAt !== null) throw new FileError('not-found', 'This file no longer exists.')
       const { hash, size } = await write(file)
-      store.commit(
-        events.fileUpdated({ id: fileId, ...describe(file), size, contentHash: hash, updatedAt: now() }),
-        tables.localFilesState.set({ localHash: hash, upload: 'idle', uploadAttempts: 0, lastError: '' }, fileId),
+      await commitWithBytes(file, hash, () =>
+        store.commit(
+          events.fileUpdated({ id: fileId, ...describe(file), size, contentHash: hash, updatedAt: now() }),
+          tables.localFilesState.set({ localHash: hash, upload: 'idle', uploadAttempts: 0, lastError: '' }, fileId),
+        ),
       )
     },
 

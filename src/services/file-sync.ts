@@ -3,6 +3,7 @@ import { type AppStore, events, type FileRow, type LocalFileState, tables } from
 import type { Connectivity } from './connectivity.ts'
 import type { FileError } from './errors.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
+import { bytesLock, realmLocks, type WithLock } from './locks.ts'
 import type { RemoteFileStorage } from './remote-file-storage.ts'
 import type { SyncExecutor, TransferTask } from './sync-executor.ts'
 import { type PlannedTransfer, planTransfers, transferKey } from './sync-plan.ts'
@@ -21,6 +22,8 @@ export interface FileSyncOptions {
   remote: RemoteFileStorage
   executor: SyncExecutor
   connectivity: Connectivity
+  /** The same locks as the file storage's (Web Locks in the page). */
+  withLock?: WithLock
   /** Told of failures that a person may want to see; the state already records them. */
   onError?: (error: FileError, transfer: PlannedTransfer) => void
 }
@@ -28,7 +31,15 @@ export interface FileSyncOptions {
 const allFiles$ = queryDb(tables.files.where({}), { label: 'fileSync.files' })
 const allStates$ = queryDb(tables.localFilesState.where({}), { label: 'fileSync.localStates' })
 
-export const createFileSync = ({ store, local, remote, executor, connectivity, onError }: FileSyncOptions): FileSync => {
+export const createFileSync = ({
+  store,
+  local,
+  remote,
+  executor,
+  connectivity,
+  withLock = realmLocks,
+  onError,
+}: FileSyncOptions): FileSync => {
   let files: readonly FileRow[] = []
   let states = new Map<string, LocalFileState>()
   const scheduled = new Set<string>()
@@ -39,14 +50,30 @@ export const createFileSync = ({ store, local, remote, executor, connectivity, o
   const setState = (fileId: string, patch: Partial<LocalFileState>) =>
     store.commit(tables.localFilesState.set(patch, fileId))
 
+  /** Records a failed try; a final one marks the transfer failed for this content. */
+  const failure =
+    (direction: 'upload' | 'download', transfer: PlannedTransfer) =>
+    (error: FileError, attempt: number, retryInMs: number | undefined) => {
+      const final = retryInMs === undefined
+      setState(transfer.fileId, {
+        [direction]: final ? 'failed' : 'active',
+        [`${direction}Attempts`]: attempt,
+        lastError: error.message,
+        ...(final ? { failedHash: transfer.hash } : {}),
+      })
+      if (final) onError?.(error, transfer)
+      if (error.kind === 'network' || error.kind === 'timeout') connectivity.check()
+    }
+
   /** One place per transition: what each transfer does, and what it records before and after. */
   const taskFor = (transfer: PlannedTransfer): TransferTask => {
     const { fileId, hash } = transfer
-    const base = { key: transferKey(transfer), kind: transfer.kind === 'upload' || transfer.kind === 'download' ? transfer.kind : 'remove' } as const
+    const key = transferKey(transfer)
     switch (transfer.kind) {
       case 'upload':
         return {
-          ...base,
+          key,
+          kind: 'upload',
           async run(signal) {
             const bytes = await local.read(hash)
             if (!bytes) {
@@ -62,15 +89,12 @@ export const createFileSync = ({ store, local, remote, executor, connectivity, o
               tables.localFilesState.set({ upload: 'idle', uploadAttempts: 0, lastError: '' }, fileId),
             )
           },
-          onFailure: (error, attempt, retryInMs) => {
-            setState(fileId, { upload: retryInMs === undefined ? 'failed' : 'active', uploadAttempts: attempt, lastError: error.message })
-            if (retryInMs === undefined) onError?.(error, transfer)
-            if (error.kind === 'network' || error.kind === 'timeout') connectivity.check()
-          },
+          onFailure: failure('upload', transfer),
         }
       case 'download':
         return {
-          ...base,
+          key,
+          kind: 'download',
           async run(signal) {
             if (!(await local.exists(hash))) {
               setState(fileId, { download: 'active' })
@@ -79,26 +103,35 @@ export const createFileSync = ({ store, local, remote, executor, connectivity, o
             }
             setState(fileId, { localHash: hash, download: 'idle', downloadAttempts: 0, lastError: '' })
           },
-          onFailure: (error, attempt, retryInMs) => {
-            setState(fileId, { download: retryInMs === undefined ? 'failed' : 'active', downloadAttempts: attempt, lastError: error.message })
-            if (retryInMs === undefined) onError?.(error, transfer)
-            if (error.kind === 'network' || error.kind === 'timeout') connectivity.check()
-          },
+          onFailure: failure('download', transfer),
         }
       case 'removeLocal':
         return {
-          ...base,
-          async run() {
-            if (!transfer.keepBytes) await local.remove(hash)
-            setState(fileId, { localHash: '' })
+          key,
+          kind: 'local',
+          // Decided under the bytes' lock, not when planned: a file saved meanwhile with the
+          // same content (in any tab) keeps them.
+          run: () =>
+            withLock(bytesLock(store.storeId, hash), async () => {
+              const stillUsed = store.query(tables.files.where({ contentHash: hash, deletedAt: null })).length > 0
+              if (!stillUsed) await local.remove(hash)
+              setState(fileId, { localHash: '' })
+            }),
+          onFailure: (error, _attempt, retryInMs) => {
+            if (retryInMs === undefined) setState(fileId, { localHash: '', lastError: `Could not remove the copy on this device: ${error.message}` })
           },
         }
       case 'removeRemote':
         return {
-          ...base,
+          key,
+          kind: 'remove',
           async run(signal) {
             await remote.remove(hash, { signal })
             setState(fileId, { remoteRemoved: true })
+          },
+          // Asked once: a server that refuses keeps its copy, and this device stops asking.
+          onFailure: (error, _attempt, retryInMs) => {
+            if (retryInMs === undefined) setState(fileId, { remoteRemoved: true, lastError: `The server kept its copy: ${error.message}` })
           },
         }
     }
@@ -122,8 +155,13 @@ export const createFileSync = ({ store, local, remote, executor, connectivity, o
       scheduled.add(key)
       executor
         .enqueue(taskFor(transfer))
-        .catch(() => {
-          // Failures are recorded in the file's state by onFailure; cancellations need nothing.
+        .catch((error: FileError) => {
+          // Failures are recorded by onFailure. A cancelled transfer (the plan no longer wants
+          // it) must not leave its file showing a transfer that is not running.
+          if (error.kind === 'aborted' && (transfer.kind === 'upload' || transfer.kind === 'download')) {
+            const state = store.query(tables.localFilesState.get(transfer.fileId))
+            if (state[transfer.kind] === 'active') setState(transfer.fileId, { [transfer.kind]: 'idle' })
+          }
         })
         .finally(() => {
           scheduled.delete(key)
@@ -169,7 +207,12 @@ export const createFileSync = ({ store, local, remote, executor, connectivity, o
     async start() {
       if (running) return
       running = true
-      await reconcile()
+      try {
+        await reconcile()
+      } catch (error) {
+        running = false
+        throw error
+      }
       if (!running) return
       const follow = (online: boolean) => (online ? executor.resume() : executor.pause())
       follow(connectivity.online)
@@ -201,6 +244,7 @@ export const createFileSync = ({ store, local, remote, executor, connectivity, o
         ...(state.upload === 'failed' ? { upload: 'idle', uploadAttempts: 0 } : {}),
         ...(state.download === 'failed' ? { download: 'idle', downloadAttempts: 0 } : {}),
         lastError: '',
+        failedHash: '',
       })
     },
   }

@@ -11,15 +11,16 @@ import { emptyLocalFileState, type FileRow, type LocalFileState } from '../lives
  *   file live,    bytes missing, uploaded    → download
  *   file live,    bytes missing, not uploaded → nothing (waiting for the device that has them)
  *   file deleted, bytes here                 → remove the local copy (its bytes stay if a live
- *                                              file has the same content)
+ *                                              file has the same content when the removal runs)
  *   file deleted, uploaded, content not used by a live file, not asked yet → remove remote copy
  *
- * A transfer that failed for good is not planned again until the user retries it.
+ * A transfer that failed for good is not planned again for that content until the user retries
+ * it; a new version of the file is tried afresh.
  */
 export type PlannedTransfer =
   | { kind: 'upload'; fileId: string; hash: string; mimeType: string }
   | { kind: 'download'; fileId: string; hash: string }
-  | { kind: 'removeLocal'; fileId: string; hash: string; keepBytes: boolean }
+  | { kind: 'removeLocal'; fileId: string; hash: string }
   | { kind: 'removeRemote'; fileId: string; hash: string }
 
 export const transferKey = (transfer: PlannedTransfer): string =>
@@ -36,15 +37,15 @@ export const planTransfers = (
     const uploaded = file.remoteKey !== ''
     if (file.deletedAt === null) {
       const hasBytes = state.localHash === file.contentHash
-      if (hasBytes && !uploaded && state.upload !== 'failed') {
+      if (hasBytes && !uploaded && !failedFor(state.upload, state, file)) {
         plan.push({ kind: 'upload', fileId: file.id, hash: file.contentHash, mimeType: file.mimeType })
-      } else if (!hasBytes && uploaded && state.download !== 'failed') {
+      } else if (!hasBytes && uploaded && !failedFor(state.download, state, file)) {
         plan.push({ kind: 'download', fileId: file.id, hash: file.contentHash })
       }
       continue
     }
     if (state.localHash !== '') {
-      plan.push({ kind: 'removeLocal', fileId: file.id, hash: state.localHash, keepBytes: liveHashes.has(state.localHash) })
+      plan.push({ kind: 'removeLocal', fileId: file.id, hash: state.localHash })
     }
     if (uploaded && !state.remoteRemoved && !liveHashes.has(file.contentHash)) {
       plan.push({ kind: 'removeRemote', fileId: file.id, hash: file.contentHash })
@@ -53,20 +54,24 @@ export const planTransfers = (
   return plan
 }
 
+/** Whether a transfer of this file's current content failed for good. */
+const failedFor = (status: LocalFileState['upload'], state: LocalFileState, file: FileRow): boolean =>
+  status === 'failed' && state.failedHash === file.contentHash
+
 /** Where a file's bytes are, in the words of the test contract and the UI. */
 export type LocalView = 'present' | 'downloading' | 'missing' | 'failed'
 export type RemoteView = 'uploaded' | 'uploading' | 'pending' | 'failed'
 
 export const localView = (file: FileRow, state: LocalFileState): LocalView => {
   if (state.localHash === file.contentHash) return 'present'
-  if (state.download === 'failed') return 'failed'
+  if (failedFor(state.download, state, file)) return 'failed'
   if (state.download === 'active') return 'downloading'
   return 'missing'
 }
 
 export const remoteView = (file: FileRow, state: LocalFileState): RemoteView => {
   if (file.remoteKey !== '') return 'uploaded'
-  if (state.upload === 'failed') return 'failed'
+  if (failedFor(state.upload, state, file)) return 'failed'
   if (state.upload === 'active') return 'uploading'
   return 'pending'
 }

@@ -16,7 +16,7 @@ import {
   textOn,
 } from '../support/fakes.ts'
 import { createTestStore, fileRow, localState } from '../support/store.ts'
-import { settle, waitFor } from '../support/wait.ts'
+import { deferred, settle, waitFor } from '../support/wait.ts'
 
 let store: AppStore
 let sync: FileSync | undefined
@@ -234,10 +234,10 @@ describe('download', () => {
     expect(remote.calls.download).toBe(0)
   })
 
-  // Bug: a transfer cancelled because the plan no longer wants it leaves its 'active' flag behind
+  // Regression test, for a bug where a transfer cancelled because the plan no longer wants it leaves its 'active' flag behind
   // (onFailure is not called for cancellations), so the file shows as downloading, with nothing
   // running, until the next start() resets it.
-  test.fails('does not show a file as downloading once its download was cancelled by a change of content', async () => {
+  test('does not show a file as downloading once its download was cancelled by a change of content', async () => {
     const { remote, executor } = await started()
     remote.hold('download')
     await fromAnotherDevice(remote, { id: 'photo', text: 'version 1' })
@@ -249,9 +249,9 @@ describe('download', () => {
     expect(views('photo')).toEqual({ local: 'missing', remote: 'pending' })
   })
 
-  // Bug: `download: 'failed'` is kept per file, not per version, so once a version failed for
+  // Regression test, for a bug where `download: 'failed'` is kept per file, not per version, so once a version failed for
   // good the plan never downloads any later version of the file until someone presses retry.
-  test.fails('downloads a new version from another device although the previous version failed', async () => {
+  test('downloads a new version from another device although the previous version failed', async () => {
     const { remote, errors } = await started()
     await fromAnotherDevice(remote, { id: 'photo', text: 'version 1', uploaded: false })
     // Uploaded, but the server lost the bytes: the download fails for good with not-found.
@@ -310,10 +310,10 @@ describe('delete', () => {
     expect(await local.list()).toEqual([])
   })
 
-  // Bug: a removal has no 'failed' state, so when it fails for good the plan still wants it and
+  // Regression test, for a bug where a removal has no 'failed' state, so when it fails for good the plan still wants it and
   // schedules it again as soon as it settles: a refused DELETE is sent again and again, with no
   // backoff, for as long as the page is open.
-  test.fails('does not ask the server again and again to remove a copy it refuses to remove', async () => {
+  test('does not ask the server again and again to remove a copy it refuses to remove', async () => {
     const { remote, storage } = await started()
     const id = await storage.saveFile(new Blob(['undeletable']))
     await waitFor(() => isUploaded(id))
@@ -324,22 +324,38 @@ describe('delete', () => {
     expect(remote.calls.remove).toBe(1)
   })
 
-  // Bug: the removal of a deleted file's copy is planned with `keepBytes` fixed at planning
-  // time, but `keepBytes` is not part of its key. When a live file with the same content
-  // appears while the removal waits (offline here: the executor is paused), the plan's new
-  // `keepBytes: true` is taken for the same transfer and the old one still deletes the bytes
-  // the new file needs: they were never uploaded, so they are lost.
-  test.fails('keeps the bytes of a file saved again, with the same content, while the deleted one waits for removal', async () => {
-    const { local, storage, connectivity, executor } = await started({ online: false })
+  test('keeps the bytes of a file saved again, with the same content, while the deleted one is being removed', async () => {
+    const { local, storage } = await started({ online: false })
     const first = await storage.saveFile(new Blob(['re-added']))
     const hash = fileRow(store, first)?.contentHash ?? ''
+    // The removal of the deleted file's copy is under way (it runs offline too: disk work only)
+    // when the same content is saved again.
+    const removing = deferred()
+    let removeCalled = false
+    const remove = local.remove
+    local.remove = async (target) => {
+      removeCalled = true
+      await removing.promise
+      await remove(target)
+    }
     storage.deleteFile(first)
-    await waitFor(() => executor.has(`removeLocal:${first}:${hash}`))
-    const second = await storage.saveFile(new Blob(['re-added']))
-    await waitFor(() => executor.has(`upload:${second}:${hash}`))
-    connectivity.setOnline(true)
-    await waitFor(() => executor.size === 0 && localState(store, first).localHash === '')
+    await waitFor(() => removeCalled)
+    const saving = storage.saveFile(new Blob(['re-added']))
+    await settle()
+    removing.resolve()
+    const second = await saving
+    await waitFor(() => localState(store, first).localHash === '')
     expect(await local.exists(hash)).toBe(true)
+    expect(localState(store, second).localHash).toBe(hash)
+  })
+
+  test('removes the copy of a deleted file while offline, since that needs no server', async () => {
+    const { local, storage } = await started({ online: false })
+    const id = await storage.saveFile(new Blob(['gone offline']))
+    const hash = fileRow(store, id)?.contentHash ?? ''
+    storage.deleteFile(id)
+    await waitFor(() => localState(store, id).localHash === '')
+    expect(await local.exists(hash)).toBe(false)
   })
 })
 
@@ -372,9 +388,9 @@ describe('start', () => {
     expect(remote.calls.download).toBe(0)
   })
 
-  // Bug: `running` is set before reconcile and stays set when it throws, so the rejected start()
+  // Regression test, for a bug where `running` is set before reconcile and stays set when it throws, so the rejected start()
   // leaves a sync that follows nothing, and every later start() returns at once doing nothing.
-  test.fails('can be started again after a start whose reconcile failed', async () => {
+  test('can be started again after a start whose reconcile failed', async () => {
     const { local, remote, storage, sync: fileSync } = device()
     const list = local.list
     local.list = () => Promise.reject(new DOMException('The disk is not readable.', 'NotReadableError'))

@@ -50,13 +50,13 @@ describe('planTransfers', () => {
   })
 
   test('file deleted, bytes here → remove the local copy', () => {
-    expect(plan([file(deleted)], { f1: bytesHere })).toEqual([{ kind: 'removeLocal', fileId: 'f1', hash: hashA, keepBytes: false }])
+    expect(plan([file(deleted)], { f1: bytesHere })).toEqual([{ kind: 'removeLocal', fileId: 'f1', hash: hashA }])
   })
 
   test('file deleted, bytes here, a live file has the same content → remove the local copy but keep its bytes', () => {
     const twin = file({ id: 'f2' })
     expect(plan([file(deleted), twin], { f1: bytesHere, f2: bytesHere })).toEqual([
-      { kind: 'removeLocal', fileId: 'f1', hash: hashA, keepBytes: true },
+      { kind: 'removeLocal', fileId: 'f1', hash: hashA },
       { kind: 'upload', fileId: 'f2', hash: hashA, mimeType: 'image/jpeg' },
     ])
   })
@@ -67,7 +67,7 @@ describe('planTransfers', () => {
 
   test('file deleted, uploaded, bytes here → both copies removed', () => {
     expect(plan([file({ ...deleted, ...uploaded })], { f1: bytesHere })).toEqual([
-      { kind: 'removeLocal', fileId: 'f1', hash: hashA, keepBytes: false },
+      { kind: 'removeLocal', fileId: 'f1', hash: hashA },
       { kind: 'removeRemote', fileId: 'f1', hash: hashA },
     ])
   })
@@ -85,11 +85,21 @@ describe('planTransfers', () => {
   })
 
   test('an upload that failed for good is not planned again until retried', () => {
-    expect(plan([file()], { f1: state({ localHash: hashA, upload: 'failed' }) })).toEqual([])
+    expect(plan([file()], { f1: state({ localHash: hashA, upload: 'failed', failedHash: hashA }) })).toEqual([])
   })
 
   test('a download that failed for good is not planned again until retried', () => {
-    expect(plan([file(uploaded)], { f1: state({ download: 'failed' }) })).toEqual([])
+    expect(plan([file(uploaded)], { f1: state({ download: 'failed', failedHash: hashA }) })).toEqual([])
+  })
+
+  test('a failure of an older version does not hold back the current one', () => {
+    const failedBefore = { failedHash: hashB }
+    expect(plan([file(uploaded)], { f1: state({ download: 'failed', ...failedBefore }) })).toEqual([
+      { kind: 'download', fileId: 'f1', hash: hashA },
+    ])
+    expect(plan([file()], { f1: state({ localHash: hashA, upload: 'failed', ...failedBefore }) })).toEqual([
+      { kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg' },
+    ])
   })
 
   test('a transfer that is running is still planned, so that it is not cancelled', () => {
@@ -118,7 +128,8 @@ describe('localView', () => {
   })
 
   test('failed, downloading or missing when it does not', () => {
-    expect(localView(file(), state({ download: 'failed' }))).toBe('failed')
+    expect(localView(file(), state({ download: 'failed', failedHash: hashA }))).toBe('failed')
+    expect(localView(file(), state({ download: 'failed', failedHash: hashB }))).toBe('missing')
     expect(localView(file(), state({ download: 'active' }))).toBe('downloading')
     expect(localView(file(), state())).toBe('missing')
     expect(localView(file({ contentHash: hashB }), state({ localHash: hashA }))).toBe('missing')
@@ -131,7 +142,8 @@ describe('remoteView', () => {
   })
 
   test('failed, uploading or pending before that', () => {
-    expect(remoteView(file(), state({ upload: 'failed' }))).toBe('failed')
+    expect(remoteView(file(), state({ upload: 'failed', failedHash: hashA }))).toBe('failed')
+    expect(remoteView(file(), state({ upload: 'failed', failedHash: hashB }))).toBe('pending')
     expect(remoteView(file(), state({ upload: 'active' }))).toBe('uploading')
     expect(remoteView(file(), state())).toBe('pending')
   })

@@ -1,0 +1,40 @@
+/**
+ * Runs `task` while holding the lock `name`, released when it settles. The page passes Web
+ * Locks, which hold across the tabs of an origin; tests and single-tab uses get the in-process
+ * version.
+ */
+export type WithLock = <T>(name: string, task: () => Promise<T>) => Promise<T>
+
+export const webLocks =
+  (locks: LockManager): WithLock =>
+  async (name, task) =>
+    // The DOM types nest the task's promise in request()'s; at run time it is one promise.
+    (await locks.request(name, task)) as Awaited<ReturnType<typeof task>>
+
+/** Locks that hold within this JavaScript realm only: each name's tasks run one after another. */
+export const createLocalLocks = (): WithLock => {
+  const tails = new Map<string, Promise<unknown>>()
+  return (name, task) => {
+    const previous = tails.get(name) ?? Promise.resolve()
+    const result = previous.then(task, task)
+    const tail = result.catch(() => {})
+    tails.set(name, tail)
+    void tail.then(() => {
+      if (tails.get(name) === tail) tails.delete(name)
+    })
+    return result
+  }
+}
+
+/**
+ * The lock that guards the bytes of one content hash of a store on this device: taken by a
+ * save from "bytes on disk" to "file committed", and by a removal from "nothing refers to
+ * these bytes" to "removed", so a removal never takes bytes a new file is about to use.
+ */
+export const bytesLock = (storeId: string, hash: string): string => `file-bytes:${storeId}:${hash}`
+
+/**
+ * The default for services built without `withLock`: one table for the whole realm, since a
+ * lock only works when everyone who takes it shares it.
+ */
+export const realmLocks: WithLock = createLocalLocks()
