@@ -158,6 +158,8 @@ export const createFileSync = ({
         .catch((error: FileError) => {
           // Failures are recorded by onFailure. A cancelled transfer (the plan no longer wants
           // it) must not leave its file showing a transfer that is not running.
+          // After stop() the store may be closing; the next start() resets flags anyway.
+          if (!running) return
           if (error.kind === 'aborted' && (transfer.kind === 'upload' || transfer.kind === 'download')) {
             const state = store.query(tables.localFilesState.get(transfer.fileId))
             if (state[transfer.kind] === 'active') setState(transfer.fileId, { [transfer.kind]: 'idle' })
