@@ -22,8 +22,6 @@ export interface AppServices {
   fileSync: FileSync
   connectivity: Connectivity
   tokens: TokenProvider
-  /** Whether this tab is the one moving bytes for the store (other tabs show the same states). */
-  isTransferLeader: () => boolean
   /**
    * Set when the page opened without a token (first visit, server unreachable): resolves once
    * one arrives. The sync payload is fixed at store creation, so syncing needs a reload then.
@@ -88,16 +86,23 @@ export const boot = async (): Promise<AppServices> => {
 
   // Tabs of one store share OPFS and the local state: one of them (the lock holder) transfers,
   // the next one takes over when it closes.
-  let leader = false
   void navigator.locks.request(`file-sync:${storeId}`, async () => {
-    leader = true
-    await fileSync.start()
+    // Keep the lock through a failed start (the disk unreadable for a moment): try again.
+    for (;;) {
+      try {
+        await fileSync.start()
+        break
+      } catch (error) {
+        console.error('File sync could not start; trying again in 5 s.', error)
+        await new Promise((resolve) => setTimeout(resolve, 5_000))
+      }
+    }
     await new Promise<never>(() => {}) // held until this tab goes away
   })
 
   const tokenArrivedAfterBoot = authToken ? undefined : untilToken(tokens, connectivity)
 
-  return { storeId, store, fileStorage, fileSync, connectivity, tokens, isTransferLeader: () => leader, tokenArrivedAfterBoot }
+  return { storeId, store, fileStorage, fileSync, connectivity, tokens, tokenArrivedAfterBoot }
 }
 
 /** LiveStore's sync connection status as a plain callback subscription. */

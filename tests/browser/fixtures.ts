@@ -29,6 +29,8 @@ export interface Device {
 }
 
 interface Fixtures {
+  /** Worker vars for a test that needs other limits (`test.use({ workerVars: {...} })`). */
+  workerVars: Record<string, string>
   worker: RunningWorker
   appUrl: string
   storeId: string
@@ -37,8 +39,10 @@ interface Fixtures {
 
 export const test = base.extend<Fixtures>({
   // A real Worker (LiveStore sync Durable Object + R2) under wrangler, with state of its own.
-  worker: async ({}, use) => {
-    const worker = await startWorker()
+  workerVars: [{}, { option: true }],
+
+  worker: async ({ workerVars }, use) => {
+    const worker = await startWorker({ vars: workerVars })
     try {
       await use(worker)
     } finally {

@@ -1,0 +1,47 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { expect, test } from './fixtures.ts'
+import { addFiles, expectFileState, fetchInPage, fileItem, fileUrl, randomFile } from './helpers.ts'
+
+test.describe('a server that refuses a file', () => {
+  test.use({ workerVars: { MAX_UPLOAD_BYTES: '1000' } })
+
+  test('shows the failure in words with a retry button, and keeps the file here', async ({ openDevice, storeId, worker }) => {
+    const a = await openDevice('A')
+    const big = randomFile('too big for this server.bin', 2_000)
+    await addFiles(a.page, [big])
+    const item = fileItem(a.page, big.name)
+
+    await expectFileState(item, { local: 'present', remote: 'failed' })
+    await expect(item.getByTestId('file-status')).toContainText('Upload failed')
+    await expect(item.getByTestId('file-status')).toContainText('over the upload limit of 1000 bytes')
+    // Refused for good: it is not retried behind the user's back…
+    const uploadsSoFar = () => worker.output().split('\n').filter((line) => line.includes('"method":"PUT"')).length
+    await expect.poll(uploadsSoFar).toBe(1)
+    await a.page.waitForTimeout(2_000)
+    expect(uploadsSoFar()).toBe(1)
+    // …and nothing is lost: the bytes are still served from this device.
+    expect((await fetchInPage(a.page, fileUrl(storeId, big))).body.equals(big.buffer)).toBe(true)
+
+    // Retry asks the server again.
+    await item.getByTestId('retry-file').click()
+    await expect.poll(uploadsSoFar).toBe(2)
+    await expectFileState(item, { local: 'present', remote: 'failed' })
+  })
+})
+
+test('the built page carries no secret, and the service worker no token in its URL', async ({ openDevice }) => {
+  const dist = join(import.meta.dirname, '..', '..', 'dist')
+  const files = (await readdir(dist, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile())
+  expect(files.length).toBeGreaterThan(0)
+  for (const file of files) {
+    const text = await readFile(join(file.parentPath, file.name), 'latin1')
+    expect(text, file.name).not.toContain('development-secret')
+    expect(text, file.name).not.toContain('AUTH_SECRET')
+  }
+
+  const a = await openDevice('A')
+  const scriptUrl = await a.page.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? '')
+  expect(new URL(scriptUrl).pathname).toBe('/sw.js')
+  expect(new URL(scriptUrl).search).toBe('')
+})
