@@ -46,8 +46,7 @@ export const test = base.extend<Fixtures>({
     try {
       await use(worker)
     } finally {
-      await worker.stop()
-      await rm(worker.persistDir, { recursive: true, force: true })
+      await worker.close()
     }
   },
 

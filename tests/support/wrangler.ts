@@ -8,7 +8,7 @@
  * dies without cleaning up (the pipe it reads from closes).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -33,6 +33,8 @@ export type RunningWorker = {
   stop(): Promise<void>
   /** Stops, then starts again on the same port with the same persisted state. */
   restart(): Promise<void>
+  /** Stops for good, and removes the persisted state if startWorker made its folder. */
+  close(): Promise<void>
 }
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -48,6 +50,7 @@ process.once('exit', () => {
 
 export const startWorker = async (options: StartWorkerOptions = {}): Promise<RunningWorker> => {
   const port = options.port ?? (await freePort())
+  const ownsPersistDir = options.persistDir === undefined
   const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), 'livestore-file-sync-wrangler-')))
   const url = `http://127.0.0.1:${port}`
   let output = ''
@@ -74,6 +77,10 @@ export const startWorker = async (options: StartWorkerOptions = {}): Promise<Run
     restart: async () => {
       await stop()
       child = await launch(launchOptions)
+    },
+    close: async () => {
+      await stop()
+      if (ownsPersistDir) await rm(persistDir, { recursive: true, force: true })
     },
   }
 }

@@ -21,7 +21,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  await worker?.stop()
+  await worker?.close()
 })
 
 /** The token format, computed independently of the Worker. */

@@ -14,7 +14,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  await worker?.stop()
+  await worker?.close()
 })
 
 /** A store with its token, and the file URL of a hash in it. */

@@ -19,7 +19,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  await worker?.stop()
+  await worker?.close()
 })
 
 const syncUrl = (storeId: string, payload: unknown, protocol = 'ws:'): string => {
