@@ -1,5 +1,5 @@
 import { queryDb } from '@livestore/livestore'
-import { type AppStore, events, type FileRow, type LocalFileState, tables } from '../livestore/schema.ts'
+import { type AppStore, emptyLocalFileState, events, type FileRow, type LocalFileState, tables } from '../livestore/schema.ts'
 import type { Connectivity } from './connectivity.ts'
 import type { FileError } from './errors.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
@@ -50,6 +50,11 @@ export const createFileSync = ({
   const setState = (fileId: string, patch: Partial<LocalFileState>) =>
     store.commit(tables.localFilesState.set(patch, fileId))
 
+  // A row query, not `localFilesState.get(id)`: in LiveStore 0.4 `get` of a document that was
+  // never written fails, and a subscribed one fails inside later commits of anyone.
+  const stateOf = (fileId: string): LocalFileState =>
+    store.query(tables.localFilesState.where({ id: fileId }))[0]?.value ?? emptyLocalFileState
+
   /** Records a failed try; a final one marks the transfer failed for this content. */
   const failure =
     (direction: 'upload' | 'download', transfer: PlannedTransfer) =>
@@ -82,8 +87,12 @@ export const createFileSync = ({
               setState(fileId, { localHash: '', upload: 'idle' })
               return
             }
+            // 'active' already: an earlier try (before a retry, a reload or a crash) may have
+            // stored the bytes and lost only the answer. Ask first instead of sending them again.
+            const resumed = stateOf(fileId).upload === 'active'
+            const stored = resumed ? await remote.head(hash, { signal }) : undefined
             setState(fileId, { upload: 'active' })
-            await remote.upload(hash, bytes, transfer.mimeType, { signal })
+            if (stored?.size !== bytes.size) await remote.upload(hash, bytes, transfer.mimeType, { signal })
             store.commit(
               events.fileUploaded({ id: fileId, contentHash: hash, remoteKey: remote.keyOf(hash) }),
               tables.localFilesState.set({ upload: 'idle', uploadAttempts: 0, lastError: '' }, fileId),
@@ -161,8 +170,7 @@ export const createFileSync = ({
           // After stop() the store may be closing; the next start() resets flags anyway.
           if (!running) return
           if (error.kind === 'aborted' && (transfer.kind === 'upload' || transfer.kind === 'download')) {
-            const state = store.query(tables.localFilesState.get(transfer.fileId))
-            if (state[transfer.kind] === 'active') setState(transfer.fileId, { [transfer.kind]: 'idle' })
+            if (stateOf(transfer.fileId)[transfer.kind] === 'active') setState(transfer.fileId, { [transfer.kind]: 'idle' })
           }
         })
         .finally(() => {
@@ -189,10 +197,16 @@ export const createFileSync = ({
     const currentFiles = store.query(allFiles$)
     const currentStates = new Map(store.query(allStates$).map((row) => [row.id, row.value]))
     const patches: Array<[string, Partial<LocalFileState>]> = []
+    const filesById = new Map(currentFiles.map((file) => [file.id, file]))
     for (const [fileId, state] of currentStates) {
       const patch: { -readonly [K in keyof LocalFileState]?: LocalFileState[K] } = {}
-      if (state.localHash !== '' && !onDisk.has(state.localHash)) patch.localHash = ''
-      if (state.upload === 'active') patch.upload = 'idle'
+      const file = filesById.get(fileId)
+      const bytesHere = state.localHash !== '' && onDisk.has(state.localHash)
+      if (state.localHash !== '' && !bytesHere) patch.localHash = ''
+      // An interrupted upload that is about to resume keeps saying so (and checks the server
+      // first); any other 'active' flag is a leftover of a leader that is gone.
+      const resumesUpload = bytesHere && file?.contentHash === state.localHash && file.remoteKey === '' && file.deletedAt === null
+      if (state.upload === 'active' && !resumesUpload) patch.upload = 'idle'
       if (state.download === 'active') patch.download = 'idle'
       if (Object.keys(patch).length > 0) patches.push([fileId, patch])
     }
@@ -241,7 +255,7 @@ export const createFileSync = ({
     },
 
     retry(fileId) {
-      const state = store.query(tables.localFilesState.get(fileId))
+      const state = stateOf(fileId)
       setState(fileId, {
         ...(state.upload === 'failed' ? { upload: 'idle', uploadAttempts: 0 } : {}),
         ...(state.download === 'failed' ? { download: 'idle', downloadAttempts: 0 } : {}),

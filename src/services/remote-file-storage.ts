@@ -63,7 +63,12 @@ export const createRemoteFileStorage = ({
           signal: controller.signal,
         })
       } catch (error) {
-        throw toFileError(controller.signal.aborted ? controller.signal.reason : error)
+        if (controller.signal.aborted) throw toFileError(controller.signal.reason)
+        // Not cancelled by us: the browser dropped the request (a navigation, a network change).
+        if (error instanceof DOMException && error.name === 'AbortError') {
+          throw new FileError('network', 'The connection was interrupted.', { cause: error })
+        }
+        throw toFileError(error)
       } finally {
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)

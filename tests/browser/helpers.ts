@@ -109,3 +109,60 @@ export const removeFromOpfs = (page: Page, storeId: string, hash: string): Promi
 /** Whether the <img> of an item really shows a decoded picture. */
 export const imageIsDisplayed = (item: Locator): Promise<boolean> =>
   item.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)
+
+/** What the Worker logged for each file request: one JSON line per request. */
+export const fileRequests = (workerOutput: string): Array<{ key: string; method: string; status: number }> =>
+  workerOutput
+    .split('\n')
+    .map((line) => line.slice(line.indexOf('{')))
+    .filter((line) => line.startsWith('{"files":'))
+    .map((line) => {
+      const entry = JSON.parse(line) as { files: string; method: string; status: number }
+      return { key: entry.files, method: entry.method, status: entry.status }
+    })
+
+/** Stored uploads (201) per object key, as the Worker counted them. */
+export const storedUploads = (workerOutput: string): Map<string, number> => {
+  const counts = new Map<string, number>()
+  for (const { key, method, status } of fileRequests(workerOutput)) {
+    if (method === 'PUT' && status === 201) counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  return counts
+}
+
+/**
+ * The end state every fault test wants: on each page, each file shown exactly once, on disk
+ * and uploaded, and its bytes, read back through the service worker from this device,
+ * identical to what was added.
+ */
+export const expectSyncedEverywhere = async (
+  pages: Page[],
+  storeId: string,
+  files: TestFile[],
+  timeout = 60_000,
+): Promise<void> => {
+  for (const page of pages) {
+    await expect(page.getByTestId('file-item')).toHaveCount(files.length, { timeout })
+    for (const file of files) {
+      await expectFileState(fileItem(page, file.name), { local: 'present', remote: 'uploaded' }, timeout)
+      const served = await fetchInPage(page, fileUrl(storeId, file))
+      expect(served.source, file.name).toBe('local')
+      expect(sha256(served.body), file.name).toBe(sha256(file.buffer))
+    }
+  }
+}
+
+/**
+ * Slows this page's network down (Chromium's DevTools emulation), so a test can act in the
+ * middle of a transfer instead of racing it.
+ */
+export const throttle = async (page: Page, bytesPerSecond: number): Promise<void> => {
+  const cdp = await page.context().newCDPSession(page)
+  await cdp.send('Network.enable')
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false,
+    latency: 0,
+    downloadThroughput: bytesPerSecond,
+    uploadThroughput: bytesPerSecond,
+  })
+}

@@ -378,6 +378,33 @@ describe('start', () => {
     expect(localState(store, 'photo')).toMatchObject({ upload: 'idle', download: 'idle' })
   })
 
+  test('asks the server before sending again an upload that was interrupted, and sends nothing it already has', async () => {
+    const { local, remote, sync: fileSync } = device()
+    const bytes = bytesOf('stored, but the answer was lost')
+    const { hash } = await local.put(new Blob([bytes]).stream())
+    store.commit(
+      events.fileCreated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, createdAt: 1 }),
+      tables.localFilesState.set({ localHash: hash, upload: 'active' }, 'photo'),
+    )
+    await remote.seed(bytes, 'text/plain') // the previous leader's upload did arrive
+    await fileSync.start()
+    await waitFor(() => isUploaded('photo'))
+    expect(remote.calls).toMatchObject({ head: 1, upload: 0 })
+  })
+
+  test('sends an interrupted upload again when the server does not have it', async () => {
+    const { local, remote, sync: fileSync } = device()
+    const bytes = bytesOf('never arrived')
+    const { hash } = await local.put(new Blob([bytes]).stream())
+    store.commit(
+      events.fileCreated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, createdAt: 1 }),
+      tables.localFilesState.set({ localHash: hash, upload: 'active' }, 'photo'),
+    )
+    await fileSync.start()
+    await waitFor(() => isUploaded('photo'))
+    expect(remote.calls).toMatchObject({ head: 1, upload: 1 })
+  })
+
   test('finds the bytes of a file on the disk that the state does not know of, and uploads them', async () => {
     const { local, remote, sync: fileSync } = device()
     const hash = await fromAnotherDevice(remote, { id: 'photo', text: 'on disk', uploaded: false })

@@ -215,6 +215,12 @@ describe('createRemoteFileStorage', () => {
       expect(error.retryable).toBe(false)
     })
 
+    test('treats a request the browser dropped on its own (a navigation) as a network failure, retried', async () => {
+      const { remote } = setup(() => Promise.reject(new DOMException('The user aborted a request.', 'AbortError')))
+      const error = await failure(remote.upload(hash, new Blob(['x']), 'text/plain'))
+      expect(error).toMatchObject({ kind: 'network', retryable: true })
+    })
+
     test('rejects as aborted when the signal was aborted before the call', async () => {
       const { remote } = setup(() => new Response(bytesOf('hello')))
       const controller = new AbortController()

@@ -1,0 +1,68 @@
+import { expect, test } from './fixtures.ts'
+import { addFiles, expectFileState, expectSyncedEverywhere, fileItem, fileRequests, randomFile, sha256, storedUploads, throttle } from './helpers.ts'
+
+test('two tabs of one store: every file is uploaded exactly once', async ({ openDevice, storeId, worker }) => {
+  const a = await openDevice('A')
+  const secondTab = await a.context.newPage()
+  await secondTab.goto(a.page.url())
+  await secondTab.getByTestId('file-input').waitFor({ state: 'attached' })
+  const b = await openDevice('B')
+
+  const fromFirst = Array.from({ length: 4 }, (_, index) => randomFile(`first tab ${index}.bin`, 200 * 1024))
+  const fromSecond = Array.from({ length: 4 }, (_, index) => randomFile(`second tab ${index}.bin`, 200 * 1024))
+  await addFiles(a.page, fromFirst)
+  await addFiles(secondTab, fromSecond)
+  const all = [...fromFirst, ...fromSecond]
+
+  await expectSyncedEverywhere([a.page, secondTab, b.page], storeId, all)
+  const uploads = storedUploads(worker.output())
+  for (const file of all) expect(uploads.get(`${storeId}/${sha256(file.buffer)}`), file.name).toBe(1)
+  expect(uploads.size).toBe(all.length)
+})
+
+test('the Worker dies in the middle of twenty uploads and comes back: nothing is lost or doubled', async ({
+  openDevice,
+  storeId,
+  worker,
+}) => {
+  const a = await openDevice('A')
+  const files = Array.from({ length: 20 }, (_, index) => randomFile(`batch ${String(index).padStart(2, '0')}.bin`, 512 * 1024))
+  await throttle(a.page, 2 * 1024 * 1024) // about five seconds for the batch
+  await addFiles(a.page, files)
+  // Some are up, the rest queued or on the wire.
+  await expect.poll(() => storedUploads(worker.output()).size, { timeout: 30_000 }).toBeGreaterThan(0)
+  await worker.stop()
+  expect(storedUploads(worker.output()).size).toBeLessThan(files.length)
+  await a.page.waitForTimeout(3_000)
+  await worker.restart()
+
+  const b = await openDevice('B')
+  await expectSyncedEverywhere([a.page, b.page], storeId, files)
+})
+
+test('a reload in the middle of an upload, and of a download, finishes both', async ({ openDevice, storeId, worker }) => {
+  const a = await openDevice('A')
+  const b = await openDevice('B')
+  // Slow enough to reload while the bytes are on the wire.
+  const big = randomFile('big.bin', 8 * 1024 * 1024)
+  await throttle(a.page, 2 * 1024 * 1024)
+  await throttle(b.page, 2 * 1024 * 1024)
+  await addFiles(a.page, [big])
+  await expectFileState(fileItem(a.page, big.name), { local: 'present', remote: 'uploading' })
+  await a.page.waitForTimeout(1_000) // about a quarter of the bytes sent
+  await a.page.reload()
+  await throttle(a.page, 2 * 1024 * 1024)
+  await expectFileState(fileItem(a.page, big.name), { local: 'present', remote: 'uploaded' }, 60_000)
+  // The reloaded page asked the server before sending the bytes again, and they were stored once.
+  const key = `${storeId}/${sha256(big.buffer)}`
+  expect(fileRequests(worker.output()).filter((request) => request.key === key && request.method === 'HEAD')).toHaveLength(1)
+  expect(storedUploads(worker.output()).get(key)).toBe(1)
+
+  await expectFileState(fileItem(b.page, big.name), { local: 'downloading' })
+  await b.page.waitForTimeout(1_000)
+  await b.page.reload()
+  await expectSyncedEverywhere([a.page, b.page], storeId, [big])
+  // The interrupted download started over after the reload (it cannot resume from a Range yet).
+  const downloads = fileRequests(worker.output()).filter((request) => request.key === key && request.method === 'GET')
+  expect(downloads.length).toBeGreaterThanOrEqual(2)
+})
