@@ -107,6 +107,8 @@ async function remoteResponse(request, storeId, hash) {
         method: request.method,
         headers: { Authorization: `Bearer ${token}` },
         signal: request.signal,
+        // A response cut short would otherwise be cached for good under an immutable URL.
+        cache: 'no-store',
       })
     } catch {
       return jsonError(503, 'This file is not on this device yet, and the server cannot be reached.')

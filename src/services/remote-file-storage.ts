@@ -23,6 +23,8 @@ export interface RemoteFileStorageOptions {
   timeoutMs?: number
   /** Uploads get extra time for their bytes, assuming at least this speed. */
   minBytesPerSecond?: number
+  /** A download whose bytes stop coming for this long has stalled: it fails, to be retried. */
+  bodyIdleTimeoutMs?: number
 }
 
 export const createRemoteFileStorage = ({
@@ -32,6 +34,7 @@ export const createRemoteFileStorage = ({
   fetch = globalThis.fetch.bind(globalThis),
   timeoutMs = 30_000,
   minBytesPerSecond = 64 * 1024,
+  bodyIdleTimeoutMs = 20_000,
 }: RemoteFileStorageOptions): RemoteFileStorage => {
   const urlOf = (hash: string) => new URL(`/api/files/${encodeURIComponent(storeId)}/${encodeURIComponent(hash)}`, baseUrl)
 
@@ -61,6 +64,9 @@ export const createRemoteFileStorage = ({
           ...init,
           headers: { ...init.headers, Authorization: `Bearer ${token}` },
           signal: controller.signal,
+          // Never the browser's HTTP cache: the bytes are verified and kept in OPFS, and a cut
+          // response cached under an immutable URL would come back on every retry.
+          cache: 'no-store',
         })
       } catch (error) {
         if (controller.signal.aborted) throw toFileError(controller.signal.reason)
@@ -104,7 +110,10 @@ export const createRemoteFileStorage = ({
     async download(hash, { signal } = {}) {
       const response = await request(hash, { method: 'GET' }, signal)
       if (!response.ok || !response.body) throw await errorFrom(response, 'The server could not send the file')
-      return { body: response.body, size: Number(response.headers.get('Content-Length') ?? -1) }
+      return {
+        body: response.body.pipeThrough(stallDetector(bodyIdleTimeoutMs)),
+        size: Number(response.headers.get('Content-Length') ?? -1),
+      }
     },
 
     async head(hash, { signal } = {}) {
@@ -122,6 +131,32 @@ export const createRemoteFileStorage = ({
       if (!response.ok && response.status !== 404) throw await errorFrom(response, 'The server could not delete the file')
     },
   }
+}
+
+/**
+ * Passes bytes through, and errors the stream when none came for `idleMs`: a connection that
+ * died without closing (a proxy, a mobile network) must not hold a download forever.
+ */
+const stallDetector = (idleMs: number): TransformStream<Uint8Array, Uint8Array> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const arm = (controller: TransformStreamDefaultController<Uint8Array>) => {
+    clearTimeout(timer)
+    timer = setTimeout(() => {
+      try {
+        controller.error(new DOMException('The download stalled: no bytes came for a while.', 'TimeoutError'))
+      } catch {
+        // Already closed or cancelled.
+      }
+    }, idleMs)
+  }
+  return new TransformStream({
+    start: arm,
+    transform(chunk, controller) {
+      arm(controller)
+      controller.enqueue(chunk)
+    },
+    flush: () => clearTimeout(timer),
+  })
 }
 
 const untilAborted = <T>(promise: Promise<T>, signal: AbortSignal): Promise<T> =>

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrowserContext, chromium, test as base, type Page } from '@playwright/test'
 import { preview } from 'vite'
+import { type ChaosProxy, type ChaosRules, startChaosProxy } from '../support/chaos-proxy.ts'
 import { freePort, type RunningWorker, startWorker } from '../support/wrangler.ts'
 
 /** Debian's Chromium; browsers cannot be downloaded on these machines. */
@@ -32,6 +33,10 @@ interface Fixtures {
   /** Worker vars for a test that needs other limits (`test.use({ workerVars: {...} })`). */
   workerVars: Record<string, string>
   worker: RunningWorker
+  /** Put a misbehaving proxy between the page and the Worker (`test.use({ chaos: {...} })`). */
+  chaos: ChaosRules | undefined
+  /** The proxy the page reaches the Worker through, when `chaos` is set. */
+  chaosProxy: ChaosProxy | undefined
   appUrl: string
   storeId: string
   openDevice: (name: string) => Promise<Device>
@@ -50,13 +55,31 @@ export const test = base.extend<Fixtures>({
     }
   },
 
+  chaos: [undefined, { option: true }],
+
+  chaosProxy: async ({ chaos, worker }, use, testInfo) => {
+    if (!chaos) return use(undefined)
+    const proxy = await startChaosProxy(worker.url, chaos)
+    try {
+      await use(proxy)
+    } finally {
+      if (testInfo.status !== testInfo.expectedStatus) {
+        await writeFile(testInfo.outputPath('chaos-log.txt'), proxy.log.join('\n'))
+      }
+      await proxy.stop()
+    }
+  },
+
   // The built app, served as `vite preview` serves it, with /api proxied to that Worker.
-  appUrl: async ({ worker }, use) => {
+  appUrl: async ({ worker, chaosProxy }, use) => {
     const port = await freePort()
-    const server = await preview({
-      logLevel: 'warn',
-      preview: { host: '127.0.0.1', port, strictPort: true, proxy: { '/api': { target: worker.url, ws: true } } },
-    })
+    // With chaos, file requests go through the misbehaving proxy; the sync socket never does.
+    // (This merges into vite.config.ts's `/api` entry, which keeps its place and its `ws: true`
+    // unless overridden: hence the explicit `ws: false`.)
+    const proxy: Record<string, { target: string; ws: boolean }> = chaosProxy
+      ? { '/api/sync': { target: worker.url, ws: true }, '/api': { target: chaosProxy.url, ws: false } }
+      : { '/api': { target: worker.url, ws: true } }
+    const server = await preview({ logLevel: 'warn', preview: { host: '127.0.0.1', port, strictPort: true, proxy } })
     try {
       await use(`http://127.0.0.1:${port}`)
     } finally {
@@ -85,7 +108,7 @@ export const test = base.extend<Fixtures>({
     } finally {
       for (const { device, profile } of opened) {
         if (testInfo.status !== testInfo.expectedStatus) {
-          await testInfo.attach(`${device.name}-console.txt`, { body: device.logs.join('\n') })
+          await writeFile(testInfo.outputPath(`${device.name}-console.txt`), device.logs.join('\n'))
         }
         await device.context.close().catch(() => {})
         await rm(profile, { recursive: true, force: true })

@@ -141,16 +141,31 @@ export const expectSyncedEverywhere = async (
   files: TestFile[],
   timeout = 60_000,
 ): Promise<void> => {
-  for (const page of pages) {
-    await expect(page.getByTestId('file-item')).toHaveCount(files.length, { timeout })
-    for (const file of files) {
-      await expectFileState(fileItem(page, file.name), { local: 'present', remote: 'uploaded' }, timeout)
-      const served = await fetchInPage(page, fileUrl(storeId, file))
-      expect(served.source, file.name).toBe('local')
-      expect(sha256(served.body), file.name).toBe(sha256(file.buffer))
+  try {
+    for (const page of pages) {
+      await expect(page.getByTestId('file-item')).toHaveCount(files.length, { timeout })
+      for (const file of files) {
+        await expectFileState(fileItem(page, file.name), { local: 'present', remote: 'uploaded' }, timeout)
+        const served = await fetchInPage(page, fileUrl(storeId, file))
+        expect(served.source, file.name).toBe('local')
+        expect(sha256(served.body), file.name).toBe(sha256(file.buffer))
+      }
     }
+  } catch (error) {
+    // Say where every file is on every device: one stuck item rarely tells the story alone.
+    const views = await Promise.all(pages.map((page, index) => describeItems(page).then((items) => `page ${index}:\n${items}`)))
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n\n${views.join('\n')}`, { cause: error })
   }
 }
+
+const describeItems = (page: Page): Promise<string> =>
+  page
+    .evaluate(() =>
+      [...document.querySelectorAll<HTMLElement>('[data-testid=file-item]')]
+        .map((item) => `  ${item.querySelector('.name')?.textContent}: ${item.dataset.localState}/${item.dataset.remoteState} ${item.querySelector('[data-testid=file-status]')?.textContent}`)
+        .join('\n'),
+    )
+    .catch((error: unknown) => `  (page unreadable: ${String(error)})`)
 
 /**
  * Slows this page's network down (Chromium's DevTools emulation), so a test can act in the

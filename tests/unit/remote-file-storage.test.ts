@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import { FileError, type FileErrorKind } from '../../src/services/errors.ts'
+import { FileError, toFileError, type FileErrorKind } from '../../src/services/errors.ts'
 import { createRemoteFileStorage, type GetToken, type RemoteFileStorageOptions } from '../../src/services/remote-file-storage.ts'
 import { bytesOf, createFakeFetch, jsonResponse, readAll } from '../support/fakes.ts'
 import { waitFor } from '../support/wait.ts'
@@ -219,6 +219,27 @@ describe('createRemoteFileStorage', () => {
       const { remote } = setup(() => Promise.reject(new DOMException('The user aborted a request.', 'AbortError')))
       const error = await failure(remote.upload(hash, new Blob(['x']), 'text/plain'))
       expect(error).toMatchObject({ kind: 'network', retryable: true })
+    })
+
+    test('fails a download whose bytes stop coming, as a retryable timeout, instead of waiting forever', async () => {
+      const stalled = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new Uint8Array([1, 2, 3])) // then nothing, and no end
+        },
+      })
+      const { remote } = setup(() => new Response(stalled), { bodyIdleTimeoutMs: 50 })
+      const { body } = await remote.download(hash)
+      const reading = new Response(body).arrayBuffer()
+      const error = toFileError(await reading.catch((error: unknown) => error))
+      expect(error).toMatchObject({ kind: 'timeout', retryable: true })
+    })
+
+    test('never uses the HTTP cache, so a response cut short cannot come back on the retry', async () => {
+      const { remote, requests } = setup(() => new Response('bytes'))
+      await remote.download(hash)
+      await remote.head(hash)
+      await remote.upload(hash, new Blob(['bytes']), 'text/plain').catch(() => {})
+      expect(requests.map((request) => request.init.cache)).toEqual(['no-store', 'no-store', 'no-store'])
     })
 
     test('rejects as aborted when the signal was aborted before the call', async () => {
