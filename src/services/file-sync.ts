@@ -14,6 +14,8 @@ export interface FileSync {
   stop(): void
   /** Clears a failure so the transfer is planned again. */
   retry(fileId: string): void
+  /** The files a person can see now: their transfers go first. */
+  setVisible(fileIds: Iterable<string>): void
 }
 
 export interface FileSyncOptions {
@@ -42,7 +44,10 @@ export const createFileSync = ({
 }: FileSyncOptions): FileSync => {
   let files: readonly FileRow[] = []
   let states = new Map<string, LocalFileState>()
-  const scheduled = new Set<string>()
+  /** Transfers handed to the executor, by key, with the file each is for. */
+  const scheduled = new Map<string, string>()
+  let visible = new Set<string>()
+  const priorityOf = (fileId: string) => (visible.has(fileId) ? 1 : 0)
   const stops: Array<() => void> = []
   let running = false
   let pendingSchedule = false
@@ -74,11 +79,13 @@ export const createFileSync = ({
   const taskFor = (transfer: PlannedTransfer): TransferTask => {
     const { fileId, hash } = transfer
     const key = transferKey(transfer)
+    const priority = priorityOf(fileId)
     switch (transfer.kind) {
       case 'upload':
         return {
           key,
           kind: 'upload',
+          priority,
           async run(signal) {
             const bytes = await local.read(hash)
             if (!bytes) {
@@ -104,6 +111,7 @@ export const createFileSync = ({
         return {
           key,
           kind: 'download',
+          priority,
           async run(signal) {
             if (!(await local.exists(hash))) {
               setState(fileId, { download: 'active' })
@@ -152,7 +160,7 @@ export const createFileSync = ({
     if (!running) return
     const plan = planTransfers(files, states)
     const wanted = new Set(plan.map(transferKey))
-    for (const key of scheduled) {
+    for (const key of scheduled.keys()) {
       if (!wanted.has(key)) {
         executor.cancel(key)
         scheduled.delete(key)
@@ -161,7 +169,7 @@ export const createFileSync = ({
     for (const transfer of plan) {
       const key = transferKey(transfer)
       if (scheduled.has(key)) continue
-      scheduled.add(key)
+      scheduled.set(key, transfer.fileId)
       executor
         .enqueue(taskFor(transfer))
         .catch((error: FileError) => {
@@ -250,8 +258,13 @@ export const createFileSync = ({
     stop() {
       running = false
       for (const stop of stops.splice(0)) stop()
-      for (const key of scheduled) executor.cancel(key)
+      for (const key of scheduled.keys()) executor.cancel(key)
       scheduled.clear()
+    },
+
+    setVisible(fileIds) {
+      visible = new Set(fileIds)
+      for (const [key, fileId] of scheduled) executor.prioritize(key, priorityOf(fileId))
     },
 
     retry(fileId) {

@@ -7,6 +7,8 @@ export interface TransferTask {
   /** Identity for de-duplication: a second task with a key already known joins the first. */
   key: string
   kind: TransferKind
+  /** Higher starts first among queued tasks of its kind (e.g. files on screen); default 0. */
+  priority?: number
   run(signal: AbortSignal): Promise<void>
   /** Called after each failed try; `retryInMs` is undefined when the task gives up. */
   onFailure?(error: FileError, attempt: number, retryInMs: number | undefined): void
@@ -18,6 +20,8 @@ export interface SyncExecutor {
   has(key: string): boolean
   /** Aborts a task wherever it is: queued, running or waiting to retry. */
   cancel(key: string): void
+  /** Changes the priority of a task not started yet (what is on screen changed). */
+  prioritize(key: string, priority: number): void
   /** Stops starting network tasks (offline); running ones go on and fail or finish by themselves. */
   pause(): void
   /** Starts again, and retries at once whatever was waiting out a backoff. */
@@ -68,6 +72,7 @@ interface Entry {
   state: 'queued' | 'running' | 'waiting'
   controller: AbortController
   timer: unknown
+  priority: number
   settled: boolean
   promise: Promise<void>
   resolve(): void
@@ -154,10 +159,19 @@ export const createSyncExecutor = ({
     entry.timer = clock.setTimeout(() => requeue(entry), delay)
   }
 
+  /** Queued after the last one of the same or higher priority: by priority, then in order. */
+  const enqueueEntry = (entry: Entry) => {
+    const queue = queues[entry.task.kind]
+    const priority = entry.priority
+    let index = queue.length
+    while (index > 0 && queue[index - 1]!.priority < priority) index -= 1
+    queue.splice(index, 0, entry)
+  }
+
   const requeue = (entry: Entry) => {
     if (entry.state !== 'waiting') return
     entry.state = 'queued'
-    queues[entry.task.kind].push(entry)
+    enqueueEntry(entry)
     pump()
   }
 
@@ -171,9 +185,20 @@ export const createSyncExecutor = ({
         resolve = res
         reject = rej
       })
-      const entry: Entry = { task, attempt: 0, state: 'queued', controller: new AbortController(), timer: undefined, settled: false, promise, resolve, reject }
+      const entry: Entry = {
+        task,
+        attempt: 0,
+        state: 'queued',
+        controller: new AbortController(),
+        timer: undefined,
+        priority: task.priority ?? 0,
+        settled: false,
+        promise,
+        resolve,
+        reject,
+      }
       entries.set(task.key, entry)
-      queues[task.kind].push(entry)
+      enqueueEntry(entry)
       pump()
       return promise
     },
@@ -190,6 +215,16 @@ export const createSyncExecutor = ({
       const index = queue.indexOf(entry)
       if (index >= 0) queue.splice(index, 1)
       settle(entry, new FileError('aborted', 'The transfer was cancelled.'))
+    },
+
+    prioritize(key, priority) {
+      const entry = entries.get(key)
+      if (!entry || entry.priority === priority) return
+      entry.priority = priority
+      if (entry.state !== 'queued') return // a waiting one is placed when its backoff ends
+      const queue = queues[entry.task.kind]
+      queue.splice(queue.indexOf(entry), 1)
+      enqueueEntry(entry)
     },
 
     pause() {

@@ -265,6 +265,31 @@ describe('download', () => {
   })
 })
 
+describe('priority', () => {
+  test('downloads the files on screen first', async () => {
+    const local = createMemoryFileStorage()
+    const remote = createMemoryRemote()
+    const order: string[] = []
+    const download = remote.download.bind(remote)
+    remote.download = (hash, options) => {
+      order.push(hash)
+      return download(hash, options)
+    }
+    const executor = createSyncExecutor({ concurrency: { download: 1 } })
+    sync = createFileSync({ store, local, remote, executor, connectivity: createFakeConnectivity(true) })
+    const release = remote.hold('download')
+    const first = await fromAnotherDevice(remote, { id: 'first', text: 'one' })
+    const second = await fromAnotherDevice(remote, { id: 'second', text: 'two' })
+    const third = await fromAnotherDevice(remote, { id: 'third', text: 'three' })
+    await sync.start()
+    await waitFor(() => remote.calls.download === 1)
+    sync.setVisible(['third']) // scrolled down: the third is on screen, the second is not
+    release()
+    await waitFor(() => ['first', 'second', 'third'].every((id) => views(id).local === 'present'))
+    expect(order).toEqual([first, third, second])
+  })
+})
+
 describe('delete', () => {
   test('removes the local copy and asks the server once to remove its copy', async () => {
     const { local, remote, storage } = await started()

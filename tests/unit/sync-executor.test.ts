@@ -204,6 +204,38 @@ describe('createSyncExecutor', () => {
     expect(removal.tries).toHaveLength(1)
   })
 
+  test('starts queued tasks by priority, then in the order they came', async () => {
+    const { executor } = setup({ concurrency: { download: 1 } })
+    const started: string[] = []
+    const task = (key: string, priority?: number): TransferTask => ({
+      key,
+      kind: 'download',
+      ...(priority === undefined ? {} : { priority }),
+      run: async () => void started.push(key),
+    })
+    const blocker = controlledTask('blocker', 'download')
+    executor.enqueue(blocker.task).catch(() => {})
+    const done = [task('old'), task('offscreen', -1), task('on screen', 5), task('also old'), task('on screen too', 5)].map(
+      (transfer) => executor.enqueue(transfer),
+    )
+    blocker.succeed()
+    await Promise.all(done)
+    expect(started).toEqual(['on screen', 'on screen too', 'old', 'also old', 'offscreen'])
+  })
+
+  test('moves a queued task up when it comes on screen', async () => {
+    const { executor } = setup({ concurrency: { download: 1 } })
+    const started: string[] = []
+    const task = (key: string): TransferTask => ({ key, kind: 'download', run: async () => void started.push(key) })
+    const blocker = controlledTask('blocker', 'download')
+    executor.enqueue(blocker.task).catch(() => {})
+    const done = ['first', 'second', 'third'].map((key) => executor.enqueue(task(key)))
+    executor.prioritize('third', 1)
+    blocker.succeed()
+    await Promise.all(done)
+    expect(started).toEqual(['third', 'first', 'second'])
+  })
+
   test('runs a task enqueued twice once, and settles both promises', async () => {
     const { executor } = setup()
     const first = controlledTask('same')
