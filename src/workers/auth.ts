@@ -52,11 +52,16 @@ const toBase64Url = (bytes: ArrayBuffer): string =>
     .replaceAll('/', '_')
     .replace(/=+$/, '')
 
-/** 32 bytes of HMAC are exactly 43 base64url characters; anything else cannot be a token. */
+/**
+ * 32 bytes of HMAC are exactly 43 base64url characters; anything else cannot be a token. Only
+ * the canonical spelling is accepted: the last character carries two unused bits, and a token
+ * with those bits changed is another string, not the same token.
+ */
 const fromBase64Url = (token: string): Uint8Array | undefined => {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined
   const binary = atob(token.replaceAll('-', '+').replaceAll('_', '/'))
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0))
+  const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0))
+  return toBase64Url(bytes.buffer) === token ? bytes : undefined
 }
 
 export const issueStoreToken = async (env: AuthEnv, storeId: string): Promise<string> =>
