@@ -24,7 +24,7 @@ export const provideVisibleFiles = (fileSync: FileSync): void => {
     observer.observe(element)
     return () => {
       observer.unobserve(element)
-      visible.delete(fileId)
+      if (visible.delete(fileId)) fileSync.setVisible(visible)
     }
   })
 }
