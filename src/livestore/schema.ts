@@ -20,7 +20,10 @@ const files = State.SQLite.table({
     remoteKey: State.SQLite.text({ default: '' }),
     createdAt: State.SQLite.integer(),
     updatedAt: State.SQLite.integer(),
-    /** Soft delete: the row stays so that every device learns to drop its copy. */
+    /**
+     * Soft delete: the row stays so that every device learns to drop its copy, and so that an
+     * undo (`v1.FileRestored`) can bring the file back while its bytes are kept (sync-plan.ts).
+     */
     deletedAt: State.SQLite.integer({ nullable: true }),
   },
 })
@@ -109,6 +112,10 @@ export const events = {
     name: 'v1.FileDeleted',
     schema: Schema.Struct({ id: Schema.String, deletedAt: Schema.Number }),
   }),
+  fileRestored: Events.synced({
+    name: 'v1.FileRestored',
+    schema: Schema.Struct({ id: Schema.String, restoredAt: Schema.Number }),
+  }),
   galleryItemAdded: Events.synced({
     name: 'v1.GalleryItemAdded',
     schema: Schema.Struct({ id: Schema.String, fileId: Schema.String, addedAt: Schema.Number }),
@@ -116,6 +123,10 @@ export const events = {
   galleryItemRemoved: Events.synced({
     name: 'v1.GalleryItemRemoved',
     schema: Schema.Struct({ id: Schema.String, removedAt: Schema.Number }),
+  }),
+  galleryItemRestored: Events.synced({
+    name: 'v1.GalleryItemRestored',
+    schema: Schema.Struct({ id: Schema.String, restoredAt: Schema.Number }),
   }),
   localFileStateSet: localFilesState.set,
 }
@@ -132,8 +143,10 @@ const materializers = State.SQLite.materializers(events, {
   'v1.FileUpdated': ({ id, updatedAt, ...content }) =>
     files.update({ ...content, remoteKey: '', updatedAt }).where({ id }),
   'v1.FileDeleted': ({ id, deletedAt }) => files.update({ deletedAt }).where({ id }),
+  'v1.FileRestored': ({ id }) => files.update({ deletedAt: null }).where({ id }),
   'v1.GalleryItemAdded': (item) => galleryItems.insert({ ...item, removedAt: null }),
   'v1.GalleryItemRemoved': ({ id, removedAt }) => galleryItems.update({ removedAt }).where({ id }),
+  'v1.GalleryItemRestored': ({ id }) => galleryItems.update({ removedAt: null }).where({ id }),
 })
 
 const state = State.SQLite.makeState({ tables, materializers })

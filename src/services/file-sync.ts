@@ -5,8 +5,8 @@ import type { FileError } from './errors.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
 import { bytesLock, realmLocks, type WithLock } from './locks.ts'
 import type { RemoteFileStorage } from './remote-file-storage.ts'
-import type { SyncExecutor, TransferTask } from './sync-executor.ts'
-import { type PlannedTransfer, planTransfers, transferKey } from './sync-plan.ts'
+import { type Clock, delayUntil, realClock, type SyncExecutor, type TransferTask } from './sync-executor.ts'
+import { defaultDeleteGraceMs, needsBytes, nextGraceEnd, type PlannedTransfer, planTransfers, transferKey } from './sync-plan.ts'
 
 export interface FileSync {
   /** Reconciles with the disk once, then follows the store until stopped. */
@@ -28,6 +28,11 @@ export interface FileSyncOptions {
   withLock?: WithLock
   /** Told of failures that a person may want to see; the state already records them. */
   onError?: (error: FileError, transfer: PlannedTransfer) => void
+  /** How long a deleted file stays restorable (see sync-plan.ts); the same as the file storage's. */
+  deleteGraceMs?: number
+  now?: () => number
+  /** Timers, for the one that plans again when an undo window closes. */
+  clock?: Clock
 }
 
 const allFiles$ = queryDb(tables.files.where({}), { label: 'fileSync.files' })
@@ -41,6 +46,9 @@ export const createFileSync = ({
   connectivity,
   withLock = realmLocks,
   onError,
+  deleteGraceMs = defaultDeleteGraceMs,
+  now = Date.now,
+  clock = realClock,
 }: FileSyncOptions): FileSync => {
   let files: readonly FileRow[] = []
   let states = new Map<string, LocalFileState>()
@@ -51,6 +59,8 @@ export const createFileSync = ({
   const stops: Array<() => void> = []
   let running = false
   let pendingSchedule = false
+  /** The one timer that plans again when the earliest undo window closes. */
+  let graceTimer: { at: number; handle: unknown } | undefined
 
   const setState = (fileId: string, patch: Partial<LocalFileState>) =>
     store.commit(tables.localFilesState.set(patch, fileId))
@@ -87,6 +97,9 @@ export const createFileSync = ({
           kind: 'upload',
           priority,
           async run(signal) {
+            // Checked when it starts, not only when planned: a delete may have come in since.
+            const current = store.query(tables.files.where({ id: fileId }).first())
+            if (current?.deletedAt !== null || current.contentHash !== hash) return
             const bytes = await local.read(hash)
             if (!bytes) {
               // The copy vanished from disk (cleared by the browser or by hand): say so, and the
@@ -128,10 +141,12 @@ export const createFileSync = ({
           key,
           kind: 'local',
           // Decided under the bytes' lock, not when planned: a file saved meanwhile with the
-          // same content (in any tab) keeps them.
+          // same content (in any tab) keeps them, and so does a deleted file whose only copy
+          // they are.
           run: () =>
             withLock(bytesLock(store.storeId, hash), async () => {
-              const stillUsed = store.query(tables.files.where({ contentHash: hash, deletedAt: null })).length > 0
+              const time = { now: now(), deleteGraceMs }
+              const stillUsed = store.query(tables.files.where({ contentHash: hash })).some((file) => needsBytes(file, time))
               if (!stillUsed) await local.remove(hash)
               setState(fileId, { localHash: '' })
             }),
@@ -159,7 +174,9 @@ export const createFileSync = ({
   const schedule = () => {
     pendingSchedule = false
     if (!running) return
-    const plan = planTransfers(files, states)
+    const time = { now: now(), deleteGraceMs }
+    const plan = planTransfers(files, states, time)
+    planAgainAt(nextGraceEnd(files, time))
     const wanted = new Set(plan.map(transferKey))
     for (const key of scheduled.keys()) {
       if (!wanted.has(key)) {
@@ -187,6 +204,19 @@ export const createFileSync = ({
           requestSchedule()
         })
     }
+  }
+
+  /** The plan changes with time only when an undo window closes: one timer, for the next one. */
+  const planAgainAt = (at: number | undefined) => {
+    if (graceTimer?.at === at) return
+    if (graceTimer) clock.clearTimeout(graceTimer.handle)
+    graceTimer = undefined
+    if (at === undefined) return
+    const handle = clock.setTimeout(() => {
+      graceTimer = undefined
+      requestSchedule()
+    }, delayUntil(at, now()))
+    graceTimer = { at, handle }
   }
 
   // Many store changes arrive in a burst (a commit touches both tables): plan once per burst.
@@ -259,6 +289,7 @@ export const createFileSync = ({
     stop() {
       running = false
       for (const stop of stops.splice(0)) stop()
+      planAgainAt(undefined)
       for (const key of scheduled.keys()) executor.cancel(key)
       scheduled.clear()
     },

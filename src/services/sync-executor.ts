@@ -46,10 +46,13 @@ export interface SyncExecutorOptions {
   random?: () => number
 }
 
-const realClock: Clock = {
+export const realClock: Clock = {
   setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
 }
+
+/** The delay of a timer meant to fire at `at`: setTimeout fires at once for delays over 2^31-1 ms. */
+export const delayUntil = (at: number, now: number): number => Math.min(Math.max(at - now, 0), 2 ** 31 - 1)
 
 /**
  * Wait before try `attempt + 1`: exponential with "equal jitter" (half fixed, half random) so
