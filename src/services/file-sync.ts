@@ -31,7 +31,7 @@ export interface FileSyncOptions {
   /** How long a deleted file stays restorable (see sync-plan.ts); the same as the file storage's. */
   deleteGraceMs?: number
   now?: () => number
-  /** Timers, for the one that plans again when an undo window closes. */
+  /** Timers, for the one that plans again when a grace period ends. */
   clock?: Clock
 }
 
@@ -59,7 +59,7 @@ export const createFileSync = ({
   const stops: Array<() => void> = []
   let running = false
   let pendingSchedule = false
-  /** The one timer that plans again when the earliest undo window closes. */
+  /** The one timer that plans again when the earliest grace period ends. */
   let graceTimer: { at: number; handle: unknown } | undefined
 
   const setState = (fileId: string, patch: Partial<LocalFileState>) =>
@@ -206,7 +206,7 @@ export const createFileSync = ({
     }
   }
 
-  /** The plan changes with time only when an undo window closes: one timer, for the next one. */
+  /** The plan changes with time only when a deleted file's grace period ends: one timer, for the next one. */
   const planAgainAt = (at: number | undefined) => {
     if (graceTimer?.at === at) return
     if (graceTimer) clock.clearTimeout(graceTimer.handle)

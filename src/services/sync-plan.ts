@@ -11,7 +11,7 @@ import { emptyLocalFileState, type FileRow, type LocalFileState } from '../lives
  *   file live,    bytes missing, uploaded    → download
  *   file live,    bytes missing, not uploaded → nothing (waiting for the device that has them)
  *
- * A delete is soft: for a grace period (the undo window, 24 hours by default) the bytes stay
+ * A delete is soft: for a grace period (24 hours by default) the bytes stay
  * somewhere, so that `v1.FileRestored` can bring the file back on every device.
  *
  *   file deleted, uploaded,     bytes here   → remove the local copy at once (the server has one)
@@ -48,11 +48,11 @@ export interface PlanTime {
   deleteGraceMs: number
 }
 
-/** Whether `file` is deleted and its undo window still open. */
+/** Whether `file` is deleted and its grace period not over yet. */
 export const inGrace = (file: Pick<FileRow, 'deletedAt'>, { now, deleteGraceMs }: PlanTime): boolean =>
   file.deletedAt !== null && now - file.deletedAt < deleteGraceMs
 
-/** When the earliest open undo window among `files` closes; undefined when none is open. */
+/** When the earliest grace period among `files` that is not over yet ends; undefined when none is. */
 export const nextGraceEnd = (files: readonly Pick<FileRow, 'deletedAt'>[], time: PlanTime): number | undefined => {
   let next: number | undefined
   for (const file of files) {

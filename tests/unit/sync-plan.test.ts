@@ -22,7 +22,7 @@ const state = (patch: Partial<LocalFileState> = {}): LocalFileState => ({ ...emp
 
 const grace = 1_000
 const deleted = { deletedAt: 2 }
-/** The last millisecond of the undo window of a file deleted at 2, and the first after it. */
+/** The last millisecond of the grace period of a file deleted at 2, and the first after it. */
 const withinGrace = { now: 2 + grace - 1, deleteGraceMs: grace }
 const graceOver = { now: 2 + grace, deleteGraceMs: grace }
 
