@@ -15,6 +15,8 @@ export interface FileStorage {
   updateFile(fileId: string, file: Blob & { name?: string }): Promise<void>
   /** Soft delete: every device drops its copy when it sees the event. */
   deleteFile(fileId: string, options?: { alsoCommit?: AppEvent[] }): void
+  /** Resolves once no save or update is between its first byte and its commit. */
+  whenIdle(): Promise<void>
 }
 
 export interface FileStorageOptions {
@@ -63,7 +65,7 @@ export const createFileStorage = ({
       commit()
     })
 
-  return {
+  const storage = {
     async saveFile(file, { alsoCommit } = {}) {
       const { hash, size } = await write(file)
       const id = newId()
@@ -92,6 +94,29 @@ export const createFileStorage = ({
     deleteFile(fileId, { alsoCommit = [] } = {}) {
       store.commit(events.fileDeleted({ id: fileId, deletedAt: now() }), ...alsoCommit)
     },
+  } satisfies Omit<FileStorage, 'whenIdle'>
+
+  // A file being saved lives only in the page's memory until its commit: whoever reloads the
+  // page (the upstream stall watchdog) waits for these first.
+  let writing = 0
+  const idle: Array<() => void> = []
+  const tracked =
+    <A extends unknown[], T>(work: (...args: A) => Promise<T>) =>
+    async (...args: A): Promise<T> => {
+      writing += 1
+      try {
+        return await work(...args)
+      } finally {
+        writing -= 1
+        if (writing === 0) for (const resolve of idle.splice(0)) resolve()
+      }
+    }
+
+  return {
+    ...storage,
+    saveFile: tracked(storage.saveFile),
+    updateFile: tracked(storage.updateFile),
+    whenIdle: () => (writing === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve))),
   }
 }
 

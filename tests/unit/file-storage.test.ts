@@ -139,6 +139,44 @@ describe('createFileStorage', () => {
     })
   })
 
+  describe('whenIdle', () => {
+    /** A file whose bytes arrive when the test says so. */
+    const gatedFile = (text: string) => {
+      let release = () => {}
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      const stream = () =>
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            await gate
+            controller.enqueue(bytesOf(text))
+            controller.close()
+          },
+        })
+      return { file: Object.assign(new Blob([text]), { name: 'slow.txt', stream }), release }
+    }
+
+    test('waits for a save that is between its first byte and its commit', async () => {
+      const storage = setup()
+      await storage.whenIdle()
+      const { file, release } = gatedFile('slow')
+      const saving = storage.saveFile(file)
+      let idle = false
+      const waiting = storage.whenIdle().then(() => (idle = true))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(idle).toBe(false)
+      release()
+      const id = await saving
+      await waiting
+      expect(fileRow(store, id)?.name).toBe('slow.txt')
+    })
+
+    test('ends with a save that fails too', async () => {
+      const storage = setup({ maxFileBytes: 2 })
+      await expect(storage.saveFile(new Blob(['too large']))).rejects.toThrow(FileError)
+      await storage.whenIdle()
+    })
+  })
+
   describe('deleteFile', () => {
     test('marks the file deleted but keeps its row and bytes, for sync to act on', async () => {
       const storage = setup({ now: () => 5_000 })
