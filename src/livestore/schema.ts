@@ -78,7 +78,21 @@ const localFilesState = State.SQLite.clientDocument({
   default: { value: emptyLocalFileState },
 })
 
-export const tables = { files, galleryItems, localFilesState }
+/** This device's sync as a whole, beside the per-file state; one document, shared by its tabs. */
+export const DeviceSyncState = Schema.Struct({
+  /** Why this device holds its downloads (its disk or quota is full); '' when it does not. */
+  downloadsHeld: Schema.String,
+})
+export type DeviceSyncState = typeof DeviceSyncState.Type
+export const deviceSyncStateId = 'device'
+
+const deviceSyncState = State.SQLite.clientDocument({
+  name: 'deviceSyncState',
+  schema: DeviceSyncState,
+  default: { value: { downloadsHeld: '' } },
+})
+
+export const tables = { files, galleryItems, localFilesState, deviceSyncState }
 
 // ---------------------------------------------------------------------------------------------
 // Events
@@ -118,6 +132,7 @@ export const events = {
     schema: Schema.Struct({ id: Schema.String, removedAt: Schema.Number }),
   }),
   localFileStateSet: localFilesState.set,
+  deviceSyncStateSet: deviceSyncState.set,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,15 @@
 import { queryDb } from '@livestore/livestore'
-import { type AppStore, emptyLocalFileState, events, type FileRow, type LocalFileState, tables } from '../livestore/schema.ts'
+import {
+  type AppStore,
+  deviceSyncStateId,
+  emptyLocalFileState,
+  events,
+  type FileRow,
+  type LocalFileState,
+  tables,
+} from '../livestore/schema.ts'
 import type { Connectivity } from './connectivity.ts'
-import type { FileError } from './errors.ts'
+import { type FileError, toFileError } from './errors.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
 import { bytesLock, realmLocks, type WithLock } from './locks.ts'
 import type { RemoteFileStorage } from './remote-file-storage.ts'
@@ -16,6 +24,8 @@ export interface FileSync {
   retry(fileId: string): void
   /** The files a person can see now: their transfers go first. */
   setVisible(fileIds: Iterable<string>): void
+  /** Tries held downloads again (after a full disk), without waiting for the next automatic try. */
+  resumeDownloads(): void
 }
 
 export interface FileSyncOptions {
@@ -28,6 +38,9 @@ export interface FileSyncOptions {
   withLock?: WithLock
   /** Told of failures that a person may want to see; the state already records them. */
   onError?: (error: FileError, transfer: PlannedTransfer) => void
+  /** How long downloads held by a full disk wait before trying again by themselves. */
+  heldRetryMs?: number
+  setTimer?: (callback: () => void, ms: number) => () => void
 }
 
 const allFiles$ = queryDb(tables.files.where({}), { label: 'fileSync.files' })
@@ -41,6 +54,11 @@ export const createFileSync = ({
   connectivity,
   withLock = realmLocks,
   onError,
+  heldRetryMs = 60_000,
+  setTimer = (callback, ms) => {
+    const timer = setTimeout(callback, ms)
+    return () => clearTimeout(timer)
+  },
 }: FileSyncOptions): FileSync => {
   let files: readonly FileRow[] = []
   let states = new Map<string, LocalFileState>()
@@ -54,6 +72,26 @@ export const createFileSync = ({
 
   const setState = (fileId: string, patch: Partial<LocalFileState>) =>
     store.commit(tables.localFilesState.set(patch, fileId))
+
+  /**
+   * A full disk fails every download alike, and is no file's fault: the executor holds all
+   * downloads (they keep their place and their tries), the device's state says why, and they try
+   * again after `heldRetryMs`, when this device frees space, or when the person asks.
+   */
+  let cancelHeldRetry: (() => void) | undefined
+  const holdDownloads = (error: FileError) => {
+    if (!cancelHeldRetry) store.commit(tables.deviceSyncState.set({ downloadsHeld: error.message }, deviceSyncStateId))
+    cancelHeldRetry?.()
+    cancelHeldRetry = setTimer(resumeDownloads, heldRetryMs)
+  }
+  const resumeDownloads = () => {
+    if (cancelHeldRetry) {
+      cancelHeldRetry()
+      cancelHeldRetry = undefined
+      if (running) store.commit(tables.deviceSyncState.set({ downloadsHeld: '' }, deviceSyncStateId))
+    }
+    executor.release('download')
+  }
 
   // A row query, not `localFilesState.get(id)`: in LiveStore 0.4 `get` of a document that was
   // never written fails, and a subscribed one fails inside later commits of anyone.
@@ -116,8 +154,17 @@ export const createFileSync = ({
           async run(signal) {
             if (!(await local.exists(hash))) {
               setState(fileId, { download: 'active' })
-              const { body } = await remote.download(hash, { signal })
-              await local.put(body, { expectedHash: hash, signal })
+              try {
+                const { body } = await remote.download(hash, { signal })
+                await local.put(body, { expectedHash: hash, signal })
+              } catch (cause) {
+                const error = toFileError(cause)
+                if (error.kind === 'storage-full') {
+                  setState(fileId, { download: 'idle' })
+                  holdDownloads(error)
+                }
+                throw error
+              }
             }
             setState(fileId, { localHash: hash, download: 'idle', downloadAttempts: 0, lastError: '' })
           },
@@ -134,6 +181,7 @@ export const createFileSync = ({
               const stillUsed = store.query(tables.files.where({ contentHash: hash, deletedAt: null })).length > 0
               if (!stillUsed) await local.remove(hash)
               setState(fileId, { localHash: '' })
+              if (!stillUsed) resumeDownloads() // space was freed
             }),
           onFailure: (error, _attempt, retryInMs) => {
             if (retryInMs === undefined) setState(fileId, { localHash: '', lastError: `Could not remove the copy on this device: ${error.message}` })
@@ -226,6 +274,9 @@ export const createFileSync = ({
       }
     }
     if (patches.length > 0) store.commit(...patches.map(([id, patch]) => tables.localFilesState.set(patch, id)))
+    // A hold recorded by an earlier leader: this one finds out afresh.
+    const device = store.query(tables.deviceSyncState.where({ id: deviceSyncStateId }))[0]?.value
+    if (device && device.downloadsHeld !== '') store.commit(tables.deviceSyncState.set({ downloadsHeld: '' }, deviceSyncStateId))
   }
 
   return {
@@ -258,6 +309,9 @@ export const createFileSync = ({
 
     stop() {
       running = false
+      cancelHeldRetry?.()
+      cancelHeldRetry = undefined
+      executor.release('download')
       for (const stop of stops.splice(0)) stop()
       for (const key of scheduled.keys()) executor.cancel(key)
       scheduled.clear()
@@ -267,6 +321,8 @@ export const createFileSync = ({
       visible = new Set(fileIds)
       for (const [key, fileId] of scheduled) executor.prioritize(key, priorityOf(fileId))
     },
+
+    resumeDownloads,
 
     retry(fileId) {
       const state = stateOf(fileId)

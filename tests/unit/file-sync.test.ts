@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { type AppStore, events, tables } from '../../src/livestore/schema.ts'
+import { type AppStore, deviceSyncStateId, events, tables } from '../../src/livestore/schema.ts'
 import { FileError, type FileErrorKind } from '../../src/services/errors.ts'
 import { createFileStorage } from '../../src/services/file-storage.ts'
 import { createFileSync, type FileSync } from '../../src/services/file-sync.ts'
@@ -10,6 +10,7 @@ import {
   bytesOf,
   createFakeConnectivity,
   createMemoryFileStorage,
+  createManualClock,
   createMemoryRemote,
   type MemoryRemote,
   sha256Of,
@@ -287,6 +288,98 @@ describe('priority', () => {
     release()
     await waitFor(() => ['first', 'second', 'third'].every((id) => views(id).local === 'present'))
     expect(order).toEqual([first, third, second])
+  })
+})
+
+describe('a full disk', () => {
+  /** A device whose disk refuses every write while `full` is set, as OPFS does past the quota. */
+  const deviceWithDisk = async () => {
+    const memory = createMemoryFileStorage()
+    const disk = { full: true }
+    const local: typeof memory = {
+      ...memory,
+      put: (body, options) =>
+        disk.full ? Promise.reject(new DOMException('The quota has been exceeded.', 'QuotaExceededError')) : memory.put(body, options),
+    }
+    const remote = createMemoryRemote()
+    const clock = createManualClock()
+    const executor = createSyncExecutor({ backoff: { initialMs: 1, maxMs: 4 }, maxAttempts: 3 })
+    const errors: FileErrorKind[] = []
+    sync = createFileSync({
+      store,
+      local,
+      remote,
+      executor,
+      connectivity: createFakeConnectivity(true),
+      heldRetryMs: 60_000,
+      setTimer: clock.setTimer,
+      onError: (error) => errors.push(error.kind),
+    })
+    await sync.start()
+    return { disk, local, remote, clock, executor, errors, sync }
+  }
+  const heldReason = () => store.query(tables.deviceSyncState.where({ id: deviceSyncStateId }))[0]?.value.downloadsHeld ?? ''
+
+  test('holds every download and says why on the device, without failing any file', async () => {
+    const { remote, executor, errors } = await deviceWithDisk()
+    await fromAnotherDevice(remote, { id: 'first', text: 'one' })
+    await fromAnotherDevice(remote, { id: 'second', text: 'two' })
+    await waitFor(() => heldReason() !== '')
+    expect(heldReason()).toMatch(/out of storage space/)
+    await settle()
+    expect(executor.held.has('download')).toBe(true)
+    expect(executor.size).toBe(2) // both wait in the queue, neither gave up
+    for (const id of ['first', 'second']) {
+      expect(views(id)).toEqual({ local: 'missing', remote: 'uploaded' })
+      expect(localState(store, id)).toMatchObject({ download: 'idle', downloadAttempts: 0 })
+    }
+    expect(errors).toEqual([])
+  })
+
+  test('tries again after a while, and again holds while the disk stays full', async () => {
+    const { disk, remote, clock, executor } = await deviceWithDisk()
+    await fromAnotherDevice(remote, { id: 'photo', text: 'big' })
+    await waitFor(() => heldReason() !== '')
+    await settle()
+    const tries = remote.calls.download
+    clock.advance(60_000)
+    await waitFor(() => remote.calls.download > tries && executor.held.has('download'))
+    expect(heldReason()).not.toBe('')
+
+    disk.full = false
+    clock.advance(60_000)
+    await waitFor(() => views('photo').local === 'present')
+    expect(heldReason()).toBe('')
+    expect(executor.held.size).toBe(0)
+  })
+
+  test('goes on at once when this device frees space, or when the person asks', async () => {
+    const { disk, remote, local } = await deviceWithDisk()
+    disk.full = false
+    const storage = createFileStorage({ store, local })
+    const old = await storage.saveFile(new Blob(['old photo']))
+    await waitFor(() => isUploaded(old))
+    disk.full = true
+    await fromAnotherDevice(remote, { id: 'photo', text: 'new photo' })
+    await waitFor(() => heldReason() !== '')
+    disk.full = false
+    storage.deleteFile(old)
+    await waitFor(() => views('photo').local === 'present')
+    expect(heldReason()).toBe('')
+
+    disk.full = true
+    await fromAnotherDevice(remote, { id: 'other', text: 'other photo' })
+    await waitFor(() => heldReason() !== '')
+    disk.full = false
+    sync?.resumeDownloads()
+    await waitFor(() => views('other').local === 'present')
+    expect(heldReason()).toBe('')
+  })
+
+  test('a hold recorded by an earlier leader is cleared when a new one starts', async () => {
+    store.commit(tables.deviceSyncState.set({ downloadsHeld: 'full' }, deviceSyncStateId))
+    await deviceWithDisk()
+    expect(heldReason()).toBe('')
   })
 })
 
