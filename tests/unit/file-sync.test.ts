@@ -240,11 +240,11 @@ describe('download', () => {
   test('does not show a file as downloading once its download was cancelled by a change of content', async () => {
     const { remote, executor } = await started()
     remote.hold('download')
-    await fromAnotherDevice(remote, { id: 'photo', text: 'version 1' })
+    const previousHash = await fromAnotherDevice(remote, { id: 'photo', text: 'version 1' })
     await waitFor(() => remote.calls.download === 1)
     const bytes = bytesOf('version 2')
     // The other device edits the file; its new bytes are not uploaded yet.
-    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: await sha256Of(bytes), updatedAt: 2 }))
+    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: await sha256Of(bytes), updatedAt: 2, previousHash }))
     await waitFor(() => remote.aborted.download === 1 && executor.size === 0)
     expect(views('photo')).toEqual({ local: 'missing', remote: 'pending' })
   })
@@ -253,13 +253,13 @@ describe('download', () => {
   // good the plan never downloads any later version of the file until someone presses retry.
   test('downloads a new version from another device although the previous version failed', async () => {
     const { remote, errors } = await started()
-    await fromAnotherDevice(remote, { id: 'photo', text: 'version 1', uploaded: false })
+    const previousHash = await fromAnotherDevice(remote, { id: 'photo', text: 'version 1', uploaded: false })
     // Uploaded, but the server lost the bytes: the download fails for good with not-found.
-    store.commit(events.fileUploaded({ id: 'photo', contentHash: await sha256Of(bytesOf('version 1')), remoteKey: 'lost' }))
+    store.commit(events.fileUploaded({ id: 'photo', contentHash: previousHash, remoteKey: 'lost' }))
     await waitFor(() => errors.length === 1)
     const bytes = bytesOf('version 2')
     const hash = await sha256Of(bytes)
-    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, updatedAt: 2 }))
+    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, updatedAt: 2, previousHash }))
     await uploadedElsewhere(remote, 'photo', bytes)
     await waitFor(() => views('photo').local === 'present', 500)
   })

@@ -15,6 +15,7 @@ const file = (patch: Partial<FileRow> = {}): FileRow => ({
   createdAt: 1,
   updatedAt: 1,
   deletedAt: null,
+  conflictOf: '',
   ...patch,
 })
 
