@@ -136,7 +136,8 @@ export const createFileSync = ({
         return {
           key,
           kind: 'local',
-          // Under the bytes' lock: a removal of the same content decides with this file's row live.
+          // Under the bytes' lock, like a removal of the same content: that one has either
+          // removed them before this looks, or sees this file's live row and keeps them.
           run: () =>
             withLock(bytesLock(store.storeId, hash), async () => {
               if (await local.exists(hash)) {
