@@ -35,8 +35,10 @@ test('a concurrent edit of one file on two offline devices: both versions surviv
   const [winner, loser] = winnerHash === sha256(fromA.buffer) ? [fromA, fromB] : [fromB, fromA]
   expect([sha256(fromA.buffer), sha256(fromB.buffer)]).toContain(winnerHash)
   await expectSyncedEverywhere([a.page, b.page], storeId, [winner, { ...loser, name: copyName, conflictOf: 'photo.png' }])
-  // The copy sits right after its original in the gallery, on both devices.
+  // The copy sits right after its original in the gallery, on both devices, and says what it is.
   for (const device of [a, b]) {
     await expect(device.page.getByTestId('file-item').locator('.name')).toHaveText(['photo.png', copyName])
+    await expect(fileItem(device.page, copyName).getByTestId('conflict-mark')).toBeVisible()
+    await expect(fileItem(device.page, 'photo.png').getByTestId('conflict-mark')).toHaveCount(0)
   }
 })
