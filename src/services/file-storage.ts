@@ -11,7 +11,11 @@ export interface FileStorage {
    * never exists without what refers to it.
    */
   saveFile(file: Blob & { name?: string }, options?: { alsoCommit?: (fileId: string) => AppEvent[] }): Promise<string>
-  /** Replaces a file's content; the previous version's bytes stay where they are. */
+  /**
+   * Replaces a file's content; the previous version's bytes stay where they are. When another
+   * device changed the file meanwhile, the version that comes first in LiveStore's order is
+   * kept as a conflict copy next to it.
+   */
   updateFile(fileId: string, file: Blob & { name?: string }): Promise<void>
   /** Soft delete: every device drops its copy when it sees the event. */
   deleteFile(fileId: string, options?: { alsoCommit?: AppEvent[] }): void
@@ -85,7 +89,9 @@ export const createFileStorage = ({
       const { hash, size } = await write(file)
       await commitWithBytes(file, hash, () =>
         store.commit(
-          events.fileUpdated({ id: fileId, ...describe(file), size, contentHash: hash, updatedAt: now() }),
+          // The content this edit replaces, as this device saw it: if another device's edit
+          // comes first in LiveStore's order, the store keeps that one as a conflict copy.
+          events.fileUpdated({ id: fileId, ...describe(file), size, contentHash: hash, updatedAt: now(), previousHash: current.contentHash }),
           tables.localFilesState.set({ localHash: hash, upload: 'idle', uploadAttempts: 0, lastError: '' }, fileId),
         ),
       )

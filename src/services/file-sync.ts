@@ -62,6 +62,14 @@ export const createFileSync = ({
 }: FileSyncOptions): FileSync => {
   let files: readonly FileRow[] = []
   let states = new Map<string, LocalFileState>()
+  /**
+   * The hashes whose bytes are on this device, as far as this sync knows: the disk's listing at
+   * start, then every copy a state claims (a claim is recorded only once the bytes are written),
+   * less what this sync removed. Kept apart from the states because a claim can move on (the
+   * file downloads its new version) while its old bytes stay for a conflict copy. An entry that
+   * is wrong costs one look at the disk (`useLocal`), which drops it.
+   */
+  const onDevice = new Set<string>()
   /** Transfers handed to the executor, by key, with the file each is for. */
   const scheduled = new Map<string, string>()
   let visible = new Set<string>()
@@ -129,6 +137,7 @@ export const createFileSync = ({
             if (!bytes) {
               // The copy vanished from disk (cleared by the browser or by hand): say so, and the
               // plan turns into a download if another device has uploaded it.
+              onDevice.delete(hash)
               setState(fileId, { localHash: '', upload: 'idle' })
               return
             }
@@ -170,6 +179,28 @@ export const createFileSync = ({
           },
           onFailure: failure('download', transfer),
         }
+      case 'useLocal':
+        return {
+          key,
+          kind: 'local',
+          // Under the bytes' lock, like a removal of the same content: that one has either
+          // removed them before this looks, or sees this file's live row and keeps them.
+          run: () =>
+            withLock(bytesLock(store.storeId, hash), async () => {
+              if (await local.exists(hash)) {
+                setState(fileId, { localHash: hash })
+                return
+              }
+              // Not here after all: every claim on them is wrong, and the plan must stop asking.
+              onDevice.delete(hash)
+              const claims = store.query(allStates$).filter((row) => row.value.localHash === hash)
+              if (claims.length > 0) store.commit(...claims.map((row) => tables.localFilesState.set({ localHash: '' }, row.id)))
+            }),
+          // A disk that cannot answer: treat the bytes as not here, so the file downloads or waits.
+          onFailure: (_error, _attempt, retryInMs) => {
+            if (retryInMs === undefined) onDevice.delete(hash)
+          },
+        }
       case 'removeLocal':
         return {
           key,
@@ -179,7 +210,10 @@ export const createFileSync = ({
           run: () =>
             withLock(bytesLock(store.storeId, hash), async () => {
               const stillUsed = store.query(tables.files.where({ contentHash: hash, deletedAt: null })).length > 0
-              if (!stillUsed) await local.remove(hash)
+              if (!stillUsed) {
+                await local.remove(hash)
+                onDevice.delete(hash)
+              }
               setState(fileId, { localHash: '' })
               if (!stillUsed) resumeDownloads() // space was freed
             }),
@@ -207,7 +241,7 @@ export const createFileSync = ({
   const schedule = () => {
     pendingSchedule = false
     if (!running) return
-    const plan = planTransfers(files, states)
+    const plan = planTransfers(files, states, onDevice)
     const wanted = new Set(plan.map(transferKey))
     for (const key of scheduled.keys()) {
       if (!wanted.has(key)) {
@@ -251,6 +285,8 @@ export const createFileSync = ({
   const reconcile = async () => {
     await local.removePartials()
     const onDisk = new Set(await local.list())
+    onDevice.clear()
+    for (const hash of onDisk) onDevice.add(hash)
     const currentFiles = store.query(allFiles$)
     const currentStates = new Map(store.query(allStates$).map((row) => [row.id, row.value]))
     const patches: Array<[string, Partial<LocalFileState>]> = []
@@ -302,6 +338,7 @@ export const createFileSync = ({
       stops.push(
         store.subscribe(allStates$, (rows) => {
           states = new Map(rows.map((row) => [row.id, row.value]))
+          for (const { localHash } of states.values()) if (localHash !== '') onDevice.add(localHash)
           requestSchedule()
         }),
       )

@@ -8,6 +8,8 @@ import { emptyLocalFileState, type FileRow, type LocalFileState } from '../lives
  *
  *   file live,    bytes here,  not uploaded  → upload
  *   file live,    bytes here,  uploaded      → nothing (synced)
+ *   file live,    bytes missing, same content on this device → use them (record them as this
+ *                                              file's; e.g. a conflict copy of this device's edit)
  *   file live,    bytes missing, uploaded    → download
  *   file live,    bytes missing, not uploaded → nothing (waiting for the device that has them)
  *   file deleted, bytes here                 → remove the local copy (its bytes stay if a live
@@ -20,15 +22,22 @@ import { emptyLocalFileState, type FileRow, type LocalFileState } from '../lives
 export type PlannedTransfer =
   | { kind: 'upload'; fileId: string; hash: string; mimeType: string }
   | { kind: 'download'; fileId: string; hash: string }
+  | { kind: 'useLocal'; fileId: string; hash: string }
   | { kind: 'removeLocal'; fileId: string; hash: string }
   | { kind: 'removeRemote'; fileId: string; hash: string }
 
 export const transferKey = (transfer: PlannedTransfer): string =>
   `${transfer.kind}:${transfer.fileId}:${transfer.hash}`
 
+/**
+ * `onDevice`: the hashes whose bytes this device holds, as far as it knows. A row can appear
+ * with content this device has under another file (a conflict copy made by a rebase, a twin):
+ * its own state cannot know that yet.
+ */
 export const planTransfers = (
   files: readonly FileRow[],
   states: ReadonlyMap<string, LocalFileState>,
+  onDevice: ReadonlySet<string> = new Set(),
 ): PlannedTransfer[] => {
   const liveHashes = new Set(files.filter((file) => file.deletedAt === null).map((file) => file.contentHash))
   const plan: PlannedTransfer[] = []
@@ -39,6 +48,8 @@ export const planTransfers = (
       const hasBytes = state.localHash === file.contentHash
       if (hasBytes && !uploaded && !failedFor(state.upload, state, file)) {
         plan.push({ kind: 'upload', fileId: file.id, hash: file.contentHash, mimeType: file.mimeType })
+      } else if (!hasBytes && onDevice.has(file.contentHash)) {
+        plan.push({ kind: 'useLocal', fileId: file.id, hash: file.contentHash })
       } else if (!hasBytes && uploaded && !failedFor(state.download, state, file)) {
         plan.push({ kind: 'download', fileId: file.id, hash: file.contentHash })
       }

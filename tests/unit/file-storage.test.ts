@@ -43,6 +43,7 @@ describe('createFileStorage', () => {
         createdAt: 1_000,
         updatedAt: 1_000,
         deletedAt: null,
+        conflictOf: '',
       })
       expect(localState(store, id)).toMatchObject({ localHash: hash, upload: 'idle', download: 'idle', lastError: '' })
     })
@@ -116,6 +117,26 @@ describe('createFileStorage', () => {
       expect(localState(store, id)).toMatchObject({ localHash: newHash, upload: 'idle', uploadAttempts: 0, lastError: '' })
       expect(await textOn(local, newHash)).toBe('version 2')
       expect(await textOn(local, oldHash)).toBe('v1')
+    })
+
+    test('edits the version it saw: another edit landing meanwhile is kept as a conflict copy', async () => {
+      const storage = setup({ now: () => 3_000 })
+      const id = await storage.saveFile(new File(['v1'], 'notes.txt', { type: 'text/plain' }))
+      const seen = fileRow(store, id)?.contentHash ?? ''
+      const theirs = await sha256Of(bytesOf('their version'))
+      // Another device's edit of the same version arrives while this device writes its bytes.
+      const put = local.put
+      local.put = async (body, options) => {
+        store.commit(events.fileUpdated({ id, name: 'notes.txt', mimeType: 'text/plain', size: 13, contentHash: theirs, updatedAt: 2_000, previousHash: seen }))
+        return put(body, options)
+      }
+      await storage.updateFile(id, new File(['my version'], 'notes.txt', { type: 'text/plain' }))
+      const mine = await sha256Of(bytesOf('my version'))
+      const files = store.query(queryDb(tables.files.where({}).orderBy('id', 'asc'), { label: 'test.files' }))
+      expect(files.map((file) => ({ id: file.id, name: file.name, contentHash: file.contentHash, conflictOf: file.conflictOf }))).toEqual([
+        { id, name: 'notes.txt', contentHash: mine, conflictOf: '' },
+        { id: `${id}~${theirs.slice(0, 16)}`, name: 'notes (conflict copy).txt', contentHash: theirs, conflictOf: id },
+      ])
     })
 
     test('refuses a file that was deleted or never existed, writing nothing', async () => {

@@ -241,11 +241,11 @@ describe('download', () => {
   test('does not show a file as downloading once its download was cancelled by a change of content', async () => {
     const { remote, executor } = await started()
     remote.hold('download')
-    await fromAnotherDevice(remote, { id: 'photo', text: 'version 1' })
+    const previousHash = await fromAnotherDevice(remote, { id: 'photo', text: 'version 1' })
     await waitFor(() => remote.calls.download === 1)
     const bytes = bytesOf('version 2')
     // The other device edits the file; its new bytes are not uploaded yet.
-    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: await sha256Of(bytes), updatedAt: 2 }))
+    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: await sha256Of(bytes), updatedAt: 2, previousHash }))
     await waitFor(() => remote.aborted.download === 1 && executor.size === 0)
     expect(views('photo')).toEqual({ local: 'missing', remote: 'pending' })
   })
@@ -254,15 +254,129 @@ describe('download', () => {
   // good the plan never downloads any later version of the file until someone presses retry.
   test('downloads a new version from another device although the previous version failed', async () => {
     const { remote, errors } = await started()
-    await fromAnotherDevice(remote, { id: 'photo', text: 'version 1', uploaded: false })
+    const previousHash = await fromAnotherDevice(remote, { id: 'photo', text: 'version 1', uploaded: false })
     // Uploaded, but the server lost the bytes: the download fails for good with not-found.
-    store.commit(events.fileUploaded({ id: 'photo', contentHash: await sha256Of(bytesOf('version 1')), remoteKey: 'lost' }))
+    store.commit(events.fileUploaded({ id: 'photo', contentHash: previousHash, remoteKey: 'lost' }))
     await waitFor(() => errors.length === 1)
     const bytes = bytesOf('version 2')
     const hash = await sha256Of(bytes)
-    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, updatedAt: 2 }))
+    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, updatedAt: 2, previousHash }))
     await uploadedElsewhere(remote, 'photo', bytes)
     await waitFor(() => views('photo').local === 'present', 500)
+  })
+})
+
+describe('edits and conflict copies', () => {
+  /** Another device's edit of the version `previousHash`, and its upload: the events, for the test to commit. */
+  const editElsewhere = async (remote: MemoryRemote, id: string, text: string, previousHash: string) => {
+    const bytes = bytesOf(text)
+    const hash = await remote.seed(bytes, 'text/plain')
+    const edit = [
+      events.fileUpdated({ id, name: `${id}.txt`, mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, previousHash, updatedAt: 2 }),
+      events.fileUploaded({ id, contentHash: hash, remoteKey: remote.keyOf(hash) }),
+    ]
+    return { hash, edit }
+  }
+  const copyOf = (fileId: string, hash: string) => `${fileId}~${hash.slice(0, 16)}`
+
+  test('never replaces a local edit that is not uploaded yet by a download', async () => {
+    const { remote, storage, connectivity } = await started()
+    const id = await storage.saveFile(new Blob(['version 1']))
+    const v1 = fileRow(store, id)?.contentHash ?? ''
+    await waitFor(() => isUploaded(id))
+    connectivity.setOnline(false)
+    await storage.updateFile(id, new Blob(['version 2']))
+    const v2 = fileRow(store, id)?.contentHash ?? ''
+    // A late report of the first version's upload (from another device) changes nothing here.
+    store.commit(events.fileUploaded({ id, contentHash: v1, remoteKey: remote.keyOf(v1) }))
+    await settle()
+    expect(views(id)).toEqual({ local: 'present', remote: 'pending' })
+    connectivity.setOnline(true)
+    await waitFor(() => isUploaded(id))
+    expect(localState(store, id).localHash).toBe(v2)
+    expect(remote.calls.download).toBe(0)
+  })
+
+  test('the device whose edit lost keeps it as a conflict copy, with the bytes it has, and uploads them', async () => {
+    const { local, remote, storage, connectivity } = await started()
+    const id = await storage.saveFile(new Blob(['original']))
+    const original = fileRow(store, id)?.contentHash ?? ''
+    await waitFor(() => isUploaded(id))
+    connectivity.setOnline(false)
+    await storage.updateFile(id, new Blob(['mine']))
+    const mine = fileRow(store, id)?.contentHash ?? ''
+    // The other device's edit of the same version comes after this one in LiveStore's order.
+    const { hash: theirs, edit } = await editElsewhere(remote, id, 'theirs', original)
+    store.commit(...edit)
+    const copy = copyOf(id, mine)
+    // While still offline: the copy is on this device already, without a transfer.
+    await waitFor(() => views(copy).local === 'present')
+    expect(remote.calls).toMatchObject({ download: 0, upload: 1 })
+    connectivity.setOnline(true)
+    await waitFor(() => isUploaded(copy) && views(id).local === 'present')
+    expect(fileRow(store, copy)).toMatchObject({ contentHash: mine, remoteKey: remote.keyOf(mine), conflictOf: id })
+    expect(new TextDecoder().decode(remote.objects.get(mine)?.bytes)).toBe('mine')
+    expect(await textOn(local, theirs)).toBe('theirs')
+    expect(localState(store, id).localHash).toBe(theirs)
+    await settle()
+    expect(remote.calls).toMatchObject({ download: 1, upload: 2 })
+  })
+
+  test('the device whose edit won downloads the other version as a copy, and uploads its own', async () => {
+    const { local, remote, storage } = await started()
+    const id = await storage.saveFile(new Blob(['original']))
+    const original = fileRow(store, id)?.contentHash ?? ''
+    await waitFor(() => isUploaded(id))
+    const claims: string[] = []
+    const unsubscribe = store.subscribe(tables.localFilesState.get(id), (state) => claims.push(state.localHash))
+    // This device's edit, rebased after the other device's edit of the same version: LiveStore
+    // applies both in one go, the other one first, as one commit does here.
+    const { hash: theirs, edit } = await editElsewhere(remote, id, 'theirs', original)
+    const bytes = bytesOf('mine')
+    const { hash: mine } = await local.put(new Blob([bytes]).stream())
+    store.commit(
+      ...edit,
+      events.fileUpdated({ id, name: 'mine.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: mine, previousHash: original, updatedAt: 3 }),
+      tables.localFilesState.set({ localHash: mine }, id),
+    )
+    const copy = copyOf(id, theirs)
+    await waitFor(() => isUploaded(id) && views(copy).local === 'present')
+    unsubscribe()
+    expect(fileRow(store, copy)).toMatchObject({ contentHash: theirs, conflictOf: id })
+    expect(await textOn(local, theirs)).toBe('theirs')
+    expect(views(id)).toEqual({ local: 'present', remote: 'uploaded' })
+    // This file never held the other version, not even for a moment.
+    expect(claims).not.toContain(theirs)
+    expect(remote.calls).toMatchObject({ download: 1, upload: 2 })
+  })
+
+  test('a device that edited nothing downloads both versions', async () => {
+    const { local, remote } = await started()
+    const original = await fromAnotherDevice(remote, { id: 'photo', text: 'original' })
+    await waitFor(() => views('photo').local === 'present')
+    const { hash: fromA, edit: editA } = await editElsewhere(remote, 'photo', 'from A', original)
+    const { hash: fromB, edit: editB } = await editElsewhere(remote, 'photo', 'from B', original)
+    store.commit(...editA, ...editB)
+    const copy = copyOf('photo', fromA)
+    await waitFor(() => views('photo').local === 'present' && views(copy).local === 'present')
+    expect(await textOn(local, fromA)).toBe('from A')
+    expect(await textOn(local, fromB)).toBe('from B')
+    expect(views(copy).remote).toBe('uploaded')
+    expect(remote.calls.download).toBe(3)
+  })
+
+  test('looks at the disk once for content it only believed was here, and stops claiming it', async () => {
+    const { local, remote, storage, executor } = await started({ online: false })
+    const id = await storage.saveFile(new Blob(['lost']))
+    const hash = fileRow(store, id)?.contentHash ?? ''
+    local.lose(hash)
+    // A second file with the same content appears: this device seems to have its bytes.
+    await fromAnotherDevice(remote, { id: 'twin', text: 'lost', uploaded: false })
+    await waitFor(() => localState(store, id).localHash === '')
+    await waitFor(() => executor.size === 0)
+    await settle()
+    expect(views('twin')).toEqual({ local: 'missing', remote: 'pending' })
+    expect(views(id)).toEqual({ local: 'missing', remote: 'pending' })
   })
 })
 
