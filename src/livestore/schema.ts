@@ -60,6 +60,8 @@ export const LocalFileState = Schema.Struct({
   failedHash: Schema.String,
   /** This device has asked the server to drop the bytes of this deleted file. */
   remoteRemoved: Schema.Boolean,
+  /** Bytes received so far by the download in flight (of the file's `size`); 0 or absent when none runs. */
+  transferredBytes: Schema.optional(Schema.Number),
 })
 export type LocalFileState = typeof LocalFileState.Type
 
@@ -72,6 +74,7 @@ export const emptyLocalFileState: LocalFileState = {
   lastError: '',
   failedHash: '',
   remoteRemoved: false,
+  transferredBytes: 0,
 }
 
 const localFilesState = State.SQLite.clientDocument({

@@ -40,6 +40,9 @@ export interface FileSyncOptions {
   onError?: (error: FileError, transfer: PlannedTransfer) => void
   /** How long downloads held by a full disk wait before trying again by themselves. */
   heldRetryMs?: number
+  /** How often a download's progress is written to the state, at most. */
+  progressEveryMs?: number
+  now?: () => number
   setTimer?: (callback: () => void, ms: number) => () => void
 }
 
@@ -55,6 +58,8 @@ export const createFileSync = ({
   withLock = realmLocks,
   onError,
   heldRetryMs = 60_000,
+  progressEveryMs = 500,
+  now = Date.now,
   setTimer = (callback, ms) => {
     const timer = setTimeout(callback, ms)
     return () => clearTimeout(timer)
@@ -106,6 +111,22 @@ export const createFileSync = ({
   const stateOf = (fileId: string): LocalFileState =>
     store.query(tables.localFilesState.where({ id: fileId }))[0]?.value ?? emptyLocalFileState
 
+  /** Counts a download's bytes into the state, a few times a second: what the UI's bar shows. */
+  const progressOf = (fileId: string) => {
+    let received = 0
+    let reportedAt = -Infinity
+    return new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        received += chunk.byteLength
+        if (now() - reportedAt >= progressEveryMs) {
+          reportedAt = now()
+          setState(fileId, { transferredBytes: received })
+        }
+        controller.enqueue(chunk)
+      },
+    })
+  }
+
   /** Records a failed try; a final one marks the transfer failed for this content. */
   const failure =
     (direction: 'upload' | 'download', transfer: PlannedTransfer) =>
@@ -115,6 +136,7 @@ export const createFileSync = ({
         [direction]: final ? 'failed' : 'active',
         [`${direction}Attempts`]: attempt,
         lastError: error.message,
+        ...(direction === 'download' ? { transferredBytes: 0 } : {}),
         ...(final ? { failedHash: transfer.hash } : {}),
       })
       if (final) onError?.(error, transfer)
@@ -165,17 +187,17 @@ export const createFileSync = ({
               setState(fileId, { download: 'active' })
               try {
                 const { body } = await remote.download(hash, { signal })
-                await local.put(body, { expectedHash: hash, signal })
+                await local.put(body.pipeThrough(progressOf(fileId)), { expectedHash: hash, signal })
               } catch (cause) {
                 const error = toFileError(cause)
                 if (error.kind === 'storage-full') {
-                  setState(fileId, { download: 'idle' })
+                  setState(fileId, { download: 'idle', transferredBytes: 0 })
                   holdDownloads(error)
                 }
                 throw error
               }
             }
-            setState(fileId, { localHash: hash, download: 'idle', downloadAttempts: 0, lastError: '' })
+            setState(fileId, { localHash: hash, download: 'idle', downloadAttempts: 0, lastError: '', transferredBytes: 0 })
           },
           onFailure: failure('download', transfer),
         }
@@ -261,7 +283,9 @@ export const createFileSync = ({
           // After stop() the store may be closing; the next start() resets flags anyway.
           if (!running) return
           if (error.kind === 'aborted' && (transfer.kind === 'upload' || transfer.kind === 'download')) {
-            if (stateOf(transfer.fileId)[transfer.kind] === 'active') setState(transfer.fileId, { [transfer.kind]: 'idle' })
+            if (stateOf(transfer.fileId)[transfer.kind] === 'active') {
+              setState(transfer.fileId, { [transfer.kind]: 'idle', ...(transfer.kind === 'download' ? { transferredBytes: 0 } : {}) })
+            }
           }
         })
         .finally(() => {
@@ -301,6 +325,7 @@ export const createFileSync = ({
       const resumesUpload = bytesHere && file?.contentHash === state.localHash && file.remoteKey === '' && file.deletedAt === null
       if (state.upload === 'active' && !resumesUpload) patch.upload = 'idle'
       if (state.download === 'active') patch.download = 'idle'
+      if (state.transferredBytes) patch.transferredBytes = 0
       if (Object.keys(patch).length > 0) patches.push([fileId, patch])
     }
     for (const file of currentFiles) {

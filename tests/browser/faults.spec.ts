@@ -68,6 +68,10 @@ test('a reload in the middle of an upload, and of a download, finishes both', as
   expect(storedUploads(worker.output()).get(key)).toBe(1)
 
   await expectFileState(fileItem(b.page, big.name), { local: 'downloading' })
+  // The card shows how far the download is, in a bar and in words.
+  const progress = fileItem(b.page, big.name).getByTestId('file-progress')
+  await expect.poll(async () => Number(await progress.getAttribute('value'))).toBeGreaterThan(0)
+  await expect(fileItem(b.page, big.name).getByTestId('file-status')).toContainText(/Downloading… \d+%/)
   await b.page.waitForTimeout(1_000)
   await b.page.reload()
   await expectSyncedEverywhere([a.page, b.page], storeId, [big])

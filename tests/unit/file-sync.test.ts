@@ -405,6 +405,57 @@ describe('priority', () => {
   })
 })
 
+describe('download progress', () => {
+  test('counts the bytes received into the state, at most every progressEveryMs, and clears it at the end', async () => {
+    const remote = createMemoryRemote()
+    const chunks = [bytesOf('aaaa'), bytesOf('bbbb'), bytesOf('cc')]
+    const hash = await remote.seed(new Uint8Array(Buffer.concat(chunks)), 'text/plain')
+    let time = 0
+    const gates = chunks.map(() => deferred())
+    const slowRemote: MemoryRemote = {
+      ...remote,
+      download: async () => {
+        let index = 0
+        const body = new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (index === chunks.length) return controller.close()
+            await gates[index]!.promise
+            controller.enqueue(chunks[index]!)
+            index += 1
+          },
+        })
+        return { body, size: 10 }
+      },
+    }
+    const local = createMemoryFileStorage()
+    sync = createFileSync({
+      store,
+      local,
+      remote: slowRemote,
+      executor: createSyncExecutor(),
+      connectivity: createFakeConnectivity(true),
+      progressEveryMs: 500,
+      now: () => time,
+    })
+    await sync.start()
+    store.commit(
+      events.fileCreated({ id: 'movie', name: 'movie.txt', mimeType: 'text/plain', size: 10, contentHash: hash, createdAt: 1 }),
+      events.fileUploaded({ id: 'movie', contentHash: hash, remoteKey: remote.keyOf(hash) }),
+    )
+    gates[0]!.resolve()
+    await waitFor(() => localState(store, 'movie').transferredBytes === 4)
+    expect(views('movie').local).toBe('downloading')
+    time = 100 // too soon to write again
+    gates[1]!.resolve()
+    await settle()
+    expect(localState(store, 'movie').transferredBytes).toBe(4)
+    time = 600
+    gates[2]!.resolve()
+    await waitFor(() => views('movie').local === 'present')
+    expect(localState(store, 'movie').transferredBytes).toBe(0)
+  })
+})
+
 describe('a full disk', () => {
   /** A device whose disk refuses every write while `full` is set, as OPFS does past the quota. */
   const deviceWithDisk = async () => {
