@@ -23,7 +23,7 @@ export const describeFileStatus = (
   if (local === 'downloading') return { label: `Downloading…${percent}${retrying}`, tone: 'busy', canRetry: false }
   if (local === 'present') {
     if (remote === 'uploaded') return { label: 'Synced', tone: 'done', canRetry: false }
-    if (remote === 'uploading') return { label: `Saved here · uploading…${retrying}`, tone: 'busy', canRetry: false }
+    if (remote === 'uploading') return { label: `Saved here · uploading…${percent}${retrying}`, tone: 'busy', canRetry: false }
     return online
       ? { label: 'Saved here · waiting to upload', tone: 'waiting', canRetry: false }
       : { label: 'Saved here · uploads when back online', tone: 'waiting', canRetry: false }

@@ -60,7 +60,7 @@ export const LocalFileState = Schema.Struct({
   failedHash: Schema.String,
   /** This device has asked the server to drop the bytes of this deleted file. */
   remoteRemoved: Schema.Boolean,
-  /** Bytes received so far by the download in flight (of the file's `size`); 0 or absent when none runs. */
+  /** Bytes sent or received so far by the transfer in flight (of the file's `size`); 0 or absent when none runs. */
   transferredBytes: Schema.optional(Schema.Number),
 })
 export type LocalFileState = typeof LocalFileState.Type

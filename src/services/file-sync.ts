@@ -111,17 +111,21 @@ export const createFileSync = ({
   const stateOf = (fileId: string): LocalFileState =>
     store.query(tables.localFilesState.where({ id: fileId }))[0]?.value ?? emptyLocalFileState
 
-  /** Counts a download's bytes into the state, a few times a second: what the UI's bar shows. */
+  /** Writes a transfer's bytes so far into the state, a few times a second: what the UI's bar shows. */
   const progressOf = (fileId: string) => {
-    let received = 0
     let reportedAt = -Infinity
+    return (bytes: number) => {
+      if (now() - reportedAt < progressEveryMs) return
+      reportedAt = now()
+      setState(fileId, { transferredBytes: bytes })
+    }
+  }
+  const countedInto = (report: (bytes: number) => void) => {
+    let received = 0
     return new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         received += chunk.byteLength
-        if (now() - reportedAt >= progressEveryMs) {
-          reportedAt = now()
-          setState(fileId, { transferredBytes: received })
-        }
+        report(received)
         controller.enqueue(chunk)
       },
     })
@@ -136,7 +140,7 @@ export const createFileSync = ({
         [direction]: final ? 'failed' : 'active',
         [`${direction}Attempts`]: attempt,
         lastError: error.message,
-        ...(direction === 'download' ? { transferredBytes: 0 } : {}),
+        transferredBytes: 0,
         ...(final ? { failedHash: transfer.hash } : {}),
       })
       if (final) onError?.(error, transfer)
@@ -169,10 +173,10 @@ export const createFileSync = ({
             const stored = resumed ? await remote.head(hash, { signal }) : undefined
             setState(fileId, { upload: 'active' })
             // The server checked the SHA-256 when it stored them: present under the hash is enough.
-            if (stored === undefined) await remote.upload(hash, bytes, transfer.mimeType, { signal })
+            if (stored === undefined) await remote.upload(hash, bytes, transfer.mimeType, { signal, onProgress: progressOf(fileId) })
             store.commit(
               events.fileUploaded({ id: fileId, contentHash: hash, remoteKey: remote.keyOf(hash) }),
-              tables.localFilesState.set({ upload: 'idle', uploadAttempts: 0, lastError: '' }, fileId),
+              tables.localFilesState.set({ upload: 'idle', uploadAttempts: 0, lastError: '', transferredBytes: 0 }, fileId),
             )
           },
           onFailure: failure('upload', transfer),
@@ -187,7 +191,7 @@ export const createFileSync = ({
               setState(fileId, { download: 'active' })
               try {
                 const { body } = await remote.download(hash, { signal })
-                await local.put(body.pipeThrough(progressOf(fileId)), { expectedHash: hash, signal })
+                await local.put(body.pipeThrough(countedInto(progressOf(fileId))), { expectedHash: hash, signal })
               } catch (cause) {
                 const error = toFileError(cause)
                 if (error.kind === 'storage-full') {
@@ -284,7 +288,7 @@ export const createFileSync = ({
           if (!running) return
           if (error.kind === 'aborted' && (transfer.kind === 'upload' || transfer.kind === 'download')) {
             if (stateOf(transfer.fileId)[transfer.kind] === 'active') {
-              setState(transfer.fileId, { [transfer.kind]: 'idle', ...(transfer.kind === 'download' ? { transferredBytes: 0 } : {}) })
+              setState(transfer.fileId, { [transfer.kind]: 'idle', transferredBytes: 0 })
             }
           }
         })

@@ -58,6 +58,10 @@ test('a reload in the middle of an upload, and of a download, finishes both', as
   await throttle(b.page, 2 * 1024 * 1024)
   await addFiles(a.page, [big])
   await expectFileState(fileItem(a.page, big.name), { local: 'present', remote: 'uploading' })
+  // The card shows how far the upload is, in a bar and in words.
+  const sent = fileItem(a.page, big.name).getByTestId('file-progress')
+  await expect.poll(async () => Number(await sent.getAttribute('value'))).toBeGreaterThan(0)
+  await expect(fileItem(a.page, big.name).getByTestId('file-status')).toContainText(/uploading… \d+%/)
   await a.page.waitForTimeout(1_000) // about a quarter of the bytes sent
   await a.page.reload()
   await throttle(a.page, 2 * 1024 * 1024)
