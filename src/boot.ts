@@ -14,6 +14,7 @@ import { webLocks } from './services/locks.ts'
 import { createRemoteFileStorage } from './services/remote-file-storage.ts'
 import { createSyncExecutor } from './services/sync-executor.ts'
 import { defaultDeleteGraceMs } from './services/sync-plan.ts'
+import { leaderSignalsOf, watchUpstreamStall } from './services/upstream-stall.ts'
 
 /** Everything the page uses, built once here and handed to Vue; nothing else builds services. */
 export interface AppServices {
@@ -105,6 +106,12 @@ export const boot = async (): Promise<AppServices> => {
     await new Promise<never>(() => {}) // held until this tab goes away
   })
 
+  // Works around LiveStore 0.4's parked push (upstream #1394, #1462): the tab that runs the
+  // leader reloads, once nothing is left only in its memory, and the new leader pushes again.
+  const signals = leaderSignalsOf(store)
+  if (signals) watchUpstreamStall({ signals, onStall: ({ pending }) => reloadOnce(pending, () => fileStorage.whenIdle()) })
+  else console.warn('The LiveStore sync stall watchdog is off: this LiveStore version does not expose what it reads.')
+
   const tokenArrivedAfterBoot = authToken ? undefined : untilToken(tokens, connectivity)
 
   return { storeId, store, fileStorage, fileSync, connectivity, tokens, deleteGraceMs, tokenArrivedAfterBoot }
@@ -129,6 +136,22 @@ const deleteGraceFromServer = async (origin: string, cache: Storage): Promise<nu
   }
   const cached = cache.getItem(deleteGraceKey)
   return cached !== null && /^\d+$/.test(cached) ? Number(cached) : defaultDeleteGraceMs
+}
+
+/**
+ * Reloads for a stalled sync, at most once in ten minutes: if a fresh leader stalls again, more
+ * reloads would only disturb the person, and the events stay safe on the device meanwhile.
+ */
+const reloadOnce = (pending: number, whenIdle: () => Promise<void>) => {
+  const key = 'file-sync:stall-reload'
+  const last = Number(window.sessionStorage.getItem(key) ?? 0)
+  if (Date.now() - last < 10 * 60_000) {
+    console.error(`Sync is still stalled after a reload, with ${pending} events the server has not confirmed (LiveStore #1394); they stay on this device.`)
+    return
+  }
+  window.sessionStorage.setItem(key, String(Date.now()))
+  console.warn(`Sync stalled with ${pending} events the server has not confirmed (LiveStore #1394); reloading to resume.`)
+  void whenIdle().then(() => window.location.reload())
 }
 
 /** LiveStore's sync connection status as a plain callback subscription. */

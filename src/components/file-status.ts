@@ -13,14 +13,17 @@ export const describeFileStatus = (
   remote: RemoteView,
   state: LocalFileState,
   online: boolean,
+  size = 0,
 ): FileStatus => {
   const retrying = state.lastError ? ` (retrying: ${state.lastError})` : ''
+  const received = state.transferredBytes ?? 0
+  const percent = size > 0 && received > 0 ? ` ${Math.min(100, Math.floor((received / size) * 100))}%` : ''
   if (local === 'failed') return { label: `Download failed: ${state.lastError}`, tone: 'failed', canRetry: true }
   if (remote === 'failed') return { label: `Upload failed: ${state.lastError}`, tone: 'failed', canRetry: true }
-  if (local === 'downloading') return { label: `Downloading…${retrying}`, tone: 'busy', canRetry: false }
+  if (local === 'downloading') return { label: `Downloading…${percent}${retrying}`, tone: 'busy', canRetry: false }
   if (local === 'present') {
     if (remote === 'uploaded') return { label: 'Synced', tone: 'done', canRetry: false }
-    if (remote === 'uploading') return { label: `Saved here · uploading…${retrying}`, tone: 'busy', canRetry: false }
+    if (remote === 'uploading') return { label: `Saved here · uploading…${percent}${retrying}`, tone: 'busy', canRetry: false }
     return online
       ? { label: 'Saved here · waiting to upload', tone: 'waiting', canRetry: false }
       : { label: 'Saved here · uploads when back online', tone: 'waiting', canRetry: false }

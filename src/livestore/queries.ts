@@ -1,9 +1,15 @@
 import { queryDb } from '@livestore/livestore'
 import { tables } from './schema.ts'
 
-/** The gallery as the page shows it: newest first, removed items gone. */
+/**
+ * The gallery as the page shows it: newest first, removed items gone. A conflict copy's item has
+ * its original's time and id followed by more (see schema.ts), so it comes right after it.
+ */
 export const visibleGalleryItems$ = queryDb(
-  tables.galleryItems.where({ removedAt: null }).orderBy('addedAt', 'desc'),
+  tables.galleryItems.where({ removedAt: null }).orderBy([
+    { col: 'addedAt', direction: 'desc' },
+    { col: 'id', direction: 'asc' },
+  ]),
   { label: 'visibleGalleryItems' },
 )
 

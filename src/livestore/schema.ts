@@ -1,4 +1,4 @@
-import { Events, type LiveStoreEvent, makeSchema, Schema, State, type Store } from '@livestore/livestore'
+import { Events, type LiveStoreEvent, makeSchema, type MaterializerContextQuery, Schema, State, type Store } from '@livestore/livestore'
 
 // ---------------------------------------------------------------------------------------------
 // Tables
@@ -25,6 +25,8 @@ const files = State.SQLite.table({
      * undo (`v1.FileRestored`) can bring the file back while its bytes are kept (sync-plan.ts).
      */
     deletedAt: State.SQLite.integer({ nullable: true }),
+    /** The file this one is a conflict copy of (see `v1.FileUpdated`); '' for any other file. */
+    conflictOf: State.SQLite.text({ default: '' }),
   },
 })
 
@@ -61,6 +63,8 @@ export const LocalFileState = Schema.Struct({
   failedHash: Schema.String,
   /** This device has asked the server to drop the bytes of this deleted file. */
   remoteRemoved: Schema.Boolean,
+  /** Bytes sent or received so far by the transfer in flight (of the file's `size`); 0 or absent when none runs. */
+  transferredBytes: Schema.optional(Schema.Number),
 })
 export type LocalFileState = typeof LocalFileState.Type
 
@@ -73,6 +77,7 @@ export const emptyLocalFileState: LocalFileState = {
   lastError: '',
   failedHash: '',
   remoteRemoved: false,
+  transferredBytes: 0,
 }
 
 const localFilesState = State.SQLite.clientDocument({
@@ -81,7 +86,21 @@ const localFilesState = State.SQLite.clientDocument({
   default: { value: emptyLocalFileState },
 })
 
-export const tables = { files, galleryItems, localFilesState }
+/** This device's sync as a whole, beside the per-file state; one document, shared by its tabs. */
+export const DeviceSyncState = Schema.Struct({
+  /** Why this device holds its downloads (its disk or quota is full); '' when it does not. */
+  downloadsHeld: Schema.String,
+})
+export type DeviceSyncState = typeof DeviceSyncState.Type
+export const deviceSyncStateId = 'device'
+
+const deviceSyncState = State.SQLite.clientDocument({
+  name: 'deviceSyncState',
+  schema: DeviceSyncState,
+  default: { value: { downloadsHeld: '' } },
+})
+
+export const tables = { files, galleryItems, localFilesState, deviceSyncState }
 
 // ---------------------------------------------------------------------------------------------
 // Events
@@ -106,7 +125,12 @@ export const events = {
   }),
   fileUpdated: Events.synced({
     name: 'v1.FileUpdated',
-    schema: Schema.Struct({ ...FileContent, updatedAt: Schema.Number }),
+    schema: Schema.Struct({
+      ...FileContent,
+      updatedAt: Schema.Number,
+      /** The content the editing device saw when it edited; '' in events from before it was recorded. */
+      previousHash: Schema.optionalWith(Schema.String, { default: () => '' }),
+    }),
   }),
   fileDeleted: Events.synced({
     name: 'v1.FileDeleted',
@@ -129,19 +153,70 @@ export const events = {
     schema: Schema.Struct({ id: Schema.String, restoredAt: Schema.Number }),
   }),
   localFileStateSet: localFilesState.set,
+  deviceSyncStateSet: deviceSyncState.set,
 }
 
 // ---------------------------------------------------------------------------------------------
 // Materializers
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Two devices edited the same file while apart: the row no longer has the content the editing
+ * device saw, because another edit came first in LiveStore's order. The last edit wins, and the
+ * content it replaces is kept as a new file next to it instead of being lost.
+ *
+ * Every device materializes the same events in the same order, and a rebase materializes them
+ * again: the copy's id is derived from the file and the replaced content, never from time or
+ * chance, so that every device (and every rebase) makes the same row.
+ */
+const conflictCopy = (
+  { id, previousHash, contentHash, updatedAt }: { id: string; previousHash: string; contentHash: string; updatedAt: number },
+  query: MaterializerContextQuery,
+): FileRow | undefined => {
+  const current = query(files.where({ id }).first())
+  // No copy: an event from before previousHash was recorded, an edit of what the device saw,
+  // the same content twice, or content that was deleted anyway.
+  if (!current || previousHash === '' || current.contentHash === previousHash || current.contentHash === contentHash) return undefined
+  if (current.deletedAt !== null) return undefined
+  // The same content can lose to an edit twice (an edit back to it, then another conflict): the
+  // next free id, found the same way on every device.
+  const baseId = `${id}~${current.contentHash.slice(0, 16)}`
+  let copyId = baseId
+  for (let n = 2; query(files.where({ id: copyId }).first()) !== undefined; n += 1) copyId = `${baseId}~${n}`
+  return { ...current, id: copyId, name: conflictCopyName(current.name), conflictOf: id, createdAt: updatedAt, updatedAt }
+}
+
+/** "photo.png" → "photo (conflict copy).png" */
+export const conflictCopyName = (name: string): string => {
+  const dot = name.lastIndexOf('.')
+  return dot > 0 ? `${name.slice(0, dot)} (conflict copy)${name.slice(dot)}` : `${name} (conflict copy)`
+}
+
+/**
+ * The app's part of a conflict copy: it joins the gallery wherever the original is, with the
+ * original's time so that it sorts right after it (see `visibleGalleryItems$`).
+ */
+const galleryItemsForCopy = (copy: FileRow, query: MaterializerContextQuery) =>
+  query(galleryItems.where({ fileId: copy.conflictOf, removedAt: null })).map((item) =>
+    galleryItems.insert({ id: `${item.id}~${copy.id}`, fileId: copy.id, addedAt: item.addedAt, removedAt: null }),
+  )
+
 const materializers = State.SQLite.materializers(events, {
   'v1.FileCreated': ({ createdAt, ...file }) =>
-    files.insert({ ...file, remoteKey: '', createdAt, updatedAt: createdAt, deletedAt: null }),
-  // Matching on the hash too: an upload of an older version must not mark a newer one as uploaded.
-  'v1.FileUploaded': ({ id, contentHash, remoteKey }) => files.update({ remoteKey }).where({ id, contentHash }),
-  'v1.FileUpdated': ({ id, updatedAt, ...content }) =>
-    files.update({ ...content, remoteKey: '', updatedAt }).where({ id }),
+    files.insert({ ...file, remoteKey: '', createdAt, updatedAt: createdAt, deletedAt: null, conflictOf: '' }),
+  // Bytes are stored per store under their hash, so an upload is an upload for every row with
+  // that content: a conflict copy whose bytes went up under the original's id before the
+  // conflict was known, or a twin file. Never a newer version of this file (another hash). A
+  // deleted row marked here changes nothing: the server's copy is removed only when no live row
+  // has the content (see sync-plan.ts), and each device asks that once per row.
+  'v1.FileUploaded': ({ contentHash, remoteKey }) => files.update({ remoteKey }).where({ contentHash }),
+  'v1.FileUpdated': ({ id, previousHash, updatedAt, ...content }, { query }) => {
+    const copy = conflictCopy({ id, previousHash, contentHash: content.contentHash, updatedAt }, query)
+    return [
+      ...(copy ? [files.insert(copy), ...galleryItemsForCopy(copy, query)] : []),
+      files.update({ ...content, remoteKey: '', updatedAt }).where({ id }),
+    ]
+  },
   'v1.FileDeleted': ({ id, deletedAt }) => files.update({ deletedAt }).where({ id }),
   'v1.FileRestored': ({ id }) => files.update({ deletedAt: null }).where({ id }),
   'v1.GalleryItemAdded': (item) => galleryItems.insert({ ...item, removedAt: null }),

@@ -12,7 +12,11 @@ export interface FileStorage {
    * never exists without what refers to it.
    */
   saveFile(file: Blob & { name?: string }, options?: { alsoCommit?: (fileId: string) => AppEvent[] }): Promise<string>
-  /** Replaces a file's content; the previous version's bytes stay where they are. */
+  /**
+   * Replaces a file's content; the previous version's bytes stay where they are. When another
+   * device changed the file meanwhile, the version that comes first in LiveStore's order is
+   * kept as a conflict copy next to it.
+   */
   updateFile(fileId: string, file: Blob & { name?: string }): Promise<void>
   /**
    * Soft delete: the file disappears everywhere, and its bytes are kept for `deleteGraceMs`
@@ -25,6 +29,8 @@ export interface FileStorage {
    * over (its bytes may be gone).
    */
   restoreFile(fileId: string, options?: { alsoCommit?: AppEvent[] }): void
+  /** Resolves once no save or update is between its first byte and its commit. */
+  whenIdle(): Promise<void>
 }
 
 export interface FileStorageOptions {
@@ -76,7 +82,7 @@ export const createFileStorage = ({
       commit()
     })
 
-  return {
+  const storage = {
     async saveFile(file, { alsoCommit } = {}) {
       const { hash, size } = await write(file)
       const id = newId()
@@ -96,7 +102,9 @@ export const createFileStorage = ({
       const { hash, size } = await write(file)
       await commitWithBytes(file, hash, () =>
         store.commit(
-          events.fileUpdated({ id: fileId, ...describe(file), size, contentHash: hash, updatedAt: now() }),
+          // The content this edit replaces, as this device saw it: if another device's edit
+          // comes first in LiveStore's order, the store keeps that one as a conflict copy.
+          events.fileUpdated({ id: fileId, ...describe(file), size, contentHash: hash, updatedAt: now(), previousHash: current.contentHash }),
           tables.localFilesState.set({ localHash: hash, upload: 'idle', uploadAttempts: 0, lastError: '' }, fileId),
         ),
       )
@@ -116,6 +124,29 @@ export const createFileStorage = ({
       }
       store.commit(events.fileRestored({ id: fileId, restoredAt: at }), ...alsoCommit)
     },
+  } satisfies Omit<FileStorage, 'whenIdle'>
+
+  // A file being saved lives only in the page's memory until its commit: whoever reloads the
+  // page (the upstream stall watchdog) waits for these first.
+  let writing = 0
+  const idle: Array<() => void> = []
+  const tracked =
+    <A extends unknown[], T>(work: (...args: A) => Promise<T>) =>
+    async (...args: A): Promise<T> => {
+      writing += 1
+      try {
+        return await work(...args)
+      } finally {
+        writing -= 1
+        if (writing === 0) for (const resolve of idle.splice(0)) resolve()
+      }
+    }
+
+  return {
+    ...storage,
+    saveFile: tracked(storage.saveFile),
+    updateFile: tracked(storage.updateFile),
+    whenIdle: () => (writing === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve))),
   }
 }
 

@@ -1,11 +1,19 @@
 import { queryDb } from '@livestore/livestore'
-import { type AppStore, emptyLocalFileState, events, type FileRow, type LocalFileState, tables } from '../livestore/schema.ts'
+import {
+  type AppStore,
+  deviceSyncStateId,
+  emptyLocalFileState,
+  events,
+  type FileRow,
+  type LocalFileState,
+  tables,
+} from '../livestore/schema.ts'
 import type { Connectivity } from './connectivity.ts'
-import type { FileError } from './errors.ts'
+import { type FileError, toFileError } from './errors.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
 import { bytesLock, realmLocks, type WithLock } from './locks.ts'
 import type { RemoteFileStorage } from './remote-file-storage.ts'
-import { type Clock, delayUntil, realClock, type SyncExecutor, type TransferTask } from './sync-executor.ts'
+import { delayUntil, type SyncExecutor, type TransferTask } from './sync-executor.ts'
 import { defaultDeleteGraceMs, needsBytes, nextGraceEnd, type PlannedTransfer, planTransfers, transferKey } from './sync-plan.ts'
 
 export interface FileSync {
@@ -16,6 +24,8 @@ export interface FileSync {
   retry(fileId: string): void
   /** The files a person can see now: their transfers go first. */
   setVisible(fileIds: Iterable<string>): void
+  /** Tries held downloads again (after a full disk), without waiting for the next automatic try. */
+  resumeDownloads(): void
 }
 
 export interface FileSyncOptions {
@@ -28,11 +38,14 @@ export interface FileSyncOptions {
   withLock?: WithLock
   /** Told of failures that a person may want to see; the state already records them. */
   onError?: (error: FileError, transfer: PlannedTransfer) => void
+  /** How long downloads held by a full disk wait before trying again by themselves. */
+  heldRetryMs?: number
+  /** How often a download's progress is written to the state, at most. */
+  progressEveryMs?: number
   /** How long a deleted file stays restorable (see sync-plan.ts); the same as the file storage's. */
   deleteGraceMs?: number
   now?: () => number
-  /** Timers, for the one that plans again when a grace period ends. */
-  clock?: Clock
+  setTimer?: (callback: () => void, ms: number) => () => void
 }
 
 const allFiles$ = queryDb(tables.files.where({}), { label: 'fileSync.files' })
@@ -46,12 +59,25 @@ export const createFileSync = ({
   connectivity,
   withLock = realmLocks,
   onError,
+  heldRetryMs = 60_000,
+  progressEveryMs = 500,
   deleteGraceMs = defaultDeleteGraceMs,
   now = Date.now,
-  clock = realClock,
+  setTimer = (callback, ms) => {
+    const timer = setTimeout(callback, ms)
+    return () => clearTimeout(timer)
+  },
 }: FileSyncOptions): FileSync => {
   let files: readonly FileRow[] = []
   let states = new Map<string, LocalFileState>()
+  /**
+   * The hashes whose bytes are on this device, as far as this sync knows: the disk's listing at
+   * start, then every copy a state claims (a claim is recorded only once the bytes are written),
+   * less what this sync removed. Kept apart from the states because a claim can move on (the
+   * file downloads its new version) while its old bytes stay for a conflict copy. An entry that
+   * is wrong costs one look at the disk (`useLocal`), which drops it.
+   */
+  const onDevice = new Set<string>()
   /** Transfers handed to the executor, by key, with the file each is for. */
   const scheduled = new Map<string, string>()
   let visible = new Set<string>()
@@ -60,15 +86,55 @@ export const createFileSync = ({
   let running = false
   let pendingSchedule = false
   /** The one timer that plans again when the earliest grace period ends. */
-  let graceTimer: { at: number; handle: unknown } | undefined
+  let graceTimer: { at: number; cancel: () => void } | undefined
 
   const setState = (fileId: string, patch: Partial<LocalFileState>) =>
     store.commit(tables.localFilesState.set(patch, fileId))
+
+  /**
+   * A full disk fails every download alike, and is no file's fault: the executor holds all
+   * downloads (they keep their place and their tries), the device's state says why, and they try
+   * again after `heldRetryMs`, when this device frees space, or when the person asks.
+   */
+  let cancelHeldRetry: (() => void) | undefined
+  const holdDownloads = (error: FileError) => {
+    if (!cancelHeldRetry) store.commit(tables.deviceSyncState.set({ downloadsHeld: error.message }, deviceSyncStateId))
+    cancelHeldRetry?.()
+    cancelHeldRetry = setTimer(resumeDownloads, heldRetryMs)
+  }
+  const resumeDownloads = () => {
+    if (cancelHeldRetry) {
+      cancelHeldRetry()
+      cancelHeldRetry = undefined
+      if (running) store.commit(tables.deviceSyncState.set({ downloadsHeld: '' }, deviceSyncStateId))
+    }
+    executor.release('download')
+  }
 
   // A row query, not `localFilesState.get(id)`: in LiveStore 0.4 `get` of a document that was
   // never written fails, and a subscribed one fails inside later commits of anyone.
   const stateOf = (fileId: string): LocalFileState =>
     store.query(tables.localFilesState.where({ id: fileId }))[0]?.value ?? emptyLocalFileState
+
+  /** Writes a transfer's bytes so far into the state, a few times a second: what the UI's bar shows. */
+  const progressOf = (fileId: string) => {
+    let reportedAt = -Infinity
+    return (bytes: number) => {
+      if (now() - reportedAt < progressEveryMs) return
+      reportedAt = now()
+      setState(fileId, { transferredBytes: bytes })
+    }
+  }
+  const countedInto = (report: (bytes: number) => void) => {
+    let received = 0
+    return new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        received += chunk.byteLength
+        report(received)
+        controller.enqueue(chunk)
+      },
+    })
+  }
 
   /** Records a failed try; a final one marks the transfer failed for this content. */
   const failure =
@@ -79,6 +145,7 @@ export const createFileSync = ({
         [direction]: final ? 'failed' : 'active',
         [`${direction}Attempts`]: attempt,
         lastError: error.message,
+        transferredBytes: 0,
         ...(final ? { failedHash: transfer.hash } : {}),
       })
       if (final) onError?.(error, transfer)
@@ -104,6 +171,7 @@ export const createFileSync = ({
             if (!bytes) {
               // The copy vanished from disk (cleared by the browser or by hand): say so, and the
               // plan turns into a download if another device has uploaded it.
+              onDevice.delete(hash)
               setState(fileId, { localHash: '', upload: 'idle' })
               return
             }
@@ -113,10 +181,10 @@ export const createFileSync = ({
             const stored = resumed ? await remote.head(hash, { signal }) : undefined
             setState(fileId, { upload: 'active' })
             // The server checked the SHA-256 when it stored them: present under the hash is enough.
-            if (stored === undefined) await remote.upload(hash, bytes, transfer.mimeType, { signal })
+            if (stored === undefined) await remote.upload(hash, bytes, transfer.mimeType, { signal, onProgress: progressOf(fileId) })
             store.commit(
               events.fileUploaded({ id: fileId, contentHash: hash, remoteKey: remote.keyOf(hash) }),
-              tables.localFilesState.set({ upload: 'idle', uploadAttempts: 0, lastError: '' }, fileId),
+              tables.localFilesState.set({ upload: 'idle', uploadAttempts: 0, lastError: '', transferredBytes: 0 }, fileId),
             )
           },
           onFailure: failure('upload', transfer),
@@ -129,12 +197,43 @@ export const createFileSync = ({
           async run(signal) {
             if (!(await local.exists(hash))) {
               setState(fileId, { download: 'active' })
-              const { body } = await remote.download(hash, { signal })
-              await local.put(body, { expectedHash: hash, signal })
+              try {
+                const { body } = await remote.download(hash, { signal })
+                await local.put(body.pipeThrough(countedInto(progressOf(fileId))), { expectedHash: hash, signal })
+              } catch (cause) {
+                const error = toFileError(cause)
+                if (error.kind === 'storage-full') {
+                  setState(fileId, { download: 'idle', transferredBytes: 0 })
+                  holdDownloads(error)
+                }
+                throw error
+              }
             }
-            setState(fileId, { localHash: hash, download: 'idle', downloadAttempts: 0, lastError: '' })
+            setState(fileId, { localHash: hash, download: 'idle', downloadAttempts: 0, lastError: '', transferredBytes: 0 })
           },
           onFailure: failure('download', transfer),
+        }
+      case 'useLocal':
+        return {
+          key,
+          kind: 'local',
+          // Under the bytes' lock, like a removal of the same content: that one has either
+          // removed them before this looks, or sees this file's live row and keeps them.
+          run: () =>
+            withLock(bytesLock(store.storeId, hash), async () => {
+              if (await local.exists(hash)) {
+                setState(fileId, { localHash: hash })
+                return
+              }
+              // Not here after all: every claim on them is wrong, and the plan must stop asking.
+              onDevice.delete(hash)
+              const claims = store.query(allStates$).filter((row) => row.value.localHash === hash)
+              if (claims.length > 0) store.commit(...claims.map((row) => tables.localFilesState.set({ localHash: '' }, row.id)))
+            }),
+          // A disk that cannot answer: treat the bytes as not here, so the file downloads or waits.
+          onFailure: (_error, _attempt, retryInMs) => {
+            if (retryInMs === undefined) onDevice.delete(hash)
+          },
         }
       case 'removeLocal':
         return {
@@ -147,8 +246,12 @@ export const createFileSync = ({
             withLock(bytesLock(store.storeId, hash), async () => {
               const time = { now: now(), deleteGraceMs }
               const stillUsed = store.query(tables.files.where({ contentHash: hash })).some((file) => needsBytes(file, time))
-              if (!stillUsed) await local.remove(hash)
+              if (!stillUsed) {
+                await local.remove(hash)
+                onDevice.delete(hash)
+              }
               setState(fileId, { localHash: '' })
+              if (!stillUsed) resumeDownloads() // space was freed
             }),
           onFailure: (error, _attempt, retryInMs) => {
             if (retryInMs === undefined) setState(fileId, { localHash: '', lastError: `Could not remove the copy on this device: ${error.message}` })
@@ -175,7 +278,7 @@ export const createFileSync = ({
     pendingSchedule = false
     if (!running) return
     const time = { now: now(), deleteGraceMs }
-    const plan = planTransfers(files, states, time)
+    const plan = planTransfers(files, states, time, onDevice)
     planAgainAt(nextGraceEnd(files, time))
     const wanted = new Set(plan.map(transferKey))
     for (const key of scheduled.keys()) {
@@ -196,7 +299,9 @@ export const createFileSync = ({
           // After stop() the store may be closing; the next start() resets flags anyway.
           if (!running) return
           if (error.kind === 'aborted' && (transfer.kind === 'upload' || transfer.kind === 'download')) {
-            if (stateOf(transfer.fileId)[transfer.kind] === 'active') setState(transfer.fileId, { [transfer.kind]: 'idle' })
+            if (stateOf(transfer.fileId)[transfer.kind] === 'active') {
+              setState(transfer.fileId, { [transfer.kind]: 'idle', transferredBytes: 0 })
+            }
           }
         })
         .finally(() => {
@@ -209,15 +314,16 @@ export const createFileSync = ({
   /** The plan changes with time only when a deleted file's grace period ends: one timer, for the next one. */
   const planAgainAt = (at: number | undefined) => {
     if (graceTimer?.at === at) return
-    if (graceTimer) clock.clearTimeout(graceTimer.handle)
+    graceTimer?.cancel()
     graceTimer = undefined
     if (at === undefined) return
-    const handle = clock.setTimeout(() => {
+    const cancel = setTimer(() => {
       graceTimer = undefined
       requestSchedule()
     }, delayUntil(at, now()))
-    graceTimer = { at, handle }
+    graceTimer = { at, cancel }
   }
+
 
   // Many store changes arrive in a burst (a commit touches both tables): plan once per burst.
   const requestSchedule = () => {
@@ -233,6 +339,8 @@ export const createFileSync = ({
   const reconcile = async () => {
     await local.removePartials()
     const onDisk = new Set(await local.list())
+    onDevice.clear()
+    for (const hash of onDisk) onDevice.add(hash)
     const currentFiles = store.query(allFiles$)
     const currentStates = new Map(store.query(allStates$).map((row) => [row.id, row.value]))
     const patches: Array<[string, Partial<LocalFileState>]> = []
@@ -247,6 +355,7 @@ export const createFileSync = ({
       const resumesUpload = bytesHere && file?.contentHash === state.localHash && file.remoteKey === '' && file.deletedAt === null
       if (state.upload === 'active' && !resumesUpload) patch.upload = 'idle'
       if (state.download === 'active') patch.download = 'idle'
+      if (state.transferredBytes) patch.transferredBytes = 0
       if (Object.keys(patch).length > 0) patches.push([fileId, patch])
     }
     for (const file of currentFiles) {
@@ -256,6 +365,9 @@ export const createFileSync = ({
       }
     }
     if (patches.length > 0) store.commit(...patches.map(([id, patch]) => tables.localFilesState.set(patch, id)))
+    // A hold recorded by an earlier leader: this one finds out afresh.
+    const device = store.query(tables.deviceSyncState.where({ id: deviceSyncStateId }))[0]?.value
+    if (device && device.downloadsHeld !== '') store.commit(tables.deviceSyncState.set({ downloadsHeld: '' }, deviceSyncStateId))
   }
 
   return {
@@ -281,6 +393,7 @@ export const createFileSync = ({
       stops.push(
         store.subscribe(allStates$, (rows) => {
           states = new Map(rows.map((row) => [row.id, row.value]))
+          for (const { localHash } of states.values()) if (localHash !== '') onDevice.add(localHash)
           requestSchedule()
         }),
       )
@@ -288,6 +401,9 @@ export const createFileSync = ({
 
     stop() {
       running = false
+      cancelHeldRetry?.()
+      cancelHeldRetry = undefined
+      executor.release('download')
       for (const stop of stops.splice(0)) stop()
       planAgainAt(undefined)
       for (const key of scheduled.keys()) executor.cancel(key)
@@ -298,6 +414,8 @@ export const createFileSync = ({
       visible = new Set(fileIds)
       for (const [key, fileId] of scheduled) executor.prioritize(key, priorityOf(fileId))
     },
+
+    resumeDownloads,
 
     retry(fileId) {
       const state = stateOf(fileId)

@@ -1,11 +1,18 @@
 import { FileError, toFileError } from './errors.ts'
+import { fetchWithUploadProgress } from './upload-progress-fetch.ts'
 
 /** The HTTP client of the Worker's file API: `/api/files/<storeId>/<sha256>`. */
 export interface RemoteFileStorage {
   /** The object key the server stores `hash` under; what `v1.FileUploaded` records. */
   keyOf(hash: string): string
   /** Sends a disk-backed Blob as it is, so the bytes do not pass through JavaScript. */
-  upload(hash: string, body: Blob, mimeType: string, options?: { signal?: AbortSignal }): Promise<{ created: boolean }>
+  /** `onProgress` hears the bytes sent so far, where the platform can tell (XMLHttpRequest). */
+  upload(
+    hash: string,
+    body: Blob,
+    mimeType: string,
+    options?: { signal?: AbortSignal; onProgress?: (sentBytes: number) => void },
+  ): Promise<{ created: boolean }>
   download(hash: string, options?: { signal?: AbortSignal }): Promise<{ body: ReadableStream<Uint8Array>; size: number }>
   head(hash: string, options?: { signal?: AbortSignal }): Promise<{ size: number; mimeType: string } | undefined>
   remove(hash: string, options?: { signal?: AbortSignal }): Promise<void>
@@ -19,6 +26,8 @@ export interface RemoteFileStorageOptions {
   storeId: string
   getToken: GetToken
   fetch?: typeof globalThis.fetch
+  /** The `fetch` for uploads whose progress is wanted; XMLHttpRequest's where there is one. */
+  fetchWithProgress?: typeof fetchWithUploadProgress | undefined
   /** How long to wait for the server's answer to begin. */
   timeoutMs?: number
   /** Uploads get extra time for their bytes, assuming at least this speed. */
@@ -32,6 +41,7 @@ export const createRemoteFileStorage = ({
   storeId,
   getToken,
   fetch = globalThis.fetch.bind(globalThis),
+  fetchWithProgress = typeof XMLHttpRequest === 'undefined' ? undefined : fetchWithUploadProgress,
   timeoutMs = 30_000,
   minBytesPerSecond = 64 * 1024,
   bodyIdleTimeoutMs = 20_000,
@@ -44,9 +54,12 @@ export const createRemoteFileStorage = ({
    */
   const request = async (
     hash: string,
-    init: RequestInit & { timeoutMs?: number },
+    init: RequestInit & { timeoutMs?: number; onProgress?: ((sentBytes: number) => void) | undefined },
     signal: AbortSignal | undefined,
   ): Promise<Response> => {
+    const { onProgress, ...fetchInit } = init
+    const send: typeof fetch =
+      onProgress && fetchWithProgress ? (url, options = {}) => fetchWithProgress(url as URL, options, onProgress) : fetch
     for (const refresh of [false, true]) {
       const controller = new AbortController()
       const onAbort = () => controller.abort(signal?.reason)
@@ -60,8 +73,8 @@ export const createRemoteFileStorage = ({
       try {
         // The token request is part of the wait: a cancel or a timeout ends it too.
         const token = await untilAborted(getToken({ refresh }), controller.signal)
-        response = await fetch(urlOf(hash), {
-          ...init,
+        response = await send(urlOf(hash), {
+          ...fetchInit,
           headers: { ...init.headers, Authorization: `Bearer ${token}` },
           signal: controller.signal,
           // Never the browser's HTTP cache: the bytes are verified and kept in OPFS, and a cut
@@ -91,7 +104,7 @@ export const createRemoteFileStorage = ({
   return {
     keyOf: (hash) => `${storeId}/${hash}`,
 
-    async upload(hash, body, mimeType, { signal } = {}) {
+    async upload(hash, body, mimeType, { signal, onProgress } = {}) {
       const response = await request(
         hash,
         {
@@ -99,6 +112,7 @@ export const createRemoteFileStorage = ({
           body,
           headers: { 'Content-Type': mimeType || 'application/octet-stream' },
           timeoutMs: timeoutMs + (body.size / minBytesPerSecond) * 1000,
+          onProgress,
         },
         signal,
       )

@@ -27,6 +27,13 @@ export interface SyncExecutor {
   /** Starts again, and retries at once whatever was waiting out a backoff. */
   resume(): void
   readonly paused: boolean
+  /**
+   * Starts tasks of this kind again after a 'storage-full' failure held them. Such a failure
+   * is no fault of its task: the task goes back to its queue, and the whole kind waits (a full
+   * disk fails every download alike) until this is called.
+   */
+  release(kind: TransferKind): void
+  readonly held: ReadonlySet<TransferKind>
   /** Number of tasks not finished yet, in any state. */
   readonly size: number
 }
@@ -46,7 +53,7 @@ export interface SyncExecutorOptions {
   random?: () => number
 }
 
-export const realClock: Clock = {
+const realClock: Clock = {
   setTimeout: (callback, ms) => globalThis.setTimeout(callback, ms),
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
 }
@@ -94,6 +101,7 @@ export const createSyncExecutor = ({
   const queues: Record<TransferKind, Entry[]> = { upload: [], download: [], remove: [], local: [] }
   const running: Record<TransferKind, number> = { upload: 0, download: 0, remove: 0, local: 0 }
   let paused = false
+  const held = new Set<TransferKind>()
 
   /** Settles once; a cancelled running task is forgotten at once, so its key can be enqueued anew. */
   const settle = (entry: Entry, error?: FileError) => {
@@ -114,7 +122,7 @@ export const createSyncExecutor = ({
 
   const pump = () => {
     for (const kind of Object.keys(queues) as TransferKind[]) {
-      if (paused && kind !== 'local') continue
+      if ((paused && kind !== 'local') || held.has(kind)) continue
       const queue = queues[kind]
       while (running[kind] < limits[kind] && queue.length > 0) start(queue.shift()!)
     }
@@ -151,6 +159,14 @@ export const createSyncExecutor = ({
       return
     }
     const error = toFileError(cause)
+    if (error.kind === 'storage-full') {
+      const { kind } = entry.task
+      entry.attempt -= 1 // not the task's fault: it keeps its tries
+      entry.state = 'queued'
+      enqueueEntry(entry)
+      held.add(kind)
+      return
+    }
     if (!error.retryable || entry.attempt >= maxAttempts) {
       notify(entry, error, undefined)
       settle(entry, error)
@@ -246,6 +262,15 @@ export const createSyncExecutor = ({
 
     get paused() {
       return paused
+    },
+
+    release(kind) {
+      if (!held.delete(kind)) return
+      pump()
+    },
+
+    get held() {
+      return held
     },
 
     get size() {

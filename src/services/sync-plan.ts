@@ -8,6 +8,8 @@ import { emptyLocalFileState, type FileRow, type LocalFileState } from '../lives
  *
  *   file live,    bytes here,  not uploaded  → upload
  *   file live,    bytes here,  uploaded      → nothing (synced)
+ *   file live,    bytes missing, same content on this device → use them (record them as this
+ *                                              file's; e.g. a conflict copy of this device's edit)
  *   file live,    bytes missing, uploaded    → download
  *   file live,    bytes missing, not uploaded → nothing (waiting for the device that has them)
  *
@@ -34,6 +36,7 @@ import { emptyLocalFileState, type FileRow, type LocalFileState } from '../lives
 export type PlannedTransfer =
   | { kind: 'upload'; fileId: string; hash: string; mimeType: string }
   | { kind: 'download'; fileId: string; hash: string }
+  | { kind: 'useLocal'; fileId: string; hash: string }
   | { kind: 'removeLocal'; fileId: string; hash: string }
   | { kind: 'removeRemote'; fileId: string; hash: string }
 
@@ -67,10 +70,16 @@ export const nextGraceEnd = (files: readonly Pick<FileRow, 'deletedAt'>[], time:
 export const needsBytes = (file: FileRow, time: PlanTime): boolean =>
   file.deletedAt === null || (file.remoteKey === '' && inGrace(file, time))
 
+/**
+ * `onDevice`: the hashes whose bytes this device holds, as far as it knows. A row can appear
+ * with content this device has under another file (a conflict copy made by a rebase, a twin):
+ * its own state cannot know that yet.
+ */
 export const planTransfers = (
   files: readonly FileRow[],
   states: ReadonlyMap<string, LocalFileState>,
   time: PlanTime,
+  onDevice: ReadonlySet<string> = new Set(),
 ): PlannedTransfer[] => {
   const liveHashes = new Set(files.filter((file) => file.deletedAt === null).map((file) => file.contentHash))
   const plan: PlannedTransfer[] = []
@@ -81,6 +90,8 @@ export const planTransfers = (
       const hasBytes = state.localHash === file.contentHash
       if (hasBytes && !uploaded && !failedFor(state.upload, state, file)) {
         plan.push({ kind: 'upload', fileId: file.id, hash: file.contentHash, mimeType: file.mimeType })
+      } else if (!hasBytes && onDevice.has(file.contentHash)) {
+        plan.push({ kind: 'useLocal', fileId: file.id, hash: file.contentHash })
       } else if (!hasBytes && uploaded && !failedFor(state.download, state, file)) {
         plan.push({ kind: 'download', fileId: file.id, hash: file.contentHash })
       }

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { expect, test } from './fixtures.ts'
-import { addFiles, expectFileState, fetchInPage, fileItem, fileUrl, randomFile } from './helpers.ts'
+import { addFiles, expectFileState, expectSyncedEverywhere, fetchInPage, fileItem, fileUrl, randomFile } from './helpers.ts'
 
 test.describe('a server that refuses a file', () => {
   test.use({ workerVars: { MAX_UPLOAD_BYTES: '1000' } })
@@ -44,4 +44,27 @@ test('the built page carries no secret, and the service worker no token in its U
   const scriptUrl = await a.page.evaluate(() => navigator.serviceWorker.controller?.scriptURL ?? '')
   expect(new URL(scriptUrl).pathname).toBe('/sw.js')
   expect(new URL(scriptUrl).search).toBe('')
+})
+
+test('a device whose storage is full holds its downloads, says why, and goes on once there is room', async ({ openDevice, storeId }) => {
+  const a = await openDevice('A')
+  const b = await openDevice('B')
+  // B's origin gets a quota just above what it uses now: a 2 MB file no longer fits.
+  const cdp = await b.context.newCDPSession(b.page)
+  const origin = new URL(b.page.url()).origin
+  const usage = await b.page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0)
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + 512 * 1024 })
+
+  const big = randomFile('does not fit.bin', 2 * 1024 * 1024)
+  await addFiles(a.page, [big])
+  await expectFileState(fileItem(a.page, big.name), { remote: 'uploaded' })
+  await expect(b.page.getByTestId('downloads-held')).toContainText('out of storage space')
+  // Held, not failed: the file waits for room, with no retry button of its own.
+  await expectFileState(fileItem(b.page, big.name), { local: 'missing' })
+  await expect(fileItem(b.page, big.name).getByTestId('retry-file')).toHaveCount(0)
+
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin }) // back to the real quota
+  await b.page.getByTestId('resume-downloads').click()
+  await expect(b.page.getByTestId('downloads-held')).toHaveCount(0)
+  await expectSyncedEverywhere([a.page, b.page], storeId, [big])
 })

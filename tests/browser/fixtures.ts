@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { type BrowserContext, chromium, test as base, type Page } from '@playwright/test'
 import { preview } from 'vite'
 import { type ChaosProxy, type ChaosRules, startChaosProxy } from '../support/chaos-proxy.ts'
+import { type SyncSocketCutter, startSyncSocketCutter } from '../support/sync-socket-cutter.ts'
 import { freePort, type RunningWorker, startWorker } from '../support/wrangler.ts'
 
 /** Debian's Chromium; browsers cannot be downloaded on these machines. */
@@ -37,6 +38,9 @@ interface Fixtures {
   chaos: ChaosRules | undefined
   /** The proxy the page reaches the Worker through, when `chaos` is set. */
   chaosProxy: ChaosProxy | undefined
+  /** Put a proxy that can lose a push's answer on the sync socket (`test.use({ cutSync: true })`). */
+  cutSync: boolean
+  syncCutter: SyncSocketCutter | undefined
   appUrl: string
   storeId: string
   openDevice: (name: string) => Promise<Device>
@@ -70,15 +74,34 @@ export const test = base.extend<Fixtures>({
     }
   },
 
+  cutSync: [false, { option: true }],
+
+  syncCutter: async ({ cutSync, worker }, use, testInfo) => {
+    if (!cutSync) return use(undefined)
+    const cutter = await startSyncSocketCutter(worker.url)
+    try {
+      await use(cutter)
+    } finally {
+      if (testInfo.status !== testInfo.expectedStatus) {
+        await writeFile(testInfo.outputPath('sync-socket-log.txt'), cutter.log.join('\n'))
+      }
+      await cutter.stop()
+    }
+  },
+
   // The built app, served as `vite preview` serves it, with /api proxied to that Worker.
-  appUrl: async ({ worker, chaosProxy }, use) => {
+  appUrl: async ({ worker, chaosProxy, syncCutter }, use) => {
     const port = await freePort()
     // With chaos, file requests go through the misbehaving proxy; the sync socket never does.
     // (This merges into vite.config.ts's `/api` entry, which keeps its place and its `ws: true`
     // unless overridden: hence the explicit `ws: false`.)
-    const proxy: Record<string, { target: string; ws: boolean }> = chaosProxy
-      ? { '/api/sync': { target: worker.url, ws: true }, '/api': { target: chaosProxy.url, ws: false } }
-      : { '/api': { target: worker.url, ws: true } }
+    const proxy: Record<string, { target: string; ws: boolean }> =
+      chaosProxy || syncCutter
+        ? {
+            '/api/sync': { target: syncCutter?.url ?? worker.url, ws: true },
+            '/api': { target: chaosProxy?.url ?? worker.url, ws: false },
+          }
+        : { '/api': { target: worker.url, ws: true } }
     const server = await preview({ logLevel: 'warn', preview: { host: '127.0.0.1', port, strictPort: true, proxy } })
     try {
       await use(`http://127.0.0.1:${port}`)

@@ -49,6 +49,15 @@ export const addFiles = async (page: Page, files: TestFile[]): Promise<void> => 
 
 export const fileItem = (page: Page, name: string): Locator => page.getByTestId('file-item').filter({ hasText: name })
 
+/** Gives a file new content through its card's Replace action. */
+export const replaceFile = async (page: Page, name: string, file: TestFile): Promise<void> => {
+  await fileItem(page, name).getByTestId('replace-file').setInputFiles(file)
+}
+
+/** The content hash a card shows, read from the link to its bytes (there once they are viewable). */
+export const shownHash = async (item: Locator): Promise<string | undefined> =>
+  (await item.locator('a.name').getAttribute('href', { timeout: 1_000 }).catch(() => null))?.match(/[0-9a-f]{64}/)?.[0]
+
 export const expectFileState = async (
   item: Locator,
   { local, remote }: { local?: string; remote?: string },
@@ -137,15 +146,19 @@ export const storedUploads = (workerOutput: string): Map<string, number> => {
   return counts
 }
 
+/** A file a test expects to see; `conflictOf` names the file it must be a conflict copy of. */
+export type ExpectedFile = TestFile & { conflictOf?: string }
+
 /**
  * The end state every fault test wants: on each page, each file shown exactly once, on disk
  * and uploaded, and its bytes, read back through the service worker from this device,
- * identical to what was added.
+ * identical to what was added. A conflict copy is marked as one, pointing at its original;
+ * any other file is not.
  */
 export const expectSyncedEverywhere = async (
   pages: Page[],
   storeId: string,
-  files: TestFile[],
+  files: ExpectedFile[],
   timeout = 60_000,
 ): Promise<void> => {
   try {
@@ -153,6 +166,12 @@ export const expectSyncedEverywhere = async (
       await expect(page.getByTestId('file-item')).toHaveCount(files.length, { timeout })
       for (const file of files) {
         await expectFileState(fileItem(page, file.name), { local: 'present', remote: 'uploaded' }, timeout)
+        if (file.conflictOf === undefined) {
+          await expect(fileItem(page, file.name), file.name).not.toHaveAttribute('data-conflict-of')
+        } else {
+          const originalId = await fileItem(page, file.conflictOf).getAttribute('data-file-id')
+          await expect(fileItem(page, file.name), file.name).toHaveAttribute('data-conflict-of', originalId ?? '(no original)')
+        }
         const served = await fetchInPage(page, fileUrl(storeId, file))
         expect(served.source, file.name).toBe('local')
         expect(sha256(served.body), file.name).toBe(sha256(file.buffer))
@@ -169,7 +188,11 @@ const describeItems = (page: Page): Promise<string> =>
   page
     .evaluate(() =>
       [...document.querySelectorAll<HTMLElement>('[data-testid=file-item]')]
-        .map((item) => `  ${item.querySelector('.name')?.textContent}: ${item.dataset.localState}/${item.dataset.remoteState} ${item.querySelector('[data-testid=file-status]')?.textContent}`)
+        .map((item) => {
+          const hash = item.querySelector('a.name')?.getAttribute('href')?.match(/[0-9a-f]{64}/)?.[0].slice(0, 12) ?? '?'
+          const copy = item.dataset.conflictOf ? ` (conflict copy of ${item.dataset.conflictOf})` : ''
+          return `  ${item.querySelector('.name')?.textContent} [${item.dataset.fileId} ${hash}]${copy}: ${item.dataset.localState}/${item.dataset.remoteState} ${item.querySelector('[data-testid=file-status]')?.textContent}`
+        })
         .join('\n'),
     )
     .catch((error: unknown) => `  (page unreadable: ${String(error)})`)

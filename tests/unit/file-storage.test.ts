@@ -43,6 +43,7 @@ describe('createFileStorage', () => {
         createdAt: 1_000,
         updatedAt: 1_000,
         deletedAt: null,
+        conflictOf: '',
       })
       expect(localState(store, id)).toMatchObject({ localHash: hash, upload: 'idle', download: 'idle', lastError: '' })
     })
@@ -118,6 +119,26 @@ describe('createFileStorage', () => {
       expect(await textOn(local, oldHash)).toBe('v1')
     })
 
+    test('edits the version it saw: another edit landing meanwhile is kept as a conflict copy', async () => {
+      const storage = setup({ now: () => 3_000 })
+      const id = await storage.saveFile(new File(['v1'], 'notes.txt', { type: 'text/plain' }))
+      const seen = fileRow(store, id)?.contentHash ?? ''
+      const theirs = await sha256Of(bytesOf('their version'))
+      // Another device's edit of the same version arrives while this device writes its bytes.
+      const put = local.put
+      local.put = async (body, options) => {
+        store.commit(events.fileUpdated({ id, name: 'notes.txt', mimeType: 'text/plain', size: 13, contentHash: theirs, updatedAt: 2_000, previousHash: seen }))
+        return put(body, options)
+      }
+      await storage.updateFile(id, new File(['my version'], 'notes.txt', { type: 'text/plain' }))
+      const mine = await sha256Of(bytesOf('my version'))
+      const files = store.query(queryDb(tables.files.where({}).orderBy('id', 'asc'), { label: 'test.files' }))
+      expect(files.map((file) => ({ id: file.id, name: file.name, contentHash: file.contentHash, conflictOf: file.conflictOf }))).toEqual([
+        { id, name: 'notes.txt', contentHash: mine, conflictOf: '' },
+        { id: `${id}~${theirs.slice(0, 16)}`, name: 'notes (conflict copy).txt', contentHash: theirs, conflictOf: id },
+      ])
+    })
+
     test('refuses a file that was deleted or never existed, writing nothing', async () => {
       const storage = setup()
       const id = await storage.saveFile(new Blob(['v1']))
@@ -136,6 +157,44 @@ describe('createFileStorage', () => {
       const before = fileRow(store, id)
       await expect(storage.updateFile(id, new Blob(['too long']))).rejects.toMatchObject({ kind: 'too-large' })
       expect(fileRow(store, id)).toEqual(before)
+    })
+  })
+
+  describe('whenIdle', () => {
+    /** A file whose bytes arrive when the test says so. */
+    const gatedFile = (text: string) => {
+      let release = () => {}
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      const stream = () =>
+        new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            await gate
+            controller.enqueue(bytesOf(text))
+            controller.close()
+          },
+        })
+      return { file: Object.assign(new Blob([text]), { name: 'slow.txt', stream }), release }
+    }
+
+    test('waits for a save that is between its first byte and its commit', async () => {
+      const storage = setup()
+      await storage.whenIdle()
+      const { file, release } = gatedFile('slow')
+      const saving = storage.saveFile(file)
+      let idle = false
+      const waiting = storage.whenIdle().then(() => (idle = true))
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(idle).toBe(false)
+      release()
+      const id = await saving
+      await waiting
+      expect(fileRow(store, id)?.name).toBe('slow.txt')
+    })
+
+    test('ends with a save that fails too', async () => {
+      const storage = setup({ maxFileBytes: 2 })
+      await expect(storage.saveFile(new Blob(['too large']))).rejects.toThrow(FileError)
+      await storage.whenIdle()
     })
   })
 

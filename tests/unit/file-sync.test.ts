@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { type AppStore, events, tables } from '../../src/livestore/schema.ts'
+import { type AppStore, deviceSyncStateId, events, tables } from '../../src/livestore/schema.ts'
 import { FileError, type FileErrorKind } from '../../src/services/errors.ts'
 import { createFileStorage } from '../../src/services/file-storage.ts'
 import { createFileSync, type FileSync } from '../../src/services/file-sync.ts'
@@ -56,7 +56,7 @@ const device = ({ online = true, maxAttempts = 3 } = {}) => {
     onError: (error, transfer) => errors.push({ kind: error.kind, transfer: transfer.kind }),
     deleteGraceMs: grace,
     now: clock.now,
-    clock,
+    setTimer: clock.setTimer,
   })
   const storage = createFileStorage({ store, local, deleteGraceMs: grace, now: clock.now })
   return { local, remote, connectivity, executor, errors, storage, sync, clock }
@@ -251,11 +251,11 @@ describe('download', () => {
   test('does not show a file as downloading once its download was cancelled by a change of content', async () => {
     const { remote, executor } = await started()
     remote.hold('download')
-    await fromAnotherDevice(remote, { id: 'photo', text: 'version 1' })
+    const previousHash = await fromAnotherDevice(remote, { id: 'photo', text: 'version 1' })
     await waitFor(() => remote.calls.download === 1)
     const bytes = bytesOf('version 2')
     // The other device edits the file; its new bytes are not uploaded yet.
-    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: await sha256Of(bytes), updatedAt: 2 }))
+    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: await sha256Of(bytes), updatedAt: 2, previousHash }))
     await waitFor(() => remote.aborted.download === 1 && executor.size === 0)
     expect(views('photo')).toEqual({ local: 'missing', remote: 'pending' })
   })
@@ -264,15 +264,129 @@ describe('download', () => {
   // good the plan never downloads any later version of the file until someone presses retry.
   test('downloads a new version from another device although the previous version failed', async () => {
     const { remote, errors } = await started()
-    await fromAnotherDevice(remote, { id: 'photo', text: 'version 1', uploaded: false })
+    const previousHash = await fromAnotherDevice(remote, { id: 'photo', text: 'version 1', uploaded: false })
     // Uploaded, but the server lost the bytes: the download fails for good with not-found.
-    store.commit(events.fileUploaded({ id: 'photo', contentHash: await sha256Of(bytesOf('version 1')), remoteKey: 'lost' }))
+    store.commit(events.fileUploaded({ id: 'photo', contentHash: previousHash, remoteKey: 'lost' }))
     await waitFor(() => errors.length === 1)
     const bytes = bytesOf('version 2')
     const hash = await sha256Of(bytes)
-    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, updatedAt: 2 }))
+    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, updatedAt: 2, previousHash }))
     await uploadedElsewhere(remote, 'photo', bytes)
     await waitFor(() => views('photo').local === 'present', 500)
+  })
+})
+
+describe('edits and conflict copies', () => {
+  /** Another device's edit of the version `previousHash`, and its upload: the events, for the test to commit. */
+  const editElsewhere = async (remote: MemoryRemote, id: string, text: string, previousHash: string) => {
+    const bytes = bytesOf(text)
+    const hash = await remote.seed(bytes, 'text/plain')
+    const edit = [
+      events.fileUpdated({ id, name: `${id}.txt`, mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, previousHash, updatedAt: 2 }),
+      events.fileUploaded({ id, contentHash: hash, remoteKey: remote.keyOf(hash) }),
+    ]
+    return { hash, edit }
+  }
+  const copyOf = (fileId: string, hash: string) => `${fileId}~${hash.slice(0, 16)}`
+
+  test('never replaces a local edit that is not uploaded yet by a download', async () => {
+    const { remote, storage, connectivity } = await started()
+    const id = await storage.saveFile(new Blob(['version 1']))
+    const v1 = fileRow(store, id)?.contentHash ?? ''
+    await waitFor(() => isUploaded(id))
+    connectivity.setOnline(false)
+    await storage.updateFile(id, new Blob(['version 2']))
+    const v2 = fileRow(store, id)?.contentHash ?? ''
+    // A late report of the first version's upload (from another device) changes nothing here.
+    store.commit(events.fileUploaded({ id, contentHash: v1, remoteKey: remote.keyOf(v1) }))
+    await settle()
+    expect(views(id)).toEqual({ local: 'present', remote: 'pending' })
+    connectivity.setOnline(true)
+    await waitFor(() => isUploaded(id))
+    expect(localState(store, id).localHash).toBe(v2)
+    expect(remote.calls.download).toBe(0)
+  })
+
+  test('the device whose edit lost keeps it as a conflict copy, with the bytes it has, and uploads them', async () => {
+    const { local, remote, storage, connectivity } = await started()
+    const id = await storage.saveFile(new Blob(['original']))
+    const original = fileRow(store, id)?.contentHash ?? ''
+    await waitFor(() => isUploaded(id))
+    connectivity.setOnline(false)
+    await storage.updateFile(id, new Blob(['mine']))
+    const mine = fileRow(store, id)?.contentHash ?? ''
+    // The other device's edit of the same version comes after this one in LiveStore's order.
+    const { hash: theirs, edit } = await editElsewhere(remote, id, 'theirs', original)
+    store.commit(...edit)
+    const copy = copyOf(id, mine)
+    // While still offline: the copy is on this device already, without a transfer.
+    await waitFor(() => views(copy).local === 'present')
+    expect(remote.calls).toMatchObject({ download: 0, upload: 1 })
+    connectivity.setOnline(true)
+    await waitFor(() => isUploaded(copy) && views(id).local === 'present')
+    expect(fileRow(store, copy)).toMatchObject({ contentHash: mine, remoteKey: remote.keyOf(mine), conflictOf: id })
+    expect(new TextDecoder().decode(remote.objects.get(mine)?.bytes)).toBe('mine')
+    expect(await textOn(local, theirs)).toBe('theirs')
+    expect(localState(store, id).localHash).toBe(theirs)
+    await settle()
+    expect(remote.calls).toMatchObject({ download: 1, upload: 2 })
+  })
+
+  test('the device whose edit won downloads the other version as a copy, and uploads its own', async () => {
+    const { local, remote, storage } = await started()
+    const id = await storage.saveFile(new Blob(['original']))
+    const original = fileRow(store, id)?.contentHash ?? ''
+    await waitFor(() => isUploaded(id))
+    const claims: string[] = []
+    const unsubscribe = store.subscribe(tables.localFilesState.get(id), (state) => claims.push(state.localHash))
+    // This device's edit, rebased after the other device's edit of the same version: LiveStore
+    // applies both in one go, the other one first, as one commit does here.
+    const { hash: theirs, edit } = await editElsewhere(remote, id, 'theirs', original)
+    const bytes = bytesOf('mine')
+    const { hash: mine } = await local.put(new Blob([bytes]).stream())
+    store.commit(
+      ...edit,
+      events.fileUpdated({ id, name: 'mine.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: mine, previousHash: original, updatedAt: 3 }),
+      tables.localFilesState.set({ localHash: mine }, id),
+    )
+    const copy = copyOf(id, theirs)
+    await waitFor(() => isUploaded(id) && views(copy).local === 'present')
+    unsubscribe()
+    expect(fileRow(store, copy)).toMatchObject({ contentHash: theirs, conflictOf: id })
+    expect(await textOn(local, theirs)).toBe('theirs')
+    expect(views(id)).toEqual({ local: 'present', remote: 'uploaded' })
+    // This file never held the other version, not even for a moment.
+    expect(claims).not.toContain(theirs)
+    expect(remote.calls).toMatchObject({ download: 1, upload: 2 })
+  })
+
+  test('a device that edited nothing downloads both versions', async () => {
+    const { local, remote } = await started()
+    const original = await fromAnotherDevice(remote, { id: 'photo', text: 'original' })
+    await waitFor(() => views('photo').local === 'present')
+    const { hash: fromA, edit: editA } = await editElsewhere(remote, 'photo', 'from A', original)
+    const { hash: fromB, edit: editB } = await editElsewhere(remote, 'photo', 'from B', original)
+    store.commit(...editA, ...editB)
+    const copy = copyOf('photo', fromA)
+    await waitFor(() => views('photo').local === 'present' && views(copy).local === 'present')
+    expect(await textOn(local, fromA)).toBe('from A')
+    expect(await textOn(local, fromB)).toBe('from B')
+    expect(views(copy).remote).toBe('uploaded')
+    expect(remote.calls.download).toBe(3)
+  })
+
+  test('looks at the disk once for content it only believed was here, and stops claiming it', async () => {
+    const { local, remote, storage, executor } = await started({ online: false })
+    const id = await storage.saveFile(new Blob(['lost']))
+    const hash = fileRow(store, id)?.contentHash ?? ''
+    local.lose(hash)
+    // A second file with the same content appears: this device seems to have its bytes.
+    await fromAnotherDevice(remote, { id: 'twin', text: 'lost', uploaded: false })
+    await waitFor(() => localState(store, id).localHash === '')
+    await waitFor(() => executor.size === 0)
+    await settle()
+    expect(views('twin')).toEqual({ local: 'missing', remote: 'pending' })
+    expect(views(id)).toEqual({ local: 'missing', remote: 'pending' })
   })
 })
 
@@ -298,6 +412,149 @@ describe('priority', () => {
     release()
     await waitFor(() => ['first', 'second', 'third'].every((id) => views(id).local === 'present'))
     expect(order).toEqual([first, third, second])
+  })
+})
+
+describe('download progress', () => {
+  test('counts the bytes received into the state, at most every progressEveryMs, and clears it at the end', async () => {
+    const remote = createMemoryRemote()
+    const chunks = [bytesOf('aaaa'), bytesOf('bbbb'), bytesOf('cc')]
+    const hash = await remote.seed(new Uint8Array(Buffer.concat(chunks)), 'text/plain')
+    let time = 0
+    const gates = chunks.map(() => deferred())
+    const slowRemote: MemoryRemote = {
+      ...remote,
+      download: async () => {
+        let index = 0
+        const body = new ReadableStream<Uint8Array>({
+          async pull(controller) {
+            if (index === chunks.length) return controller.close()
+            await gates[index]!.promise
+            controller.enqueue(chunks[index]!)
+            index += 1
+          },
+        })
+        return { body, size: 10 }
+      },
+    }
+    const local = createMemoryFileStorage()
+    sync = createFileSync({
+      store,
+      local,
+      remote: slowRemote,
+      executor: createSyncExecutor(),
+      connectivity: createFakeConnectivity(true),
+      progressEveryMs: 500,
+      now: () => time,
+    })
+    await sync.start()
+    store.commit(
+      events.fileCreated({ id: 'movie', name: 'movie.txt', mimeType: 'text/plain', size: 10, contentHash: hash, createdAt: 1 }),
+      events.fileUploaded({ id: 'movie', contentHash: hash, remoteKey: remote.keyOf(hash) }),
+    )
+    gates[0]!.resolve()
+    await waitFor(() => localState(store, 'movie').transferredBytes === 4)
+    expect(views('movie').local).toBe('downloading')
+    time = 100 // too soon to write again
+    gates[1]!.resolve()
+    await settle()
+    expect(localState(store, 'movie').transferredBytes).toBe(4)
+    time = 600
+    gates[2]!.resolve()
+    await waitFor(() => views('movie').local === 'present')
+    expect(localState(store, 'movie').transferredBytes).toBe(0)
+  })
+})
+
+describe('a full disk', () => {
+  /** A device whose disk refuses every write while `full` is set, as OPFS does past the quota. */
+  const deviceWithDisk = async () => {
+    const memory = createMemoryFileStorage()
+    const disk = { full: true }
+    const local: typeof memory = {
+      ...memory,
+      put: (body, options) =>
+        disk.full ? Promise.reject(new DOMException('The quota has been exceeded.', 'QuotaExceededError')) : memory.put(body, options),
+    }
+    const remote = createMemoryRemote()
+    const clock = createManualClock()
+    const executor = createSyncExecutor({ backoff: { initialMs: 1, maxMs: 4 }, maxAttempts: 3 })
+    const errors: FileErrorKind[] = []
+    sync = createFileSync({
+      store,
+      local,
+      remote,
+      executor,
+      connectivity: createFakeConnectivity(true),
+      heldRetryMs: 60_000,
+      setTimer: clock.setTimer,
+      onError: (error) => errors.push(error.kind),
+    })
+    await sync.start()
+    return { disk, local, remote, clock, executor, errors, sync }
+  }
+  const heldReason = () => store.query(tables.deviceSyncState.where({ id: deviceSyncStateId }))[0]?.value.downloadsHeld ?? ''
+
+  test('holds every download and says why on the device, without failing any file', async () => {
+    const { remote, executor, errors } = await deviceWithDisk()
+    await fromAnotherDevice(remote, { id: 'first', text: 'one' })
+    await fromAnotherDevice(remote, { id: 'second', text: 'two' })
+    await waitFor(() => heldReason() !== '')
+    expect(heldReason()).toMatch(/out of storage space/)
+    await settle()
+    expect(executor.held.has('download')).toBe(true)
+    expect(executor.size).toBe(2) // both wait in the queue, neither gave up
+    for (const id of ['first', 'second']) {
+      expect(views(id)).toEqual({ local: 'missing', remote: 'uploaded' })
+      expect(localState(store, id)).toMatchObject({ download: 'idle', downloadAttempts: 0 })
+    }
+    expect(errors).toEqual([])
+  })
+
+  test('tries again after a while, and again holds while the disk stays full', async () => {
+    const { disk, remote, clock, executor } = await deviceWithDisk()
+    await fromAnotherDevice(remote, { id: 'photo', text: 'big' })
+    await waitFor(() => heldReason() !== '')
+    await settle()
+    const tries = remote.calls.download
+    clock.advance(60_000)
+    await waitFor(() => remote.calls.download > tries && executor.held.has('download'))
+    expect(heldReason()).not.toBe('')
+
+    disk.full = false
+    clock.advance(60_000)
+    await waitFor(() => views('photo').local === 'present')
+    expect(heldReason()).toBe('')
+    expect(executor.held.size).toBe(0)
+  })
+
+  test('goes on at once when this device frees space, or when the person asks', async () => {
+    const { disk, remote, local } = await deviceWithDisk()
+    disk.full = false
+    const storage = createFileStorage({ store, local })
+    const old = await storage.saveFile(new Blob(['old photo']))
+    await waitFor(() => isUploaded(old))
+    disk.full = true
+    await fromAnotherDevice(remote, { id: 'photo', text: 'new photo' })
+    await waitFor(() => heldReason() !== '')
+    disk.full = false
+    storage.deleteFile(old)
+    await waitFor(() => views('photo').local === 'present')
+    expect(heldReason()).toBe('')
+
+    disk.full = true
+    await fromAnotherDevice(remote, { id: 'other', text: 'other photo' })
+    await waitFor(() => heldReason() !== '')
+    disk.full = false
+    sync?.resumeDownloads()
+    await waitFor(() => views('other').local === 'present')
+    expect(heldReason()).toBe('')
+  })
+
+  test('a hold recorded by an earlier leader is cleared when a new one starts', async () => {
+    store.commit(tables.deviceSyncState.set({ downloadsHeld: 'full' }, deviceSyncStateId))
+    await deviceWithDisk()
+    expect(heldReason()).toBe('')
   })
 })
 
@@ -407,15 +664,17 @@ describe('delete', () => {
 
   test('keeps the bytes that a deleted file, never uploaded and within its grace period, has too', async () => {
     const { local, remote, storage, clock } = await started({ online: false })
-    // Two files with the same content: one deleted now, the other deleted later and uploaded
-    // meanwhile by another device, so its local copy goes at once.
-    const onlyCopy = await storage.saveFile(new Blob(['same bytes']))
+    // The same content twice: once uploaded by another device, then saved again here, so the
+    // second file is not uploaded yet (its copy here is the only one this file knows of).
     const other = await storage.saveFile(new Blob(['same bytes']))
-    const hash = fileRow(store, onlyCopy)?.contentHash ?? ''
-    storage.deleteFile(onlyCopy)
-    clock.advance(grace / 2)
-    storage.deleteFile(other)
+    const hash = fileRow(store, other)?.contentHash ?? ''
     store.commit(events.fileUploaded({ id: other, contentHash: hash, remoteKey: remote.keyOf(hash) }))
+    const onlyCopy = await storage.saveFile(new Blob(['same bytes']))
+    storage.deleteFile(onlyCopy)
+    await settle()
+    clock.advance(grace / 2)
+    // The uploaded one is deleted too: its local copy goes at once, but the bytes stay.
+    storage.deleteFile(other)
     await waitFor(() => localState(store, other).localHash === '')
     expect(await local.exists(hash)).toBe(true)
     clock.advance(grace / 2)

@@ -269,3 +269,40 @@ describe('createRemoteFileStorage', () => {
     })
   })
 })
+
+describe('upload progress', () => {
+  test('goes through the progress-capable fetch with the token, and reports the bytes sent', async () => {
+    const sent: number[] = []
+    const calls: Array<{ url: string; authorization: string | null; method: string | undefined }> = []
+    const { remote, requests } = setup(() => jsonResponse({}, { status: 500 }), {
+      fetchWithProgress: async (url, init, onProgress) => {
+        calls.push({ url: String(url), authorization: new Headers(init.headers).get('Authorization'), method: init.method })
+        onProgress(3)
+        onProgress(6)
+        return jsonResponse({ created: true }, { status: 201 })
+      },
+    })
+    const result = await remote.upload(hash, new Blob(['abcdef']), 'text/plain', { onProgress: (bytes) => sent.push(bytes) })
+    expect(result).toEqual({ created: true })
+    expect(sent).toEqual([3, 6])
+    expect(calls).toEqual([{ url: fileUrl, authorization: 'Bearer token-1', method: 'PUT' }])
+    expect(requests).toHaveLength(0)
+  })
+
+  test('uses plain fetch when nobody asks for progress, or the platform cannot tell', async () => {
+    const progressCalls: string[] = []
+    const { remote, requests } = setup(() => jsonResponse({ created: true }, { status: 201 }), {
+      fetchWithProgress: async (url) => {
+        progressCalls.push(String(url))
+        return jsonResponse({ created: true }, { status: 201 })
+      },
+    })
+    await remote.upload(hash, new Blob(['abc']), 'text/plain')
+    expect(progressCalls).toEqual([])
+    expect(requests).toHaveLength(1)
+
+    const withoutXhr = setup(() => jsonResponse({ created: true }, { status: 201 }), { fetchWithProgress: undefined })
+    await withoutXhr.remote.upload(hash, new Blob(['abc']), 'text/plain', { onProgress: () => {} })
+    expect(withoutXhr.requests).toHaveLength(1)
+  })
+})

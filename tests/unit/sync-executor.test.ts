@@ -138,7 +138,7 @@ describe('createSyncExecutor', () => {
     expect(executor.size).toBe(0)
   })
 
-  test.each<FileErrorKind>(['bad-request', 'too-large', 'unauthorized', 'not-found', 'storage-full'])(
+  test.each<FileErrorKind>(['bad-request', 'too-large', 'unauthorized', 'not-found'])(
     'fails at once, without retrying, on a %s error',
     async (kind) => {
       const { clock, executor } = setup()
@@ -150,6 +150,32 @@ describe('createSyncExecutor', () => {
       expect(clock.pending).toBe(0)
     },
   )
+
+  test('on a full disk holds the whole kind, keeps the task queued with its tries, and goes on when released', async () => {
+    const { clock, executor } = setup()
+    const first = controlledTask('first', 'download')
+    const second = controlledTask('second', 'download')
+    const upload = controlledTask('upload', 'upload')
+    let settled = false
+    void executor.enqueue(first.task).then(() => (settled = true))
+    void executor.enqueue(second.task)
+    first.fail(new FileError('storage-full', 'This device is out of storage space for files.'))
+    await waitFor(() => executor.held.has('download'))
+    second.fail(new FileError('storage-full', 'This device is out of storage space for files.'))
+    await waitFor(() => second.tries.length === 1 && executor.size === 2)
+    expect(first.failures).toEqual([])
+    expect(clock.pending).toBe(0)
+    // Other kinds go on.
+    void executor.enqueue(upload.task)
+    expect(upload.tries).toHaveLength(1)
+
+    executor.release('download')
+    expect(executor.held.size).toBe(0)
+    expect(first.tries).toHaveLength(2)
+    expect(second.tries).toHaveLength(2)
+    first.succeed()
+    await waitFor(() => settled)
+  })
 
   test('treats what run() throws like fetch would: a TypeError is a network failure, retried', async () => {
     const { clock, executor } = setup()

@@ -15,6 +15,7 @@ const file = (patch: Partial<FileRow> = {}): FileRow => ({
   createdAt: 1,
   updatedAt: 1,
   deletedAt: null,
+  conflictOf: '',
   ...patch,
 })
 
@@ -49,6 +50,28 @@ describe('planTransfers', () => {
 
   test('file live, bytes missing, not uploaded → nothing: waiting for the device that has them', () => {
     expect(plan([file()])).toEqual([])
+  })
+
+  test('file live, bytes missing, same content on this device → use them, uploaded or not, never download', () => {
+    // A conflict copy of this device's edit: the original's state has moved on to the new version.
+    const original = file({ contentHash: hashB, ...uploaded })
+    const copy = file({ id: 'f1~copy', conflictOf: 'f1' })
+    const onDevice = new Set([hashA, hashB])
+    expect(planTransfers([original, copy], new Map([['f1', state({ localHash: hashB })]]), withinGrace, onDevice)).toEqual([
+      { kind: 'useLocal', fileId: 'f1~copy', hash: hashA },
+    ])
+    expect(planTransfers([file(uploaded)], new Map(), withinGrace, onDevice)).toEqual([{ kind: 'useLocal', fileId: 'f1', hash: hashA }])
+  })
+
+  test('file deleted, its content on this device → no use of it', () => {
+    expect(planTransfers([file(deleted)], new Map(), withinGrace, new Set([hashA]))).toEqual([])
+    expect(planTransfers([file(deleted)], new Map(), graceOver, new Set([hashA]))).toEqual([])
+  })
+
+  test('a restored file whose content is on this device under another file uses it', () => {
+    expect(planTransfers([file({ ...uploaded, deletedAt: null })], new Map(), graceOver, new Set([hashA]))).toEqual([
+      { kind: 'useLocal', fileId: 'f1', hash: hashA },
+    ])
   })
 
   test("file live, only an older version's bytes here, new version uploaded → download of the new version", () => {
@@ -164,6 +187,7 @@ describe('transferKey', () => {
       transferKey({ kind: 'upload', fileId: 'f1', hash: hashB, mimeType: 'image/jpeg' }),
       transferKey({ kind: 'upload', fileId: 'f2', hash: hashA, mimeType: 'image/jpeg' }),
       transferKey({ kind: 'download', fileId: 'f1', hash: hashA }),
+      transferKey({ kind: 'useLocal', fileId: 'f1', hash: hashA }),
       transferKey({ kind: 'removeRemote', fileId: 'f1', hash: hashA }),
     ]
     expect(new Set(keys).size).toBe(keys.length)

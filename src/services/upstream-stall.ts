@@ -1,0 +1,150 @@
+import { type Store, StoreInternalsSymbol } from '@livestore/livestore'
+import { Effect, Fiber, Stream } from 'effect'
+
+/**
+ * A watchdog for a LiveStore 0.4 sync stall that the app cannot otherwise see or undo.
+ *
+ * When the sync backend refuses a push with ServerAheadError, LiveStore's leader parks its push
+ * loop until a pull rebases the pending events. Upstream issues #1394 and #1462: when the pull
+ * brings nothing to rebase on (a push that the server stored just before the connection died is
+ * pulled back as a plain confirmation; or the catch-up pull never comes), the loop stays parked
+ * and every later event of this device, FileUploaded included, stays on the device while the
+ * connection looks healthy. Only a new leader (a reload of the tab that runs it) pushes again.
+ *
+ * Stalled means: this tab runs the leader, the leader is connected, it holds unconfirmed events,
+ * and for `stallAfterMs` its confirmed head has not moved. LiveStore retries a failed push with
+ * a backoff capped at 30 s, so anything shorter could mistake a backoff for a stall.
+ */
+export interface LeaderSync {
+  /** Events the leader holds that the sync backend has not confirmed. */
+  pending: number
+  /** The global sequence number of the last event the sync backend confirmed. */
+  confirmedHead: number
+}
+
+/** What the watchdog reads, as plain subscriptions: each calls back at once with the current value. */
+export interface LeaderSignals {
+  /** Whether this tab runs LiveStore's leader: only its reload restarts the push loop. */
+  leadership(listener: (isLeader: boolean) => void): () => void
+  connection(listener: (connected: boolean) => void): () => void
+  sync(listener: (sync: LeaderSync) => void): () => void
+}
+
+export interface UpstreamStallOptions {
+  signals: LeaderSignals
+  /** Called once, when a stall is seen; the watch ends with it. */
+  onStall: (sync: LeaderSync) => void
+  stallAfterMs?: number
+  /** Starts a timer and returns its cancel; real timers unless a test's clock is given. */
+  setTimer?: (callback: () => void, ms: number) => () => void
+}
+
+export const defaultStallAfterMs = 45_000
+
+export const watchUpstreamStall = ({
+  signals,
+  onStall,
+  stallAfterMs = defaultStallAfterMs,
+  setTimer = (callback, ms) => {
+    const timer = setTimeout(callback, ms)
+    return () => clearTimeout(timer)
+  },
+}: UpstreamStallOptions): (() => void) => {
+  let isLeader = false
+  let connected = false
+  let sync: LeaderSync = { pending: 0, confirmedHead: -1 }
+  let cancelTimer: (() => void) | undefined
+  let stopped = false
+
+  const disarm = () => {
+    cancelTimer?.()
+    cancelTimer = undefined
+  }
+  /** (Re)starts the clock while the stall condition holds; progress or a change of it restarts it. */
+  const evaluate = (progressed: boolean) => {
+    if (stopped) return
+    const waiting = isLeader && connected && sync.pending > 0
+    if (!waiting) return disarm()
+    if (cancelTimer && !progressed) return
+    disarm()
+    cancelTimer = setTimer(() => {
+      cancelTimer = undefined
+      stop()
+      onStall(sync)
+    }, stallAfterMs)
+  }
+
+  const unsubscribes = [
+    signals.leadership((value) => {
+      const changed = value !== isLeader
+      isLeader = value
+      evaluate(changed)
+    }),
+    signals.connection((value) => {
+      const changed = value !== connected
+      connected = value
+      // A new connection starts a new wait: the backoff before the next push counts from it.
+      evaluate(changed)
+    }),
+    signals.sync((value) => {
+      const progressed = value.confirmedHead !== sync.confirmedHead || value.pending < sync.pending
+      sync = value
+      evaluate(progressed)
+    }),
+  ]
+
+  const stop = () => {
+    stopped = true
+    disarm()
+    for (const unsubscribe of unsubscribes.splice(0)) unsubscribe()
+  }
+  return stop
+}
+
+/**
+ * The signals of a LiveStore 0.4 web store. The leader's sync state and lock status are not in
+ * the public API; they are read through the store's internals, pinned to 0.4.0, and this returns
+ * undefined (no watchdog) when they are not where they were.
+ */
+export const leaderSignalsOf = (store: Store<any>): LeaderSignals | undefined => {
+  const clientSession = (store as unknown as Record<symbol, { clientSession?: InternalClientSession } | undefined>)[
+    StoreInternalsSymbol
+  ]?.clientSession
+  const syncGet = clientSession?.leaderThread?.syncState?.get
+  const syncChanges = clientSession?.leaderThread?.syncState?.changes
+  const lockChanges = clientSession?.lockStatus?.changes
+  if (!syncGet || !syncChanges || !lockChanges) return undefined
+
+  const follow = <A>(stream: Stream.Stream<A, unknown>, listener: (value: A) => void) => {
+    const fiber = stream.pipe(
+      Stream.runForEach((value) => Effect.sync(() => listener(value))),
+      Effect.catchAllCause(() => Effect.void), // the store shut down
+      Effect.runFork,
+    )
+    return () => void Effect.runFork(Fiber.interrupt(fiber))
+  }
+  const toLeaderSync = (state: InternalSyncState): LeaderSync => ({
+    pending: state.pending.length,
+    confirmedHead: state.upstreamHead.global,
+  })
+
+  return {
+    leadership: (listener) => follow(lockChanges, (status) => listener(status === 'has-lock')),
+    connection: (listener) =>
+      follow(Stream.concat(Stream.fromEffect(store.networkStatus.get), store.networkStatus.changes), (status) =>
+        listener(status.isConnected),
+      ),
+    sync: (listener) => follow(Stream.concat(Stream.fromEffect(syncGet), syncChanges), (state) => listener(toLeaderSync(state))),
+  }
+}
+
+interface InternalSyncState {
+  pending: readonly unknown[]
+  upstreamHead: { global: number }
+}
+interface InternalClientSession {
+  lockStatus?: { changes?: Stream.Stream<'has-lock' | 'no-lock'> }
+  leaderThread?: {
+    syncState?: { get?: Effect.Effect<InternalSyncState, unknown>; changes?: Stream.Stream<InternalSyncState, unknown> }
+  }
+}

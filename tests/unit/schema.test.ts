@@ -1,0 +1,178 @@
+import { queryDb, Schema } from '@livestore/livestore'
+import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { visibleGalleryItems$ } from '../../src/livestore/queries.ts'
+import { type AppEvent, type AppStore, conflictCopyName, events, tables } from '../../src/livestore/schema.ts'
+import { createTestStore, fileRow } from '../support/store.ts'
+
+const original = 'a'.repeat(64)
+const fromA = 'b'.repeat(64)
+const fromB = 'c'.repeat(64)
+const copyOf = (fileId: string, hash: string) => `${fileId}~${hash.slice(0, 16)}`
+
+const allFiles$ = queryDb(tables.files.where({}).orderBy('id', 'asc'), { label: 'test.files' })
+const allItems$ = queryDb(tables.galleryItems.where({}).orderBy('id', 'asc'), { label: 'test.galleryItems' })
+
+const created = (id = 'photo'): AppEvent[] => [
+  events.fileCreated({ id, name: 'photo.png', mimeType: 'image/png', size: 10, contentHash: original, createdAt: 1 }),
+  events.galleryItemAdded({ id: `item-${id}`, fileId: id, addedAt: 1 }),
+]
+
+const edited = ({ contentHash, previousHash, name = 'photo.png', at = 2, id = 'photo' }: {
+  contentHash: string
+  previousHash: string
+  name?: string
+  at?: number
+  id?: string
+}): AppEvent => events.fileUpdated({ id, name, mimeType: 'image/png', size: 20, contentHash, previousHash, updatedAt: at })
+
+const uploaded = (id: string, contentHash: string): AppEvent =>
+  events.fileUploaded({ id, contentHash, remoteKey: `store/${contentHash}` })
+
+describe('v1.FileUpdated', () => {
+  let store: AppStore
+  beforeEach(async () => {
+    store = await createTestStore()
+  })
+  afterEach(async () => {
+    await store.shutdownPromise()
+  })
+
+  test('edits one after the other make no copy', () => {
+    store.commit(...created(), edited({ contentHash: fromA, previousHash: original }), edited({ contentHash: fromB, previousHash: fromA, at: 3 }))
+    expect(store.query(allFiles$)).toHaveLength(1)
+    expect(fileRow(store, 'photo')).toMatchObject({ contentHash: fromB, remoteKey: '', updatedAt: 3, conflictOf: '' })
+  })
+
+  test('two edits of the same version keep the one that came first as a conflict copy, next to the original', () => {
+    store.commit(
+      ...created(),
+      edited({ contentHash: fromA, previousHash: original, name: 'photo from A.png' }),
+      uploaded('photo', fromA),
+      edited({ contentHash: fromB, previousHash: original, at: 3 }),
+    )
+    expect(store.query(allFiles$)).toEqual([
+      { id: 'photo', name: 'photo.png', mimeType: 'image/png', size: 20, contentHash: fromB, remoteKey: '', createdAt: 1, updatedAt: 3, deletedAt: null, conflictOf: '' },
+      {
+        id: copyOf('photo', fromA),
+        name: 'photo from A (conflict copy).png',
+        mimeType: 'image/png',
+        size: 20,
+        contentHash: fromA,
+        remoteKey: `store/${fromA}`,
+        createdAt: 3,
+        updatedAt: 3,
+        deletedAt: null,
+        conflictOf: 'photo',
+      },
+    ])
+    expect(store.query(visibleGalleryItems$).map((item) => item.fileId)).toEqual(['photo', copyOf('photo', fromA)])
+  })
+
+  test('the copy sorts right after its original among items added at the same time', () => {
+    store.commit(...created('x'), ...created('y'), ...created('z'))
+    store.commit(edited({ id: 'y', contentHash: fromA, previousHash: original }), edited({ id: 'y', contentHash: fromB, previousHash: original }))
+    expect(store.query(visibleGalleryItems$).map((item) => item.fileId)).toEqual(['x', 'y', copyOf('y', fromA), 'z'])
+  })
+
+  test('three edits of the same version keep both losers', () => {
+    const fromC = 'd'.repeat(64)
+    store.commit(
+      ...created(),
+      edited({ contentHash: fromA, previousHash: original }),
+      edited({ contentHash: fromB, previousHash: original }),
+      edited({ contentHash: fromC, previousHash: original }),
+    )
+    expect(store.query(allFiles$).map((file) => [file.id, file.contentHash])).toEqual([
+      ['photo', fromC],
+      [copyOf('photo', fromA), fromA],
+      [copyOf('photo', fromB), fromB],
+    ])
+  })
+
+  test('the same content losing twice gets a second copy with the next id', () => {
+    store.commit(
+      ...created(),
+      edited({ contentHash: fromA, previousHash: original }),
+      edited({ contentHash: fromB, previousHash: original }),
+      // Someone edits back to A's content, and loses it again to an edit of the version before.
+      edited({ contentHash: fromA, previousHash: fromB }),
+      edited({ contentHash: original, previousHash: fromB }),
+    )
+    expect(store.query(allFiles$).map((file) => [file.id, file.contentHash, file.conflictOf])).toEqual([
+      ['photo', original, ''],
+      [copyOf('photo', fromA), fromA, 'photo'],
+      [`${copyOf('photo', fromA)}~2`, fromA, 'photo'],
+    ])
+  })
+
+  test('makes no copy when both devices chose the same content, or the file was deleted first', () => {
+    store.commit(...created(), edited({ contentHash: fromA, previousHash: original }), edited({ contentHash: fromA, previousHash: original }))
+    expect(store.query(allFiles$)).toHaveLength(1)
+    store.commit(events.fileDeleted({ id: 'photo', deletedAt: 4 }), edited({ contentHash: fromB, previousHash: original }))
+    expect(store.query(allFiles$)).toHaveLength(1)
+  })
+
+  test('an event from before previousHash was recorded still decodes, and makes no copy', () => {
+    const older = { id: 'photo', name: 'photo.png', mimeType: 'image/png', size: 20, contentHash: fromB, updatedAt: 3 }
+    const decoded = Schema.decodeUnknownSync(events.fileUpdated.schema)(older)
+    expect(decoded.previousHash).toBe('')
+    store.commit(...created(), edited({ contentHash: fromA, previousHash: original }), events.fileUpdated(decoded))
+    expect(store.query(allFiles$).map((file) => file.contentHash)).toEqual([fromB])
+  })
+
+  test('the same events make the same rows on another device', async () => {
+    const log: AppEvent[] = [
+      ...created(),
+      edited({ contentHash: fromA, previousHash: original }),
+      edited({ contentHash: fromB, previousHash: original }),
+      uploaded('photo', fromB),
+    ]
+    const other = await createTestStore()
+    try {
+      store.commit(...log)
+      // The other device gets them one by one, as a pull would bring them.
+      for (const event of log) other.commit(event)
+      expect(store.query(allFiles$)).toHaveLength(2)
+      expect(other.query(allFiles$)).toEqual(store.query(allFiles$))
+      expect(other.query(allItems$)).toEqual(store.query(allItems$))
+    } finally {
+      await other.shutdownPromise()
+    }
+  })
+})
+
+describe('v1.FileUploaded', () => {
+  let store: AppStore
+  beforeEach(async () => {
+    store = await createTestStore()
+  })
+  afterEach(async () => {
+    await store.shutdownPromise()
+  })
+
+  test('marks every row with the uploaded content, and no other version', () => {
+    store.commit(
+      ...created(),
+      ...created('twin'),
+      edited({ contentHash: fromA, previousHash: original }),
+      edited({ contentHash: fromB, previousHash: original }),
+      // A's upload of its version lands after B's edit: it is the copy's content now.
+      uploaded('photo', fromA),
+    )
+    expect(store.query(allFiles$).map((file) => [file.id, file.remoteKey])).toEqual([
+      ['photo', ''],
+      [copyOf('photo', fromA), `store/${fromA}`],
+      ['twin', ''],
+    ])
+    store.commit(uploaded('twin', original))
+    expect(fileRow(store, 'twin')?.remoteKey).toBe(`store/${original}`)
+    expect(fileRow(store, 'photo')?.remoteKey).toBe('')
+  })
+})
+
+test('conflictCopyName keeps the extension last', () => {
+  expect(conflictCopyName('photo.png')).toBe('photo (conflict copy).png')
+  expect(conflictCopyName('archive.tar.gz')).toBe('archive.tar (conflict copy).gz')
+  expect(conflictCopyName('README')).toBe('README (conflict copy)')
+  expect(conflictCopyName('.env')).toBe('.env (conflict copy)')
+})

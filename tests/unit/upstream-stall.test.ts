@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, test } from 'vitest'
+import { events } from '../../src/livestore/schema.ts'
+import { type LeaderSignals, type LeaderSync, leaderSignalsOf, watchUpstreamStall } from '../../src/services/upstream-stall.ts'
+import { createManualClock } from '../support/fakes.ts'
+import { createTestStore } from '../support/store.ts'
+import { waitFor } from '../support/wait.ts'
+
+/** Leader signals the test sets by hand; each subscription gets the current value at once. */
+const manualSignals = () => {
+  const listeners = { leadership: new Set<(value: boolean) => void>(), connection: new Set<(value: boolean) => void>(), sync: new Set<(value: LeaderSync) => void>() }
+  const current = { leadership: true, connection: true, sync: { pending: 0, confirmedHead: 10 } as LeaderSync }
+  const subscribe =
+    <K extends keyof typeof listeners>(key: K) =>
+    (listener: (value: (typeof current)[K]) => void) => {
+      const set = listeners[key] as Set<typeof listener>
+      set.add(listener)
+      listener(current[key])
+      return () => void set.delete(listener)
+    }
+  const signals: LeaderSignals = { leadership: subscribe('leadership'), connection: subscribe('connection'), sync: subscribe('sync') }
+  const set = <K extends keyof typeof listeners>(key: K, value: (typeof current)[K]) => {
+    current[key] = value
+    for (const listener of listeners[key] as Set<(value: (typeof current)[K]) => void>) listener(value)
+  }
+  const subscribers = () => listeners.leadership.size + listeners.connection.size + listeners.sync.size
+  return { signals, set, subscribers }
+}
+
+const setup = () => {
+  const clock = createManualClock()
+  const leader = manualSignals()
+  const stalls: LeaderSync[] = []
+  const stop = watchUpstreamStall({ signals: leader.signals, onStall: (sync) => stalls.push(sync), stallAfterMs: 45_000, setTimer: clock.setTimer })
+  return { clock, leader, stalls, stop }
+}
+
+describe('the upstream stall watchdog', () => {
+  test('reports a connected leader whose unconfirmed events do not move for the whole wait, once', () => {
+    const { clock, leader, stalls } = setup()
+    leader.set('sync', { pending: 3, confirmedHead: 10 })
+    clock.advance(44_999)
+    expect(stalls).toEqual([])
+    // More local events while parked are not progress.
+    leader.set('sync', { pending: 4, confirmedHead: 10 })
+    clock.advance(1)
+    expect(stalls).toEqual([{ pending: 4, confirmedHead: 10 }])
+    clock.advance(100_000)
+    expect(stalls).toHaveLength(1)
+    expect(leader.subscribers()).toBe(0)
+  })
+
+  test('confirmations restart the wait: a slow but moving sync is not a stall', () => {
+    const { clock, leader, stalls } = setup()
+    leader.set('sync', { pending: 5, confirmedHead: 10 })
+    for (let head = 11; head <= 14; head += 1) {
+      clock.advance(40_000)
+      leader.set('sync', { pending: 15 - head, confirmedHead: head })
+    }
+    clock.advance(44_000)
+    expect(stalls).toEqual([])
+    leader.set('sync', { pending: 0, confirmedHead: 15 })
+    clock.advance(100_000)
+    expect(stalls).toEqual([])
+  })
+
+  test('waits while disconnected, and counts from the reconnect (LiveStore backs off up to 30 s)', () => {
+    const { clock, leader, stalls } = setup()
+    leader.set('connection', false)
+    leader.set('sync', { pending: 2, confirmedHead: 10 })
+    clock.advance(600_000)
+    expect(stalls).toEqual([])
+    leader.set('connection', true)
+    clock.advance(44_000)
+    leader.set('connection', false)
+    leader.set('connection', true)
+    clock.advance(44_000)
+    expect(stalls).toEqual([])
+    clock.advance(1_000)
+    expect(stalls).toHaveLength(1)
+  })
+
+  test('a tab that does not run the leader never reports: reloading it would not help', () => {
+    const { clock, leader, stalls } = setup()
+    leader.set('leadership', false)
+    leader.set('sync', { pending: 2, confirmedHead: 10 })
+    clock.advance(600_000)
+    expect(stalls).toEqual([])
+    leader.set('leadership', true) // the leader tab closed and this one took over
+    clock.advance(45_000)
+    expect(stalls).toHaveLength(1)
+  })
+
+  test('stops watching when asked', () => {
+    const { clock, leader, stalls, stop } = setup()
+    leader.set('sync', { pending: 2, confirmedHead: 10 })
+    stop()
+    clock.advance(600_000)
+    expect(stalls).toEqual([])
+    expect(leader.subscribers()).toBe(0)
+  })
+})
+
+describe('the signals of a real LiveStore store', () => {
+  const stores: Array<{ shutdownPromise(): Promise<void> }> = []
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.shutdownPromise()
+  })
+
+  test('are found in its internals and follow its leader: leadership, connection, unconfirmed events', async () => {
+    const store = await createTestStore()
+    stores.push(store)
+    const signals = leaderSignalsOf(store)
+    expect(signals).toBeDefined()
+    const seen = { leader: [] as boolean[], connected: [] as boolean[], sync: [] as LeaderSync[] }
+    const stops = [
+      signals!.leadership((value) => seen.leader.push(value)),
+      signals!.connection((value) => seen.connected.push(value)),
+      signals!.sync((value) => seen.sync.push(value)),
+    ]
+    await waitFor(() => seen.leader.length > 0 && seen.connected.length > 0 && seen.sync.length > 0)
+    expect(seen.leader.at(-1)).toBe(true)
+    // No sync backend in this store: nothing is ever confirmed, so commits stay pending.
+    expect(seen.connected.at(-1)).toBe(false)
+    store.commit(events.galleryItemAdded({ id: 'item', fileId: 'file', addedAt: 1 }))
+    store.commit(events.galleryItemRemoved({ id: 'item', removedAt: 2 }))
+    await waitFor(() => (seen.sync.at(-1)?.pending ?? 0) >= 2)
+    expect(seen.sync.at(-1)?.confirmedHead).toBe(0)
+    for (const stop of stops) stop()
+  })
+
+  test('are undefined for an object without the internals, so the app runs without the watchdog', () => {
+    expect(leaderSignalsOf({} as never)).toBeUndefined()
+  })
+})
