@@ -207,8 +207,8 @@ const materializers = State.SQLite.materializers(events, {
   // Bytes are stored per store under their hash, so an upload is an upload for every row with
   // that content: a conflict copy whose bytes went up under the original's id before the
   // conflict was known, or a twin file. Never a newer version of this file (another hash). A
-  // deleted row marked here changes nothing: the server's copy is removed only when no live row
-  // has the content (see sync-plan.ts), and each device asks that once per row.
+  // deleted row marked here only lets devices drop their copy early: the server's copy is removed
+  // only when no live or still restorable row has the content (see sync-plan.ts).
   'v1.FileUploaded': ({ contentHash, remoteKey }) => files.update({ remoteKey }).where({ contentHash }),
   'v1.FileUpdated': ({ id, previousHash, updatedAt, ...content }, { query }) => {
     const copy = conflictCopy({ id, previousHash, contentHash: content.contentHash, updatedAt }, query)

@@ -17,7 +17,8 @@ import { emptyLocalFileState, type FileRow, type LocalFileState } from '../lives
  * somewhere, so that `v1.FileRestored` can bring the file back on every device.
  *
  *   file deleted, uploaded,     bytes here   → remove the local copy at once (the server has one)
- *   file deleted, uploaded,     grace over, content not used by a live file, not asked yet
+ *   file deleted, uploaded,     grace over, content not used by a live file nor by a deleted
+ *                                  one still restorable, not asked yet
  *                                            → remove the remote copy (each device asks once)
  *   file deleted, not uploaded, bytes here   → nothing until the grace is over (the only copy),
  *                                              then remove the local copy
@@ -81,7 +82,8 @@ export const planTransfers = (
   time: PlanTime,
   onDevice: ReadonlySet<string> = new Set(),
 ): PlannedTransfer[] => {
-  const liveHashes = new Set(files.filter((file) => file.deletedAt === null).map((file) => file.contentHash))
+  // The server keeps the content of a live file, and of a deleted file that can still be restored.
+  const keptOnServer = new Set(files.filter((file) => file.deletedAt === null || inGrace(file, time)).map((file) => file.contentHash))
   const plan: PlannedTransfer[] = []
   for (const file of files) {
     const state = states.get(file.id) ?? emptyLocalFileState
@@ -101,7 +103,7 @@ export const planTransfers = (
     if (state.localHash !== '' && (uploaded || graceOver)) {
       plan.push({ kind: 'removeLocal', fileId: file.id, hash: state.localHash })
     }
-    if (uploaded && graceOver && !state.remoteRemoved && !liveHashes.has(file.contentHash)) {
+    if (uploaded && graceOver && !state.remoteRemoved && !keptOnServer.has(file.contentHash)) {
       plan.push({ kind: 'removeRemote', fileId: file.id, hash: file.contentHash })
     }
   }

@@ -101,6 +101,15 @@ describe('planTransfers', () => {
     expect(plan([file({ ...deleted, ...uploaded }), file({ id: 'f2', ...uploaded })], { f2: bytesHere }, graceOver)).toEqual([])
   })
 
+  test('file deleted, uploaded, grace period over, content of another deleted file still restorable → the remote copy stays until its grace period ends too', () => {
+    const deletedLater = file({ id: 'f2', ...uploaded, deletedAt: 500 })
+    expect(plan([file({ ...deleted, ...uploaded }), deletedLater], {}, graceOver)).toEqual([])
+    expect(plan([file({ ...deleted, ...uploaded }), deletedLater], {}, { now: 500 + grace, deleteGraceMs: grace })).toEqual([
+      removeRemote,
+      { kind: 'removeRemote', fileId: 'f2', hash: hashA },
+    ])
+  })
+
   test('file deleted, uploaded, bytes here, a live file has the same content → remove the local copy but keep its bytes', () => {
     const twin = file({ id: 'f2' })
     expect(plan([file({ ...deleted, ...uploaded }), twin], { f1: bytesHere, f2: bytesHere })).toEqual([
