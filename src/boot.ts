@@ -13,6 +13,7 @@ import { createOpfsFileStorage } from './services/local-file-storage.ts'
 import { webLocks } from './services/locks.ts'
 import { createRemoteFileStorage } from './services/remote-file-storage.ts'
 import { createSyncExecutor } from './services/sync-executor.ts'
+import { defaultDeleteGraceMs } from './services/sync-plan.ts'
 import { leaderSignalsOf, watchUpstreamStall } from './services/upstream-stall.ts'
 
 /** Everything the page uses, built once here and handed to Vue; nothing else builds services. */
@@ -23,6 +24,8 @@ export interface AppServices {
   fileSync: FileSync
   connectivity: Connectivity
   tokens: TokenProvider
+  /** How long a deleted file can be restored, as the server says (`GET /api/health`). */
+  deleteGraceMs: number
   /**
    * Set when the page opened without a token (first visit, server unreachable): resolves once
    * one arrives. The sync payload is fixed at store creation, so syncing needs a reload then.
@@ -47,6 +50,7 @@ export const boot = async (): Promise<AppServices> => {
   const storeId = storeIdFromUrl(window.location, window.history)
   const origin = window.location.origin
   const tokens = createTokenProvider({ storeId, endpoint: `${origin}/api/auth/${storeId}`, cache: window.localStorage })
+  const deleteGrace = deleteGraceFromServer(origin, window.localStorage)
 
   // The sync payload is fixed when the store is created: take the cached token, or ask the
   // server briefly. Offline on a first visit, the page still works and syncs after a reload.
@@ -71,6 +75,7 @@ export const boot = async (): Promise<AppServices> => {
     syncPayloadSchema: SyncPayload,
   })
   await serviceWorker
+  const deleteGraceMs = await deleteGrace
 
   const local = createOpfsFileStorage({ root: () => navigator.storage.getDirectory(), folder: ['files', storeId] })
   const remote = createRemoteFileStorage({ baseUrl: origin, storeId, getToken: tokens.getToken })
@@ -82,8 +87,8 @@ export const boot = async (): Promise<AppServices> => {
   // Tabs share OPFS: a save in one tab and a removal in the leader tab must see each other.
   const withLock = webLocks(navigator.locks)
   const executor = createSyncExecutor()
-  const fileSync = createFileSync({ store, local, remote, executor, connectivity, withLock })
-  const fileStorage = createFileStorage({ store, local, withLock })
+  const fileSync = createFileSync({ store, local, remote, executor, connectivity, withLock, deleteGraceMs })
+  const fileStorage = createFileStorage({ store, local, withLock, deleteGraceMs })
 
   // Tabs of one store share OPFS and the local state: one of them (the lock holder) transfers,
   // the next one takes over when it closes.
@@ -109,7 +114,28 @@ export const boot = async (): Promise<AppServices> => {
 
   const tokenArrivedAfterBoot = authToken ? undefined : untilToken(tokens, connectivity)
 
-  return { storeId, store, fileStorage, fileSync, connectivity, tokens, tokenArrivedAfterBoot }
+  return { storeId, store, fileStorage, fileSync, connectivity, tokens, deleteGraceMs, tokenArrivedAfterBoot }
+}
+
+const deleteGraceKey = 'file-sync:deleteGraceMs'
+
+/**
+ * The server decides how long deleted files stay restorable. Its last answer is kept, so that
+ * a start while it is unreachable keeps the same promise; before any answer, the default.
+ */
+const deleteGraceFromServer = async (origin: string, cache: Storage): Promise<number> => {
+  try {
+    const response = await fetch(`${origin}/api/health`, { cache: 'no-store', signal: AbortSignal.timeout(3_000) })
+    const { deleteGraceMs } = (await response.json()) as { deleteGraceMs?: unknown }
+    if (typeof deleteGraceMs === 'number' && Number.isSafeInteger(deleteGraceMs) && deleteGraceMs >= 0) {
+      cache.setItem(deleteGraceKey, String(deleteGraceMs))
+      return deleteGraceMs
+    }
+  } catch {
+    // Unreachable, or an answer without it: fall back below.
+  }
+  const cached = cache.getItem(deleteGraceKey)
+  return cached !== null && /^\d+$/.test(cached) ? Number(cached) : defaultDeleteGraceMs
 }
 
 /**

@@ -1,6 +1,8 @@
-import { computed, type ComputedRef } from 'vue'
-import { visibleFiles$, visibleGalleryItems$ } from '../livestore/queries.ts'
-import { events, type FileRow, type GalleryItemRow } from '../livestore/schema.ts'
+import { computed, type ComputedRef, onScopeDispose, type Ref, shallowRef, watch } from 'vue'
+import { deletedFiles$, visibleFiles$, visibleGalleryItems$ } from '../livestore/queries.ts'
+import { events, type FileRow, type GalleryItemRow, tables } from '../livestore/schema.ts'
+import { delayUntil } from '../services/sync-executor.ts'
+import { inGrace, nextGraceEnd } from '../services/sync-plan.ts'
 import { useQuery } from './live-query.ts'
 import { useServices } from './services.ts'
 
@@ -14,8 +16,10 @@ export const useGallery = (): {
   entries: ComputedRef<GalleryEntry[]>
   add(files: Iterable<File>): Promise<Error[]>
   remove(entry: GalleryEntry): void
+  /** Undoes a delete, the file's gallery item with it; throws a FileError when it cannot. */
+  restore(fileId: string): void
 } => {
-  const { fileStorage } = useServices()
+  const { fileStorage, store } = useServices()
   const items = useQuery(visibleGalleryItems$)
   const files = useQuery(visibleFiles$)
 
@@ -42,7 +46,33 @@ export const useGallery = (): {
   const remove = ({ item, file }: GalleryEntry) =>
     fileStorage.deleteFile(file.id, { alsoCommit: [events.galleryItemRemoved({ id: item.id, removedAt: Date.now() })] })
 
-  return { entries, add, remove }
+  const restore = (fileId: string) => {
+    const removedItems = store.query(tables.galleryItems.where({ fileId, removedAt: { op: '!=', value: null } }))
+    fileStorage.restoreFile(fileId, {
+      alsoCommit: removedItems.map((item) => events.galleryItemRestored({ id: item.id, restoredAt: Date.now() })),
+    })
+  }
+
+  return { entries, add, remove, restore }
+}
+
+/** Deleted files that can still be restored, newest delete first; each leaves the list when its grace period ends. */
+export const useRecentlyDeleted = (): Readonly<Ref<readonly FileRow[]>> => {
+  const { deleteGraceMs } = useServices()
+  const deleted = useQuery(deletedFiles$)
+  const restorable = shallowRef<readonly FileRow[]>([])
+  // One timer, for the next grace period that ends; no polling.
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const refresh = () => {
+    clearTimeout(timer)
+    const time = { now: Date.now(), deleteGraceMs }
+    restorable.value = deleted.value.filter((file) => inGrace(file, time))
+    const end = nextGraceEnd(deleted.value, time)
+    if (end !== undefined) timer = setTimeout(refresh, delayUntil(end, time.now))
+  }
+  watch(deleted, refresh, { immediate: true })
+  onScopeDispose(() => clearTimeout(timer))
+  return restorable
 }
 
 const toError = (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason)))

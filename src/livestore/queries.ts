@@ -14,3 +14,9 @@ export const visibleGalleryItems$ = queryDb(
 )
 
 export const visibleFiles$ = queryDb(tables.files.where({ deletedAt: null }), { label: 'visibleFiles' })
+
+/** Deleted files, newest delete first; whether each can still be restored depends on the time. */
+export const deletedFiles$ = queryDb(
+  tables.files.where({ deletedAt: { op: '!=', value: null } }).orderBy('deletedAt', 'desc'),
+  { label: 'deletedFiles' },
+)

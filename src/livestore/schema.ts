@@ -20,7 +20,10 @@ const files = State.SQLite.table({
     remoteKey: State.SQLite.text({ default: '' }),
     createdAt: State.SQLite.integer(),
     updatedAt: State.SQLite.integer(),
-    /** Soft delete: the row stays so that every device learns to drop its copy. */
+    /**
+     * Soft delete: the row stays so that every device learns to drop its copy, and so that an
+     * undo (`v1.FileRestored`) can bring the file back while its bytes are kept (sync-plan.ts).
+     */
     deletedAt: State.SQLite.integer({ nullable: true }),
     /** The file this one is a conflict copy of (see `v1.FileUpdated`); '' for any other file. */
     conflictOf: State.SQLite.text({ default: '' }),
@@ -133,6 +136,10 @@ export const events = {
     name: 'v1.FileDeleted',
     schema: Schema.Struct({ id: Schema.String, deletedAt: Schema.Number }),
   }),
+  fileRestored: Events.synced({
+    name: 'v1.FileRestored',
+    schema: Schema.Struct({ id: Schema.String, restoredAt: Schema.Number }),
+  }),
   galleryItemAdded: Events.synced({
     name: 'v1.GalleryItemAdded',
     schema: Schema.Struct({ id: Schema.String, fileId: Schema.String, addedAt: Schema.Number }),
@@ -140,6 +147,10 @@ export const events = {
   galleryItemRemoved: Events.synced({
     name: 'v1.GalleryItemRemoved',
     schema: Schema.Struct({ id: Schema.String, removedAt: Schema.Number }),
+  }),
+  galleryItemRestored: Events.synced({
+    name: 'v1.GalleryItemRestored',
+    schema: Schema.Struct({ id: Schema.String, restoredAt: Schema.Number }),
   }),
   localFileStateSet: localFilesState.set,
   deviceSyncStateSet: deviceSyncState.set,
@@ -196,8 +207,8 @@ const materializers = State.SQLite.materializers(events, {
   // Bytes are stored per store under their hash, so an upload is an upload for every row with
   // that content: a conflict copy whose bytes went up under the original's id before the
   // conflict was known, or a twin file. Never a newer version of this file (another hash). A
-  // deleted row marked here changes nothing: the server's copy is removed only when no live row
-  // has the content (see sync-plan.ts), and each device asks that once per row.
+  // deleted row marked here only lets devices drop their copy early: the server's copy is removed
+  // only when no live or still restorable row has the content (see sync-plan.ts).
   'v1.FileUploaded': ({ contentHash, remoteKey }) => files.update({ remoteKey }).where({ contentHash }),
   'v1.FileUpdated': ({ id, previousHash, updatedAt, ...content }, { query }) => {
     const copy = conflictCopy({ id, previousHash, contentHash: content.contentHash, updatedAt }, query)
@@ -207,8 +218,10 @@ const materializers = State.SQLite.materializers(events, {
     ]
   },
   'v1.FileDeleted': ({ id, deletedAt }) => files.update({ deletedAt }).where({ id }),
+  'v1.FileRestored': ({ id }) => files.update({ deletedAt: null }).where({ id }),
   'v1.GalleryItemAdded': (item) => galleryItems.insert({ ...item, removedAt: null }),
   'v1.GalleryItemRemoved': ({ id, removedAt }) => galleryItems.update({ removedAt }).where({ id }),
+  'v1.GalleryItemRestored': ({ id }) => galleryItems.update({ removedAt: null }).where({ id }),
 })
 
 const state = State.SQLite.makeState({ tables, materializers })

@@ -2,6 +2,7 @@ import { type AppEvent, type AppStore, emptyLocalFileState, events, type FileRow
 import { FileError } from './errors.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
 import { bytesLock, realmLocks, type WithLock } from './locks.ts'
+import { defaultDeleteGraceMs, inGrace } from './sync-plan.ts'
 
 /** What the app calls: each method writes bytes to this device first, then records the fact. */
 export interface FileStorage {
@@ -17,8 +18,17 @@ export interface FileStorage {
    * kept as a conflict copy next to it.
    */
   updateFile(fileId: string, file: Blob & { name?: string }): Promise<void>
-  /** Soft delete: every device drops its copy when it sees the event. */
+  /**
+   * Soft delete: the file disappears everywhere, and its bytes are kept for `deleteGraceMs`
+   * (on the server, or on the device that holds the only copy) so that it can be restored.
+   */
   deleteFile(fileId: string, options?: { alsoCommit?: AppEvent[] }): void
+  /**
+   * Undoes a delete on every device, with the app's own events (e.g. the gallery item) in the
+   * same commit. Refuses a file that does not exist, is not deleted, or whose grace period is
+   * over (its bytes may be gone).
+   */
+  restoreFile(fileId: string, options?: { alsoCommit?: AppEvent[] }): void
   /** Resolves once no save or update is between its first byte and its commit. */
   whenIdle(): Promise<void>
 }
@@ -30,6 +40,8 @@ export interface FileStorageOptions {
   withLock?: WithLock
   /** Refuse larger files up front, before a byte is written. */
   maxFileBytes?: number
+  /** How long a deleted file can be restored; the same as the file sync's. */
+  deleteGraceMs?: number
   now?: () => number
   newId?: () => string
 }
@@ -41,6 +53,7 @@ export const createFileStorage = ({
   local,
   withLock = realmLocks,
   maxFileBytes = defaultMaxFileBytes,
+  deleteGraceMs = defaultDeleteGraceMs,
   now = Date.now,
   newId = () => crypto.randomUUID(),
 }: FileStorageOptions): FileStorage => {
@@ -100,6 +113,17 @@ export const createFileStorage = ({
     deleteFile(fileId, { alsoCommit = [] } = {}) {
       store.commit(events.fileDeleted({ id: fileId, deletedAt: now() }), ...alsoCommit)
     },
+
+    restoreFile(fileId, { alsoCommit = [] } = {}) {
+      const file = store.query(tables.files.where({ id: fileId }).first())
+      if (!file) throw new FileError('not-found', 'This file does not exist.')
+      if (file.deletedAt === null) throw new FileError('bad-request', `"${file.name}" is not deleted.`)
+      const at = now()
+      if (!inGrace(file, { now: at, deleteGraceMs })) {
+        throw new FileError('not-found', `"${file.name}" was deleted more than ${formatDuration(deleteGraceMs)} ago: it can no longer be restored.`)
+      }
+      store.commit(events.fileRestored({ id: fileId, restoredAt: at }), ...alsoCommit)
+    },
   } satisfies Omit<FileStorage, 'whenIdle'>
 
   // A file being saved lives only in the page's memory until its commit: whoever reloads the
@@ -129,6 +153,14 @@ export const createFileStorage = ({
 /** The URL the service worker answers: immutable, since it names the content's hash. */
 export const fileUrl = (storeId: string, file: Pick<FileRow, 'contentHash' | 'mimeType'>): string =>
   `/files/${encodeURIComponent(storeId)}/${file.contentHash}?type=${encodeURIComponent(file.mimeType)}`
+
+/** A grace period in the largest whole unit that fits: "24 hours", "90 seconds". */
+export const formatDuration = (ms: number): string => {
+  const units: Array<[string, number]> = [['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000], ['second', 1_000]]
+  const [unit, size] = units.find(([, size]) => ms >= size && ms % size === 0) ?? ['second', 1_000]
+  const count = Math.round(ms / size)
+  return `${count} ${unit}${count === 1 ? '' : 's'}`
+}
 
 export const formatBytes = (bytes: number): string => {
   if (bytes < 1024) return `${bytes} B`

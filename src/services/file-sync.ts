@@ -13,8 +13,8 @@ import { type FileError, toFileError } from './errors.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
 import { bytesLock, realmLocks, type WithLock } from './locks.ts'
 import type { RemoteFileStorage } from './remote-file-storage.ts'
-import type { SyncExecutor, TransferTask } from './sync-executor.ts'
-import { type PlannedTransfer, planTransfers, transferKey } from './sync-plan.ts'
+import { delayUntil, type SyncExecutor, type TransferTask } from './sync-executor.ts'
+import { defaultDeleteGraceMs, needsBytes, nextGraceEnd, type PlannedTransfer, planTransfers, transferKey } from './sync-plan.ts'
 
 export interface FileSync {
   /** Reconciles with the disk once, then follows the store until stopped. */
@@ -42,6 +42,8 @@ export interface FileSyncOptions {
   heldRetryMs?: number
   /** How often a download's progress is written to the state, at most. */
   progressEveryMs?: number
+  /** How long a deleted file stays restorable (see sync-plan.ts); the same as the file storage's. */
+  deleteGraceMs?: number
   now?: () => number
   setTimer?: (callback: () => void, ms: number) => () => void
 }
@@ -59,6 +61,7 @@ export const createFileSync = ({
   onError,
   heldRetryMs = 60_000,
   progressEveryMs = 500,
+  deleteGraceMs = defaultDeleteGraceMs,
   now = Date.now,
   setTimer = (callback, ms) => {
     const timer = setTimeout(callback, ms)
@@ -82,6 +85,8 @@ export const createFileSync = ({
   const stops: Array<() => void> = []
   let running = false
   let pendingSchedule = false
+  /** The one timer that plans again when the earliest grace period ends. */
+  let graceTimer: { at: number; cancel: () => void } | undefined
 
   const setState = (fileId: string, patch: Partial<LocalFileState>) =>
     store.commit(tables.localFilesState.set(patch, fileId))
@@ -159,6 +164,9 @@ export const createFileSync = ({
           kind: 'upload',
           priority,
           async run(signal) {
+            // Checked when it starts, not only when planned: a delete may have come in since.
+            const current = store.query(tables.files.where({ id: fileId }).first())
+            if (current?.deletedAt !== null || current.contentHash !== hash) return
             const bytes = await local.read(hash)
             if (!bytes) {
               // The copy vanished from disk (cleared by the browser or by hand): say so, and the
@@ -232,10 +240,12 @@ export const createFileSync = ({
           key,
           kind: 'local',
           // Decided under the bytes' lock, not when planned: a file saved meanwhile with the
-          // same content (in any tab) keeps them.
+          // same content (in any tab) keeps them, and so does a deleted file whose only copy
+          // they are.
           run: () =>
             withLock(bytesLock(store.storeId, hash), async () => {
-              const stillUsed = store.query(tables.files.where({ contentHash: hash, deletedAt: null })).length > 0
+              const time = { now: now(), deleteGraceMs }
+              const stillUsed = store.query(tables.files.where({ contentHash: hash })).some((file) => needsBytes(file, time))
               if (!stillUsed) {
                 await local.remove(hash)
                 onDevice.delete(hash)
@@ -267,7 +277,9 @@ export const createFileSync = ({
   const schedule = () => {
     pendingSchedule = false
     if (!running) return
-    const plan = planTransfers(files, states, onDevice)
+    const time = { now: now(), deleteGraceMs }
+    const plan = planTransfers(files, states, time, onDevice)
+    planAgainAt(nextGraceEnd(files, time))
     const wanted = new Set(plan.map(transferKey))
     for (const key of scheduled.keys()) {
       if (!wanted.has(key)) {
@@ -298,6 +310,20 @@ export const createFileSync = ({
         })
     }
   }
+
+  /** The plan changes with time only when a deleted file's grace period ends: one timer, for the next one. */
+  const planAgainAt = (at: number | undefined) => {
+    if (graceTimer?.at === at) return
+    graceTimer?.cancel()
+    graceTimer = undefined
+    if (at === undefined) return
+    const cancel = setTimer(() => {
+      graceTimer = undefined
+      requestSchedule()
+    }, delayUntil(at, now()))
+    graceTimer = { at, cancel }
+  }
+
 
   // Many store changes arrive in a burst (a commit touches both tables): plan once per burst.
   const requestSchedule = () => {
@@ -379,6 +405,7 @@ export const createFileSync = ({
       cancelHeldRetry = undefined
       executor.release('download')
       for (const stop of stops.splice(0)) stop()
+      planAgainAt(undefined)
       for (const key of scheduled.keys()) executor.cancel(key)
       scheduled.clear()
     },

@@ -58,6 +58,9 @@ const realClock: Clock = {
   clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
 }
 
+/** The delay of a timer meant to fire at `at`: setTimeout fires at once for delays over 2^31-1 ms. */
+export const delayUntil = (at: number, now: number): number => Math.min(Math.max(at - now, 0), 2 ** 31 - 1)
+
 /**
  * Wait before try `attempt + 1`: exponential with "equal jitter" (half fixed, half random) so
  * that many devices coming back at once do not retry in step; never shorter than Retry-After.

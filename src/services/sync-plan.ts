@@ -12,9 +12,24 @@ import { emptyLocalFileState, type FileRow, type LocalFileState } from '../lives
  *                                              file's; e.g. a conflict copy of this device's edit)
  *   file live,    bytes missing, uploaded    → download
  *   file live,    bytes missing, not uploaded → nothing (waiting for the device that has them)
- *   file deleted, bytes here                 → remove the local copy (its bytes stay if a live
- *                                              file has the same content when the removal runs)
- *   file deleted, uploaded, content not used by a live file, not asked yet → remove remote copy
+ *
+ * A delete is soft: for a grace period (24 hours by default) the bytes stay
+ * somewhere, so that `v1.FileRestored` can bring the file back on every device.
+ *
+ *   file deleted, uploaded,     bytes here   → remove the local copy at once (the server has one)
+ *   file deleted, uploaded,     grace over, content not used by a live file nor by a deleted
+ *                                  one still restorable, not asked yet
+ *                                            → remove the remote copy (each device asks once)
+ *   file deleted, not uploaded, bytes here   → nothing until the grace is over (the only copy),
+ *                                              then remove the local copy
+ *   file deleted, not uploaded               → never anything on the server: no upload starts,
+ *                                              and a running one is cancelled (no longer planned)
+ *   file restored                            → a live file again: the rows above apply
+ *
+ * A local copy's bytes stay when its removal runs if a live file, or a deleted file whose only
+ * copy they are, has the same content. Time enters through `now` only: the caller plans again
+ * at `nextGraceEnd`. (The grace is a rule of the client for now; a server that owns it would
+ * take the two "grace over" rows away from here.)
  *
  * A transfer that failed for good is not planned again for that content until the user retries
  * it; a new version of the file is tried afresh.
@@ -29,6 +44,33 @@ export type PlannedTransfer =
 export const transferKey = (transfer: PlannedTransfer): string =>
   `${transfer.kind}:${transfer.fileId}:${transfer.hash}`
 
+/** How long a deleted file can be restored: its bytes are kept at least that long. */
+export const defaultDeleteGraceMs = 24 * 60 * 60 * 1000
+
+export interface PlanTime {
+  now: number
+  deleteGraceMs: number
+}
+
+/** Whether `file` is deleted and its grace period not over yet. */
+export const inGrace = (file: Pick<FileRow, 'deletedAt'>, { now, deleteGraceMs }: PlanTime): boolean =>
+  file.deletedAt !== null && now - file.deletedAt < deleteGraceMs
+
+/** When the earliest grace period among `files` that is not over yet ends; undefined when none is. */
+export const nextGraceEnd = (files: readonly Pick<FileRow, 'deletedAt'>[], time: PlanTime): number | undefined => {
+  let next: number | undefined
+  for (const file of files) {
+    if (file.deletedAt === null || !inGrace(file, time)) continue
+    const end = file.deletedAt + time.deleteGraceMs
+    if (next === undefined || end < next) next = end
+  }
+  return next
+}
+
+/** Whether this device must keep `file`'s bytes: its content, or a deleted file's only copy. */
+export const needsBytes = (file: FileRow, time: PlanTime): boolean =>
+  file.deletedAt === null || (file.remoteKey === '' && inGrace(file, time))
+
 /**
  * `onDevice`: the hashes whose bytes this device holds, as far as it knows. A row can appear
  * with content this device has under another file (a conflict copy made by a rebase, a twin):
@@ -37,9 +79,11 @@ export const transferKey = (transfer: PlannedTransfer): string =>
 export const planTransfers = (
   files: readonly FileRow[],
   states: ReadonlyMap<string, LocalFileState>,
+  time: PlanTime,
   onDevice: ReadonlySet<string> = new Set(),
 ): PlannedTransfer[] => {
-  const liveHashes = new Set(files.filter((file) => file.deletedAt === null).map((file) => file.contentHash))
+  // The server keeps the content of a live file, and of a deleted file that can still be restored.
+  const keptOnServer = new Set(files.filter((file) => file.deletedAt === null || inGrace(file, time)).map((file) => file.contentHash))
   const plan: PlannedTransfer[] = []
   for (const file of files) {
     const state = states.get(file.id) ?? emptyLocalFileState
@@ -55,10 +99,11 @@ export const planTransfers = (
       }
       continue
     }
-    if (state.localHash !== '') {
+    const graceOver = !inGrace(file, time)
+    if (state.localHash !== '' && (uploaded || graceOver)) {
       plan.push({ kind: 'removeLocal', fileId: file.id, hash: state.localHash })
     }
-    if (uploaded && !state.remoteRemoved && !liveHashes.has(file.contentHash)) {
+    if (uploaded && graceOver && !state.remoteRemoved && !keptOnServer.has(file.contentHash)) {
       plan.push({ kind: 'removeRemote', fileId: file.id, hash: file.contentHash })
     }
   }

@@ -2,7 +2,7 @@
  * The Cloudflare Worker: LiveStore sync (one Durable Object per store) and the
  * file API (bytes in R2), both guarded by the same per-store token (./auth).
  *
- *   GET  /api/health                 liveness, no token
+ *   GET  /api/health                 liveness and the delete grace period, no token
  *   GET  /api/auth/:storeId          development token (off with DEV_AUTH = "false")
  *   *    /api/files/:storeId/:sha256 file bytes (./files)
  *   WS   /api/sync?storeId&payload&transport=ws   LiveStore sync
@@ -21,7 +21,14 @@ export type Env = AuthEnv &
     SYNC_BACKEND_DO: CfTypes.DurableObjectNamespace
     /** "false" turns off GET /api/auth/:storeId. */
     DEV_AUTH?: string
+    /** How long a deleted file stays restorable, in seconds (a wrangler var); the page reads it from /api/health. */
+    DELETE_GRACE_SECONDS?: string
   }
+
+const DEFAULT_DELETE_GRACE_SECONDS = 24 * 60 * 60
+
+const deleteGraceMs = (env: Env): number =>
+  (/^\d{1,10}$/.test(env.DELETE_GRACE_SECONDS ?? '') ? Number(env.DELETE_GRACE_SECONDS) : DEFAULT_DELETE_GRACE_SECONDS) * 1000
 
 /** What the page passes as LiveStore's `syncPayload`. */
 export const SyncPayload = Schema.Struct({ authToken: Schema.String })
@@ -57,7 +64,9 @@ export default {
 
 const route = async (request: Request, env: Env, ctx: ExecutionContext): Promise<Response> => {
   const { pathname } = new URL(request.url)
-  if (pathname === '/api/health') return request.method === 'GET' ? json({ ok: true }) : methodNotAllowed(['GET'])
+  if (pathname === '/api/health') {
+    return request.method === 'GET' ? json({ ok: true, deleteGraceMs: deleteGraceMs(env) }) : methodNotAllowed(['GET'])
+  }
   if (pathname.startsWith('/api/auth/')) return handleDevTokenRequest(request, env)
   if (pathname === '/api/files' || pathname.startsWith('/api/files/')) return handleFileRequest(request, env)
 

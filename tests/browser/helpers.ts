@@ -115,6 +115,13 @@ export const removeFromOpfs = (page: Page, storeId: string, hash: string): Promi
     { storeId, hash },
   )
 
+/** The Worker's answer to a HEAD of this file's content in the store: 200 while it holds the bytes, 404 once not. */
+export const serverStatus = async (workerUrl: string, storeId: string, file: TestFile): Promise<number> => {
+  const { token } = (await (await fetch(`${workerUrl}/api/auth/${storeId}`)).json()) as { token: string }
+  const url = `${workerUrl}/api/files/${storeId}/${sha256(file.buffer)}`
+  return (await fetch(url, { method: 'HEAD', headers: { Authorization: `Bearer ${token}` } })).status
+}
+
 /** Whether the <img> of an item really shows a decoded picture. */
 export const imageIsDisplayed = (item: Locator): Promise<boolean> =>
   item.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)

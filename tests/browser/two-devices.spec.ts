@@ -9,6 +9,7 @@ import {
   opfsHashes,
   pngFile,
   randomFile,
+  serverStatus,
   sha256,
   textFile,
 } from './helpers.ts'
@@ -45,25 +46,30 @@ test('files added on one device arrive byte for byte on the other, both ways', a
   await expect(b.page.getByTestId('file-item')).toHaveCount(3)
 })
 
-test('a delete on one device removes the file and its copies everywhere', async ({ openDevice, storeId, worker }) => {
-  const a = await openDevice('A')
-  const b = await openDevice('B')
-  const keep = textFile('keep.txt', 'keep me')
-  const gone = randomFile('gone.bin', 64 * 1024)
-  await addFiles(a.page, [keep, gone])
-  for (const file of [keep, gone]) await expectFileState(fileItem(b.page, file.name), { local: 'present', remote: 'uploaded' })
+test.describe('with a grace period of 3 seconds for deleted files', () => {
+  test.use({ workerVars: { DELETE_GRACE_SECONDS: '3' } })
 
-  await fileItem(b.page, gone.name).getByTestId('delete-file').click()
+  test('a delete on one device removes the file and its copies everywhere, the server copy once the grace period is over', async ({
+    openDevice,
+    storeId,
+    worker,
+  }) => {
+    const a = await openDevice('A')
+    const b = await openDevice('B')
+    const keep = textFile('keep.txt', 'keep me')
+    const gone = randomFile('gone.bin', 64 * 1024)
+    await addFiles(a.page, [keep, gone])
+    for (const file of [keep, gone]) await expectFileState(fileItem(b.page, file.name), { local: 'present', remote: 'uploaded' })
 
-  for (const device of [a, b]) {
-    await expect(fileItem(device.page, gone.name)).toHaveCount(0)
-    await expect(fileItem(device.page, keep.name)).toHaveCount(1)
-    await expect.poll(() => opfsHashes(device.page, storeId)).toEqual([sha256(keep.buffer)])
-  }
-  // The server's copy goes too, and the kept file's stays.
-  const { token } = (await (await fetch(`${worker.url}/api/auth/${storeId}`)).json()) as { token: string }
-  const remoteStatus = async (file: { buffer: Buffer }) =>
-    (await fetch(`${worker.url}/api/files/${storeId}/${sha256(file.buffer)}`, { method: 'HEAD', headers: { Authorization: `Bearer ${token}` } })).status
-  await expect.poll(() => remoteStatus(gone)).toBe(404)
-  expect(await remoteStatus(keep)).toBe(200)
+    await fileItem(b.page, gone.name).getByTestId('delete-file').click()
+
+    for (const device of [a, b]) {
+      await expect(fileItem(device.page, gone.name)).toHaveCount(0)
+      await expect(fileItem(device.page, keep.name)).toHaveCount(1)
+      await expect.poll(() => opfsHashes(device.page, storeId)).toEqual([sha256(keep.buffer)])
+    }
+    // The server's copy goes too, and the kept file's stays.
+    await expect.poll(() => serverStatus(worker.url, storeId, gone)).toBe(404)
+    expect(await serverStatus(worker.url, storeId, keep)).toBe(200)
+  })
 })

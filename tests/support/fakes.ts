@@ -241,6 +241,8 @@ export interface ManualClock extends Clock {
   readonly delays: number[]
   /** Timers neither fired nor cleared. */
   readonly pending: number
+  /** The time this clock says it is: 0 at the start, moved on by `advance` only. */
+  now(): number
   /** Moves time on, firing the timers due by then in order of their due time. */
   advance(ms: number): void
   /** The `setTimer` form that connectivity takes: returns the cancel function. */
@@ -269,6 +271,7 @@ export const createManualClock = (): ManualClock => {
     },
     setTimeout,
     clearTimeout,
+    now: () => now,
     setTimer(callback, ms) {
       const id = setTimeout(callback, ms)
       return () => clearTimeout(id)

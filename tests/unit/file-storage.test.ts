@@ -2,7 +2,7 @@ import { queryDb } from '@livestore/livestore'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { type AppStore, events, tables } from '../../src/livestore/schema.ts'
 import { FileError } from '../../src/services/errors.ts'
-import { createFileStorage, type FileStorageOptions, fileUrl, formatBytes } from '../../src/services/file-storage.ts'
+import { createFileStorage, type FileStorageOptions, fileUrl, formatBytes, formatDuration } from '../../src/services/file-storage.ts'
 import { bytesOf, createMemoryFileStorage, type MemoryFileStorage, sha256Of, textOn } from '../support/fakes.ts'
 import { createTestStore, fileRow, localState } from '../support/store.ts'
 
@@ -217,12 +217,80 @@ describe('createFileStorage', () => {
       expect(store.query(galleryItems$)[0]?.removedAt).toBe(2)
     })
   })
+
+  describe('restoreFile', () => {
+    const grace = 60_000
+
+    /** A storage whose clock the test moves, and a file saved at 1 000 and deleted at 2 000 with its gallery item. */
+    const deletedFile = async () => {
+      let time = 1_000
+      const storage = setup({ now: () => time, deleteGraceMs: grace })
+      const id = await storage.saveFile(new Blob(['undo me']), {
+        alsoCommit: (fileId) => [events.galleryItemAdded({ id: 'item-1', fileId, addedAt: time })],
+      })
+      time = 2_000
+      storage.deleteFile(id, { alsoCommit: [events.galleryItemRemoved({ id: 'item-1', removedAt: time })] })
+      return { storage, id, setTime: (at: number) => (time = at) }
+    }
+
+    test('brings the file back with the app’s own events, in one commit, while the grace period lasts', async () => {
+      const { storage, id, setTime } = await deletedFile()
+      setTime(2_000 + grace - 1)
+      const sightings: Array<{ deletedAt: number | null | undefined; removedAt: number | null | undefined }> = []
+      const unsubscribe = store.subscribe(queryDb(tables.files.where({}), { label: 'test.files' }), (files) =>
+        sightings.push({ deletedAt: files[0]?.deletedAt, removedAt: store.query(galleryItems$)[0]?.removedAt }),
+      )
+      storage.restoreFile(id, { alsoCommit: [events.galleryItemRestored({ id: 'item-1', restoredAt: 3_000 })] })
+      unsubscribe()
+      expect(fileRow(store, id)?.deletedAt).toBeNull()
+      expect(store.query(galleryItems$)[0]?.removedAt).toBeNull()
+      expect(sightings).toEqual([
+        { deletedAt: 2_000, removedAt: 2_000 },
+        { deletedAt: null, removedAt: null },
+      ])
+      // The content and the upload state are as they were: the file sync takes it from there.
+      expect(fileRow(store, id)).toMatchObject({ contentHash: await sha256Of(bytesOf('undo me')), updatedAt: 1_000 })
+    })
+
+    test('refuses a file that never existed or is not deleted, saying so, and commits nothing', async () => {
+      const { storage, id } = await deletedFile()
+      storage.restoreFile(id)
+      const before = fileRow(store, id)
+      expect(() => storage.restoreFile('unknown')).toThrow(expect.objectContaining({ kind: 'not-found', message: 'This file does not exist.' }))
+      expect(() => storage.restoreFile(id)).toThrow(expect.objectContaining({ kind: 'bad-request', message: '"Untitled" is not deleted.' }))
+      expect(fileRow(store, id)).toEqual(before)
+    })
+
+    test('refuses a file whose grace period is over, since its bytes may be gone', async () => {
+      const { storage, id, setTime } = await deletedFile()
+      setTime(2_000 + grace)
+      expect(() => storage.restoreFile(id)).toThrow(FileError)
+      expect(() => storage.restoreFile(id)).toThrow(
+        expect.objectContaining({ kind: 'not-found', message: '"Untitled" was deleted more than 1 minute ago: it can no longer be restored.' }),
+      )
+      expect(fileRow(store, id)?.deletedAt).toBe(2_000)
+    })
+  })
 })
 
 describe('fileUrl', () => {
   test('names the content and its type, escaping both the store and the type', () => {
     const hash = 'd'.repeat(64)
     expect(fileUrl('my store', { contentHash: hash, mimeType: 'image/svg+xml' })).toBe(`/files/my%20store/${hash}?type=image%2Fsvg%2Bxml`)
+  })
+})
+
+describe('formatDuration', () => {
+  test.each([
+    [86_400_000, '1 day'],
+    [2 * 86_400_000, '2 days'],
+    [3_600_000, '1 hour'],
+    [90 * 60_000, '90 minutes'],
+    [3_000, '3 seconds'],
+    [1_000, '1 second'],
+    [0, '0 seconds'],
+  ])('%i ms → %s', (ms, text) => {
+    expect(formatDuration(ms)).toBe(text)
   })
 })
 

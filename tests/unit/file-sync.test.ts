@@ -9,8 +9,8 @@ import {
   type Bytes,
   bytesOf,
   createFakeConnectivity,
-  createMemoryFileStorage,
   createManualClock,
+  createMemoryFileStorage,
   createMemoryRemote,
   type MemoryRemote,
   sha256Of,
@@ -32,8 +32,15 @@ afterEach(async () => {
   await store.shutdownPromise()
 })
 
-/** One device: its disk, the server, the network, and the services built from them. */
+/** How long a deleted file stays restorable in these tests, on the device's manual clock. */
+const grace = 60_000
+
+/**
+ * One device: its disk, the server, the network, a clock for the grace period of deleted
+ * files, and the services built from them.
+ */
 const device = ({ online = true, maxAttempts = 3 } = {}) => {
+  const clock = createManualClock()
   const local = createMemoryFileStorage()
   const remote = createMemoryRemote()
   const connectivity = createFakeConnectivity(online)
@@ -47,9 +54,12 @@ const device = ({ online = true, maxAttempts = 3 } = {}) => {
     executor,
     connectivity,
     onError: (error, transfer) => errors.push({ kind: error.kind, transfer: transfer.kind }),
+    deleteGraceMs: grace,
+    now: clock.now,
+    setTimer: clock.setTimer,
   })
-  const storage = createFileStorage({ store, local })
-  return { local, remote, connectivity, executor, errors, storage, sync }
+  const storage = createFileStorage({ store, local, deleteGraceMs: grace, now: clock.now })
+  return { local, remote, connectivity, executor, errors, storage, sync, clock }
 }
 
 /** Starts a device's sync, with whatever the test put on its disk and in the store before. */
@@ -549,27 +559,38 @@ describe('a full disk', () => {
 })
 
 describe('delete', () => {
-  test('removes the local copy and asks the server once to remove its copy', async () => {
-    const { local, remote, storage } = await started()
+  test('removes the local copy of an uploaded file at once, and the server copy once, when the grace period ends', async () => {
+    const { local, remote, storage, clock } = await started()
     const id = await storage.saveFile(new Blob(['short-lived']))
     const hash = fileRow(store, id)?.contentHash ?? ''
     await waitFor(() => isUploaded(id))
     storage.deleteFile(id)
-    await waitFor(() => localState(store, id).remoteRemoved && localState(store, id).localHash === '')
+    await waitFor(() => localState(store, id).localHash === '')
     expect(await local.exists(hash)).toBe(false)
+    await settle()
+    expect(remote.calls.remove).toBe(0)
+    expect(remote.objects.has(hash)).toBe(true)
+
+    clock.advance(grace - 1)
+    await settle()
+    expect(remote.calls.remove).toBe(0)
+    clock.advance(1)
+    await waitFor(() => localState(store, id).remoteRemoved)
     expect(remote.objects.has(hash)).toBe(false)
     await settle()
     expect(remote.calls.remove).toBe(1)
+    expect(clock.pending).toBe(0)
   })
 
   test('keeps the bytes, here and on the server, that another live file has too', async () => {
-    const { local, remote, storage } = await started()
+    const { local, remote, storage, clock } = await started()
     const first = await storage.saveFile(new Blob(['twins']))
     const second = await storage.saveFile(new Blob(['twins']))
     const hash = fileRow(store, first)?.contentHash ?? ''
     await waitFor(() => isUploaded(first) && isUploaded(second))
     storage.deleteFile(first)
     await waitFor(() => localState(store, first).localHash === '')
+    clock.advance(grace)
     await settle()
     expect(await local.exists(hash)).toBe(true)
     expect(views(second)).toEqual({ local: 'present', remote: 'uploaded' })
@@ -577,15 +598,22 @@ describe('delete', () => {
     expect(remote.objects.has(hash)).toBe(true)
   })
 
-  test('aborts the upload of a file deleted while it uploads, and asks the server for nothing more', async () => {
-    const { local, remote, storage, executor } = await started()
+  test('aborts the upload of a file deleted while it uploads, keeps the only copy for the grace period, and asks the server for nothing', async () => {
+    const { local, remote, storage, executor, clock } = await started()
     const release = remote.hold('upload')
     const id = await storage.saveFile(new Blob(['never mind']))
+    const hash = fileRow(store, id)?.contentHash ?? ''
     await waitFor(() => remote.calls.upload === 1)
     storage.deleteFile(id)
     await waitFor(() => remote.aborted.upload === 1)
     release()
-    await waitFor(() => executor.size === 0 && localState(store, id).localHash === '')
+    await waitFor(() => executor.size === 0 && localState(store, id).upload === 'idle')
+    await settle()
+    expect(await local.exists(hash)).toBe(true)
+    expect(localState(store, id).localHash).toBe(hash)
+
+    clock.advance(grace)
+    await waitFor(() => localState(store, id).localHash === '')
     await settle()
     expect(isUploaded(id)).toBe(false)
     expect(remote.objects.size).toBe(0)
@@ -597,18 +625,19 @@ describe('delete', () => {
   // schedules it again as soon as it settles: a refused DELETE is sent again and again, with no
   // backoff, for as long as the page is open.
   test('does not ask the server again and again to remove a copy it refuses to remove', async () => {
-    const { remote, storage } = await started()
+    const { remote, storage, clock } = await started()
     const id = await storage.saveFile(new Blob(['undeletable']))
     await waitFor(() => isUploaded(id))
     remote.fail('remove', new FileError('unauthorized', 'Not allowed.', { status: 403 }), 1_000)
     storage.deleteFile(id)
+    clock.advance(grace)
     await waitFor(() => remote.calls.remove >= 1)
     await settle()
     expect(remote.calls.remove).toBe(1)
   })
 
   test('keeps the bytes of a file saved again, with the same content, while the deleted one is being removed', async () => {
-    const { local, storage } = await started({ online: false })
+    const { local, storage, clock } = await started({ online: false })
     const first = await storage.saveFile(new Blob(['re-added']))
     const hash = fileRow(store, first)?.contentHash ?? ''
     // The removal of the deleted file's copy is under way (it runs offline too: disk work only)
@@ -622,6 +651,7 @@ describe('delete', () => {
       await remove(target)
     }
     storage.deleteFile(first)
+    clock.advance(grace)
     await waitFor(() => removeCalled)
     const saving = storage.saveFile(new Blob(['re-added']))
     await settle()
@@ -632,13 +662,121 @@ describe('delete', () => {
     expect(localState(store, second).localHash).toBe(hash)
   })
 
-  test('removes the copy of a deleted file while offline, since that needs no server', async () => {
-    const { local, storage } = await started({ online: false })
+  test('keeps the bytes that a deleted file, never uploaded and within its grace period, has too', async () => {
+    const { local, remote, storage, clock } = await started({ online: false })
+    // The same content twice: once uploaded by another device, then saved again here, so the
+    // second file is not uploaded yet (its copy here is the only one this file knows of).
+    const other = await storage.saveFile(new Blob(['same bytes']))
+    const hash = fileRow(store, other)?.contentHash ?? ''
+    store.commit(events.fileUploaded({ id: other, contentHash: hash, remoteKey: remote.keyOf(hash) }))
+    const onlyCopy = await storage.saveFile(new Blob(['same bytes']))
+    storage.deleteFile(onlyCopy)
+    await settle()
+    clock.advance(grace / 2)
+    // The uploaded one is deleted too: its local copy goes at once, but the bytes stay.
+    storage.deleteFile(other)
+    await waitFor(() => localState(store, other).localHash === '')
+    expect(await local.exists(hash)).toBe(true)
+    clock.advance(grace / 2)
+    await waitFor(() => localState(store, onlyCopy).localHash === '')
+    expect(await local.exists(hash)).toBe(false)
+  })
+
+  test('removes the only copy of a deleted file when its grace period ends, offline too, since that needs no server', async () => {
+    const { local, storage, clock } = await started({ online: false })
     const id = await storage.saveFile(new Blob(['gone offline']))
     const hash = fileRow(store, id)?.contentHash ?? ''
     storage.deleteFile(id)
+    await settle()
+    expect(await local.exists(hash)).toBe(true)
+    clock.advance(grace)
     await waitFor(() => localState(store, id).localHash === '')
     expect(await local.exists(hash)).toBe(false)
+  })
+})
+
+describe('the grace period of deleted files', () => {
+  test('one timer, for the grace period that ends first, planning again when it does', async () => {
+    const { local, storage, clock } = await started({ online: false })
+    const first = await storage.saveFile(new Blob(['first']))
+    const second = await storage.saveFile(new Blob(['second']))
+    storage.deleteFile(first)
+    await settle()
+    clock.advance(10_000)
+    storage.deleteFile(second)
+    await settle()
+    expect(clock.pending).toBe(1)
+    expect(clock.delays.at(-1)).toBe(grace)
+
+    clock.advance(grace - 10_000)
+    await waitFor(() => localState(store, first).localHash === '')
+    expect(localState(store, second).localHash).not.toBe('')
+    expect(clock.pending).toBe(1)
+    expect(clock.delays.at(-1)).toBe(10_000)
+
+    clock.advance(10_000)
+    await waitFor(() => localState(store, second).localHash === '')
+    expect(await local.list()).toEqual([])
+    await settle()
+    expect(clock.pending).toBe(0)
+  })
+
+  test('a restored file keeps no timer, and stop() clears the timer', async () => {
+    const { storage, clock, sync: fileSync } = await started({ online: false })
+    const id = await storage.saveFile(new Blob(['back']))
+    storage.deleteFile(id)
+    await settle()
+    expect(clock.pending).toBe(1)
+    storage.restoreFile(id)
+    await settle()
+    expect(clock.pending).toBe(0)
+    storage.deleteFile(id)
+    await settle()
+    expect(clock.pending).toBe(1)
+    fileSync.stop()
+    expect(clock.pending).toBe(0)
+  })
+})
+
+describe('restore', () => {
+  test('never starts the upload of a deleted file, and uploads it once it is restored', async () => {
+    const { remote, storage, connectivity } = await started({ online: false })
+    const id = await storage.saveFile(new Blob(['kept for an undo']))
+    storage.deleteFile(id)
+    connectivity.setOnline(true)
+    await settle()
+    expect(remote.calls.upload).toBe(0)
+    storage.restoreFile(id)
+    await waitFor(() => isUploaded(id))
+    expect(views(id)).toEqual({ local: 'present', remote: 'uploaded' })
+    expect(remote.calls.upload).toBe(1)
+  })
+
+  test('uploads again, from the device that holds the only copy, a file deleted and restored during its upload', async () => {
+    const { remote, storage } = await started()
+    const release = remote.hold('upload')
+    const id = await storage.saveFile(new Blob(['changed my mind']))
+    await waitFor(() => remote.calls.upload === 1)
+    storage.deleteFile(id)
+    await waitFor(() => remote.aborted.upload === 1)
+    storage.restoreFile(id)
+    await waitFor(() => remote.calls.upload === 2)
+    release()
+    await waitFor(() => isUploaded(id))
+    expect(views(id)).toEqual({ local: 'present', remote: 'uploaded' })
+  })
+
+  test('downloads again a restored file whose local copy went with the delete, and leaves the server copy alone', async () => {
+    const { local, remote, storage } = await started()
+    const hash = await fromAnotherDevice(remote, { id: 'photo', text: 'back again' })
+    await waitFor(() => views('photo').local === 'present')
+    storage.deleteFile('photo')
+    await waitFor(() => localState(store, 'photo').localHash === '')
+    expect(await local.exists(hash)).toBe(false)
+    storage.restoreFile('photo')
+    await waitFor(() => views('photo').local === 'present')
+    expect(await textOn(local, hash)).toBe('back again')
+    expect(remote.calls).toMatchObject({ download: 2, remove: 0 })
   })
 })
 

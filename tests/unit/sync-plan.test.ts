@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { emptyLocalFileState, type FileRow, type LocalFileState } from '../../src/livestore/schema.ts'
-import { localView, planTransfers, remoteView, transferKey } from '../../src/services/sync-plan.ts'
+import { inGrace, localView, needsBytes, nextGraceEnd, planTransfers, remoteView, transferKey } from '../../src/services/sync-plan.ts'
 
 const hashA = 'a'.repeat(64)
 const hashB = 'b'.repeat(64)
@@ -21,11 +21,19 @@ const file = (patch: Partial<FileRow> = {}): FileRow => ({
 
 const state = (patch: Partial<LocalFileState> = {}): LocalFileState => ({ ...emptyLocalFileState, ...patch })
 
-const plan = (files: FileRow[], states: Record<string, LocalFileState> = {}) => planTransfers(files, new Map(Object.entries(states)))
+const grace = 1_000
+const deleted = { deletedAt: 2 }
+/** The last millisecond of the grace period of a file deleted at 2, and the first after it. */
+const withinGrace = { now: 2 + grace - 1, deleteGraceMs: grace }
+const graceOver = { now: 2 + grace, deleteGraceMs: grace }
+
+const plan = (files: FileRow[], states: Record<string, LocalFileState> = {}, time = withinGrace) =>
+  planTransfers(files, new Map(Object.entries(states)), time)
 
 const uploaded = { remoteKey: `store/${hashA}` }
-const deleted = { deletedAt: 2 }
 const bytesHere = state({ localHash: hashA })
+const removeLocal = { kind: 'removeLocal', fileId: 'f1', hash: hashA }
+const removeRemote = { kind: 'removeRemote', fileId: 'f1', hash: hashA }
 
 describe('planTransfers', () => {
   test('file live, bytes here, not uploaded → upload', () => {
@@ -49,14 +57,21 @@ describe('planTransfers', () => {
     const original = file({ contentHash: hashB, ...uploaded })
     const copy = file({ id: 'f1~copy', conflictOf: 'f1' })
     const onDevice = new Set([hashA, hashB])
-    expect(planTransfers([original, copy], new Map([['f1', state({ localHash: hashB })]]), onDevice)).toEqual([
+    expect(planTransfers([original, copy], new Map([['f1', state({ localHash: hashB })]]), withinGrace, onDevice)).toEqual([
       { kind: 'useLocal', fileId: 'f1~copy', hash: hashA },
     ])
-    expect(planTransfers([file(uploaded)], new Map(), onDevice)).toEqual([{ kind: 'useLocal', fileId: 'f1', hash: hashA }])
+    expect(planTransfers([file(uploaded)], new Map(), withinGrace, onDevice)).toEqual([{ kind: 'useLocal', fileId: 'f1', hash: hashA }])
   })
 
-  test('file deleted, its content on this device → no use of it, only the removal', () => {
-    expect(planTransfers([file(deleted)], new Map(), new Set([hashA]))).toEqual([])
+  test('file deleted, its content on this device → no use of it', () => {
+    expect(planTransfers([file(deleted)], new Map(), withinGrace, new Set([hashA]))).toEqual([])
+    expect(planTransfers([file(deleted)], new Map(), graceOver, new Set([hashA]))).toEqual([])
+  })
+
+  test('a restored file whose content is on this device under another file uses it', () => {
+    expect(planTransfers([file({ ...uploaded, deletedAt: null })], new Map(), graceOver, new Set([hashA]))).toEqual([
+      { kind: 'useLocal', fileId: 'f1', hash: hashA },
+    ])
   })
 
   test("file live, only an older version's bytes here, new version uploaded → download of the new version", () => {
@@ -65,39 +80,67 @@ describe('planTransfers', () => {
     ])
   })
 
-  test('file deleted, bytes here → remove the local copy', () => {
-    expect(plan([file(deleted)], { f1: bytesHere })).toEqual([{ kind: 'removeLocal', fileId: 'f1', hash: hashA }])
+  test('file deleted, uploaded, bytes here → remove the local copy at once; the server keeps its copy for the grace period', () => {
+    expect(plan([file({ ...deleted, ...uploaded })], { f1: bytesHere })).toEqual([removeLocal])
   })
 
-  test('file deleted, bytes here, a live file has the same content → remove the local copy but keep its bytes', () => {
+  test('file deleted, uploaded, no bytes here, within the grace period → nothing', () => {
+    expect(plan([file({ ...deleted, ...uploaded })])).toEqual([])
+  })
+
+  test('file deleted, uploaded, grace period over → remove the remote copy (and the local one, if still here)', () => {
+    expect(plan([file({ ...deleted, ...uploaded })], {}, graceOver)).toEqual([removeRemote])
+    expect(plan([file({ ...deleted, ...uploaded })], { f1: bytesHere }, graceOver)).toEqual([removeLocal, removeRemote])
+  })
+
+  test('file deleted, uploaded, grace period over, already asked to remove the remote copy → nothing', () => {
+    expect(plan([file({ ...deleted, ...uploaded })], { f1: state({ remoteRemoved: true }) }, graceOver)).toEqual([])
+  })
+
+  test('file deleted, uploaded, grace period over, content used by a live file → the remote copy stays', () => {
+    expect(plan([file({ ...deleted, ...uploaded }), file({ id: 'f2', ...uploaded })], { f2: bytesHere }, graceOver)).toEqual([])
+  })
+
+  test('file deleted, uploaded, grace period over, content of another deleted file still restorable → the remote copy stays until its grace period ends too', () => {
+    const deletedLater = file({ id: 'f2', ...uploaded, deletedAt: 500 })
+    expect(plan([file({ ...deleted, ...uploaded }), deletedLater], {}, graceOver)).toEqual([])
+    expect(plan([file({ ...deleted, ...uploaded }), deletedLater], {}, { now: 500 + grace, deleteGraceMs: grace })).toEqual([
+      removeRemote,
+      { kind: 'removeRemote', fileId: 'f2', hash: hashA },
+    ])
+  })
+
+  test('file deleted, uploaded, bytes here, a live file has the same content → remove the local copy but keep its bytes', () => {
     const twin = file({ id: 'f2' })
-    expect(plan([file(deleted), twin], { f1: bytesHere, f2: bytesHere })).toEqual([
-      { kind: 'removeLocal', fileId: 'f1', hash: hashA },
+    expect(plan([file({ ...deleted, ...uploaded }), twin], { f1: bytesHere, f2: bytesHere })).toEqual([
+      removeLocal,
       { kind: 'upload', fileId: 'f2', hash: hashA, mimeType: 'image/jpeg' },
     ])
   })
 
-  test('file deleted, uploaded, content not used by a live file, not asked yet → remove the remote copy', () => {
-    expect(plan([file({ ...deleted, ...uploaded })])).toEqual([{ kind: 'removeRemote', fileId: 'f1', hash: hashA }])
+  test('file deleted, never uploaded, bytes here, within the grace period → nothing: no upload, and the only copy stays', () => {
+    expect(plan([file(deleted)], { f1: bytesHere })).toEqual([])
+    // An upload running when the delete arrived is no longer planned, so file-sync cancels it.
+    expect(plan([file(deleted)], { f1: state({ localHash: hashA, upload: 'active' }) })).toEqual([])
   })
 
-  test('file deleted, uploaded, bytes here → both copies removed', () => {
-    expect(plan([file({ ...deleted, ...uploaded })], { f1: bytesHere })).toEqual([
-      { kind: 'removeLocal', fileId: 'f1', hash: hashA },
-      { kind: 'removeRemote', fileId: 'f1', hash: hashA },
-    ])
+  test('file deleted, never uploaded, bytes here, grace period over → remove the local copy, and ask the server nothing', () => {
+    expect(plan([file(deleted)], { f1: bytesHere }, graceOver)).toEqual([removeLocal])
   })
 
-  test('file deleted, uploaded, already asked to remove the remote copy → nothing', () => {
-    expect(plan([file({ ...deleted, ...uploaded })], { f1: state({ remoteRemoved: true }) })).toEqual([])
-  })
-
-  test('file deleted, uploaded, content used by a live file → the remote copy stays', () => {
-    expect(plan([file({ ...deleted, ...uploaded }), file({ id: 'f2', ...uploaded })], { f2: bytesHere })).toEqual([])
-  })
-
-  test('file deleted, never uploaded, no bytes here → nothing', () => {
+  test('file deleted, never uploaded, no bytes here → nothing, before and after the grace period', () => {
     expect(plan([file(deleted)])).toEqual([])
+    expect(plan([file(deleted)], {}, graceOver)).toEqual([])
+  })
+
+  test('a restored file is a live file again: uploaded where the only copy is, downloaded where it is missing', () => {
+    const restored = file({ deletedAt: null })
+    expect(plan([restored], { f1: bytesHere }, graceOver)).toEqual([{ kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg' }])
+    expect(plan([file({ ...uploaded, deletedAt: null })], {}, graceOver)).toEqual([{ kind: 'download', fileId: 'f1', hash: hashA }])
+  })
+
+  test('a deleted file whose delete was stamped by a clock ahead of this one is within its grace period', () => {
+    expect(plan([file({ ...uploaded, deletedAt: 5_000 })], {}, { now: 1_000, deleteGraceMs: grace })).toEqual([])
   })
 
   test('an upload that failed for good is not planned again until retried', () => {
@@ -121,6 +164,28 @@ describe('planTransfers', () => {
   test('a transfer that is running is still planned, so that it is not cancelled', () => {
     expect(plan([file()], { f1: state({ localHash: hashA, upload: 'active' }) })).toHaveLength(1)
     expect(plan([file(uploaded)], { f1: state({ download: 'active' }) })).toHaveLength(1)
+  })
+})
+
+describe('the grace period', () => {
+  test('inGrace: deleted, and deleted for less than the grace period', () => {
+    expect(inGrace(file(deleted), withinGrace)).toBe(true)
+    expect(inGrace(file(deleted), graceOver)).toBe(false)
+    expect(inGrace(file(), withinGrace)).toBe(false)
+  })
+
+  test('nextGraceEnd: the earliest end among the open grace periods, none when all are over', () => {
+    const files = [file(), file({ deletedAt: 2 }), file({ deletedAt: 500 }), file({ deletedAt: -5_000 })]
+    expect(nextGraceEnd(files, { now: 100, deleteGraceMs: grace })).toBe(2 + grace)
+    expect(nextGraceEnd(files, { now: 2 + grace, deleteGraceMs: grace })).toBe(500 + grace)
+    expect(nextGraceEnd(files, { now: 500 + grace, deleteGraceMs: grace })).toBeUndefined()
+  })
+
+  test('needsBytes: a live file, or a deleted file never uploaded within its grace period', () => {
+    expect(needsBytes(file(), graceOver)).toBe(true)
+    expect(needsBytes(file(deleted), withinGrace)).toBe(true)
+    expect(needsBytes(file(deleted), graceOver)).toBe(false)
+    expect(needsBytes(file({ ...deleted, ...uploaded }), withinGrace)).toBe(false)
   })
 })
 

@@ -1,6 +1,6 @@
 /**
  * The Worker as configured for production: its own AUTH_SECRET, no development
- * token endpoint, and (here, small) an upload limit.
+ * token endpoint, and (here, small) an upload limit and a grace period for deletes.
  */
 import { createHmac } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
@@ -11,12 +11,18 @@ import { bearer, newStoreId, randomFile } from './helpers.ts'
 
 const AUTH_SECRET = 'test-secret-for-the-config-test'
 const MAX_UPLOAD_BYTES = 1000
+const DELETE_GRACE_SECONDS = 90
 
 let worker: RunningWorker
 
 beforeAll(async () => {
   worker = await startWorker({
-    vars: { AUTH_SECRET, DEV_AUTH: 'false', MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES) },
+    vars: {
+      AUTH_SECRET,
+      DEV_AUTH: 'false',
+      MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
+      DELETE_GRACE_SECONDS: String(DELETE_GRACE_SECONDS),
+    },
   })
 }, 60_000)
 
@@ -58,6 +64,13 @@ describe('tokens signed with AUTH_SECRET', () => {
 
   it('does not warn about the development secret', () => {
     expect(worker.output()).not.toContain('DEVELOPMENT secret')
+  })
+})
+
+describe('the grace period of deleted files', () => {
+  it('is DELETE_GRACE_SECONDS, told to the page in milliseconds by /api/health', async () => {
+    const response = await fetch(`${worker.url}/api/health`)
+    expect(await response.json()).toEqual({ ok: true, deleteGraceMs: DELETE_GRACE_SECONDS * 1000 })
   })
 })
 
