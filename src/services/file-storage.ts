@@ -1,5 +1,6 @@
 import { type AppEvent, type AppStore, emptyLocalFileState, events, type FileRow, tables } from '../livestore/schema.ts'
 import { FileError } from './errors.ts'
+import { transitions } from './file-state.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
 import { bytesLock, realmLocks, type WithLock } from './locks.ts'
 import { defaultDeleteGraceMs, inGrace } from './sync-plan.ts'
@@ -89,7 +90,7 @@ export const createFileStorage = ({
       await commitWithBytes(file, hash, () =>
         store.commit(
           events.fileCreated({ id, ...describe(file), size, contentHash: hash, createdAt: now() }),
-          tables.localFilesState.set({ ...emptyLocalFileState, localHash: hash }, id),
+          tables.localFilesState.set({ ...emptyLocalFileState, ...transitions.saved(hash) }, id),
           ...(alsoCommit?.(id) ?? []),
         ),
       )
@@ -105,7 +106,7 @@ export const createFileStorage = ({
           // The content this edit replaces, as this device saw it: if another device's edit
           // comes first in LiveStore's order, the store keeps that one as a conflict copy.
           events.fileUpdated({ id: fileId, ...describe(file), size, contentHash: hash, updatedAt: now(), previousHash: current.contentHash }),
-          tables.localFilesState.set({ localHash: hash, upload: 'idle', uploadAttempts: 0, lastError: '' }, fileId),
+          tables.localFilesState.set(transitions.saved(hash), fileId),
         ),
       )
     },

@@ -9,6 +9,7 @@ import {
   tables,
 } from '../livestore/schema.ts'
 import type { Connectivity } from './connectivity.ts'
+import { transitions } from './file-state.ts'
 import { type FileError, toFileError } from './errors.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
 import { bytesLock, realmLocks, type WithLock } from './locks.ts'
@@ -122,7 +123,7 @@ export const createFileSync = ({
     return (bytes: number) => {
       if (now() - reportedAt < progressEveryMs) return
       reportedAt = now()
-      setState(fileId, { transferredBytes: bytes })
+      setState(fileId, transitions.progressed(bytes))
     }
   }
   const countedInto = (report: (bytes: number) => void) => {
@@ -141,18 +142,20 @@ export const createFileSync = ({
     (direction: 'upload' | 'download', transfer: PlannedTransfer) =>
     (error: FileError, attempt: number, retryInMs: number | undefined) => {
       const final = retryInMs === undefined
-      setState(transfer.fileId, {
-        [direction]: final ? 'failed' : 'active',
-        [`${direction}Attempts`]: attempt,
-        lastError: error.message,
-        transferredBytes: 0,
-        ...(final ? { failedHash: transfer.hash } : {}),
-      })
+      const patch =
+        direction === 'upload'
+          ? final
+            ? transitions.uploadFailed(error.message, attempt, transfer.hash)
+            : transitions.uploadRetrying(error.message, attempt)
+          : final
+            ? transitions.downloadFailed(error.message, attempt, transfer.hash)
+            : transitions.downloadRetrying(error.message, attempt)
+      setState(transfer.fileId, patch)
       if (final) onError?.(error, transfer)
       if (error.kind === 'network' || error.kind === 'timeout') connectivity.check()
     }
 
-  /** One place per transition: what each transfer does, and what it records before and after. */
+  /** What each transfer does, and which transitions (file-state.ts) it records before and after. */
   const taskFor = (transfer: PlannedTransfer): TransferTask => {
     const { fileId, hash } = transfer
     const key = transferKey(transfer)
@@ -172,19 +175,19 @@ export const createFileSync = ({
               // The copy vanished from disk (cleared by the browser or by hand): say so, and the
               // plan turns into a download if another device has uploaded it.
               onDevice.delete(hash)
-              setState(fileId, { localHash: '', upload: 'idle' })
+              setState(fileId, transitions.bytesVanished())
               return
             }
             // 'active' already: an earlier try (before a retry, a reload or a crash) may have
             // stored the bytes and lost only the answer. Ask first instead of sending them again.
             const resumed = stateOf(fileId).upload === 'active'
             const stored = resumed ? await remote.head(hash, { signal }) : undefined
-            setState(fileId, { upload: 'active' })
+            setState(fileId, transitions.uploadStarted())
             // The server checked the SHA-256 when it stored them: present under the hash is enough.
             if (stored === undefined) await remote.upload(hash, bytes, transfer.mimeType, { signal, onProgress: progressOf(fileId) })
             store.commit(
               events.fileUploaded({ id: fileId, contentHash: hash, remoteKey: remote.keyOf(hash) }),
-              tables.localFilesState.set({ upload: 'idle', uploadAttempts: 0, lastError: '', transferredBytes: 0 }, fileId),
+              tables.localFilesState.set(transitions.uploaded(), fileId),
             )
           },
           onFailure: failure('upload', transfer),
@@ -196,20 +199,20 @@ export const createFileSync = ({
           priority,
           async run(signal) {
             if (!(await local.exists(hash))) {
-              setState(fileId, { download: 'active' })
+              setState(fileId, transitions.downloadStarted())
               try {
                 const { body } = await remote.download(hash, { signal })
                 await local.put(body.pipeThrough(countedInto(progressOf(fileId))), { expectedHash: hash, signal })
               } catch (cause) {
                 const error = toFileError(cause)
                 if (error.kind === 'storage-full') {
-                  setState(fileId, { download: 'idle', transferredBytes: 0 })
+                  setState(fileId, transitions.downloadHeld())
                   holdDownloads(error)
                 }
                 throw error
               }
             }
-            setState(fileId, { localHash: hash, download: 'idle', downloadAttempts: 0, lastError: '', transferredBytes: 0 })
+            setState(fileId, transitions.downloaded(hash))
           },
           onFailure: failure('download', transfer),
         }
@@ -222,13 +225,13 @@ export const createFileSync = ({
           run: () =>
             withLock(bytesLock(store.storeId, hash), async () => {
               if (await local.exists(hash)) {
-                setState(fileId, { localHash: hash })
+                setState(fileId, transitions.downloaded(hash))
                 return
               }
               // Not here after all: every claim on them is wrong, and the plan must stop asking.
               onDevice.delete(hash)
               const claims = store.query(allStates$).filter((row) => row.value.localHash === hash)
-              if (claims.length > 0) store.commit(...claims.map((row) => tables.localFilesState.set({ localHash: '' }, row.id)))
+              if (claims.length > 0) store.commit(...claims.map((row) => tables.localFilesState.set(transitions.bytesVanished(), row.id)))
             }),
           // A disk that cannot answer: treat the bytes as not here, so the file downloads or waits.
           onFailure: (_error, _attempt, retryInMs) => {
@@ -250,11 +253,11 @@ export const createFileSync = ({
                 await local.remove(hash)
                 onDevice.delete(hash)
               }
-              setState(fileId, { localHash: '' })
+              setState(fileId, transitions.localRemoved())
               if (!stillUsed) resumeDownloads() // space was freed
             }),
           onFailure: (error, _attempt, retryInMs) => {
-            if (retryInMs === undefined) setState(fileId, { localHash: '', lastError: `Could not remove the copy on this device: ${error.message}` })
+            if (retryInMs === undefined) setState(fileId, transitions.localRemovalFailed(error.message))
           },
         }
       case 'removeRemote':
@@ -263,11 +266,11 @@ export const createFileSync = ({
           kind: 'remove',
           async run(signal) {
             await remote.remove(hash, { signal })
-            setState(fileId, { remoteRemoved: true })
+            setState(fileId, transitions.serverCopyRemoved())
           },
           // Asked once: a server that refuses keeps its copy, and this device stops asking.
           onFailure: (error, _attempt, retryInMs) => {
-            if (retryInMs === undefined) setState(fileId, { remoteRemoved: true, lastError: `The server kept its copy: ${error.message}` })
+            if (retryInMs === undefined) setState(fileId, transitions.serverCopyKept(error.message))
           },
         }
     }
@@ -300,7 +303,7 @@ export const createFileSync = ({
           if (!running) return
           if (error.kind === 'aborted' && (transfer.kind === 'upload' || transfer.kind === 'download')) {
             if (stateOf(transfer.fileId)[transfer.kind] === 'active') {
-              setState(transfer.fileId, { [transfer.kind]: 'idle', transferredBytes: 0 })
+              setState(transfer.fileId, transfer.kind === 'upload' ? transitions.uploadCancelled() : transitions.downloadCancelled())
             }
           }
         })
@@ -418,13 +421,7 @@ export const createFileSync = ({
     resumeDownloads,
 
     retry(fileId) {
-      const state = stateOf(fileId)
-      setState(fileId, {
-        ...(state.upload === 'failed' ? { upload: 'idle', uploadAttempts: 0 } : {}),
-        ...(state.download === 'failed' ? { download: 'idle', downloadAttempts: 0 } : {}),
-        lastError: '',
-        failedHash: '',
-      })
+      setState(fileId, transitions.retried(stateOf(fileId)))
     },
   }
 }

@@ -1,4 +1,5 @@
 import { emptyLocalFileState, type FileRow, type LocalFileState } from '../livestore/schema.ts'
+import { failedFor } from './file-state.ts'
 
 /**
  * What this device has to do for one file, derived from two facts only: the synced row (which
@@ -110,24 +111,4 @@ export const planTransfers = (
   return plan
 }
 
-/** Whether a transfer of this file's current content failed for good. */
-const failedFor = (status: LocalFileState['upload'], state: LocalFileState, file: FileRow): boolean =>
-  status === 'failed' && state.failedHash === file.contentHash
-
-/** Where a file's bytes are, in the words of the test contract and the UI. */
-export type LocalView = 'present' | 'downloading' | 'missing' | 'failed'
-export type RemoteView = 'uploaded' | 'uploading' | 'pending' | 'failed'
-
-export const localView = (file: FileRow, state: LocalFileState): LocalView => {
-  if (state.localHash === file.contentHash) return 'present'
-  if (failedFor(state.download, state, file)) return 'failed'
-  if (state.download === 'active') return 'downloading'
-  return 'missing'
-}
-
-export const remoteView = (file: FileRow, state: LocalFileState): RemoteView => {
-  if (file.remoteKey !== '') return 'uploaded'
-  if (failedFor(state.upload, state, file)) return 'failed'
-  if (state.upload === 'active') return 'uploading'
-  return 'pending'
-}
+export { type LocalView, localView, type RemoteView, remoteView } from './file-state.ts'

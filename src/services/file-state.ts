@@ -1,0 +1,133 @@
+import type { FileRow, LocalFileState, TransferStatus } from '../livestore/schema.ts'
+
+/**
+ * One file's state machine on one device.
+ *
+ * What is recorded: the synced `files` row (which content the file has; `remoteKey` once some
+ * device uploaded it) and this device's `localFilesState` document (which bytes it holds, what
+ * its transfers are doing). Both are persisted, so a reload, a crash or a new leader tab resumes
+ * from them. What a person sees on each side is derived from the two (`localView`, `remoteView`):
+ *
+ *   local side   present      localHash = the row's contentHash
+ *                failed       download 'failed' for this content (failedHash = contentHash)
+ *                downloading  download 'active'
+ *                missing      otherwise
+ *   remote side  uploaded     the row's remoteKey is set
+ *                failed       upload 'failed' for this content
+ *                uploading    upload 'active'
+ *                pending      otherwise
+ *
+ * Transitions (each is one function below; the file sync applies them, the plan in
+ * `sync-plan.ts` decides which transfer runs next):
+ *
+ *   side    from          transition                     to
+ *   local   missing       downloadStarted                downloading
+ *   local   downloading   progressed / downloadRetrying  downloading (bytes so far / error, attempt)
+ *   local   downloading   downloaded                     present (hash verified)
+ *   local   downloading   downloadFailed                 failed (a final error, or tries used up)
+ *   local   downloading   downloadCancelled/downloadHeld missing (deleted, or the disk is full)
+ *   local   failed        retried                        missing, planned again
+ *   local   missing       downloaded                     present (the bytes were found on disk)
+ *   local   present       localRemoved / bytesVanished   missing (file deleted / copy gone)
+ *   local   any           saved                          present (saved or edited on this device)
+ *   remote  pending       uploadStarted                  uploading
+ *   remote  uploading     progressed / uploadRetrying    uploading
+ *   remote  uploading     uploaded + v1.FileUploaded     uploaded
+ *   remote  uploading     uploadFailed                   failed
+ *   remote  uploading     uploadCancelled/bytesVanished  pending
+ *   remote  failed        retried                        pending, planned again
+ *   remote  pending       v1.FileUploaded (elsewhere)    uploaded
+ *   both    any           v1.FileUpdated                 the new content: both sides start afresh
+ *   both    active        (start of a new leader)        idle, unless an upload resumes: what the
+ *                                                        file sync's reconcile() finds on disk
+ *
+ * A failure is about one content hash, so a new version of the file is tried afresh. A deleted
+ * file leaves the machine: its local copy goes (localRemoved) and the server is asked to drop
+ * its copy (serverCopyRemoved, or serverCopyKept when it refused).
+ */
+export type FileStatePatch = Partial<LocalFileState>
+
+export const transitions = {
+  /** A file saved or edited on this device: its bytes are here, nothing is uploaded yet. */
+  saved: (hash: string): FileStatePatch => ({ localHash: hash, upload: 'idle', uploadAttempts: 0, lastError: '', transferredBytes: 0 }),
+
+  uploadStarted: (): FileStatePatch => ({ upload: 'active' }),
+  uploadRetrying: (error: string, attempt: number): FileStatePatch => ({
+    upload: 'active',
+    uploadAttempts: attempt,
+    lastError: error,
+    transferredBytes: 0,
+  }),
+  uploadFailed: (error: string, attempt: number, hash: string): FileStatePatch => ({
+    upload: 'failed',
+    uploadAttempts: attempt,
+    lastError: error,
+    failedHash: hash,
+    transferredBytes: 0,
+  }),
+  /** Committed together with v1.FileUploaded, which makes the remote side 'uploaded'. */
+  uploaded: (): FileStatePatch => ({ upload: 'idle', uploadAttempts: 0, lastError: '', transferredBytes: 0 }),
+  uploadCancelled: (): FileStatePatch => ({ upload: 'idle', transferredBytes: 0 }),
+
+  downloadStarted: (): FileStatePatch => ({ download: 'active' }),
+  downloadRetrying: (error: string, attempt: number): FileStatePatch => ({
+    download: 'active',
+    downloadAttempts: attempt,
+    lastError: error,
+    transferredBytes: 0,
+  }),
+  downloadFailed: (error: string, attempt: number, hash: string): FileStatePatch => ({
+    download: 'failed',
+    downloadAttempts: attempt,
+    lastError: error,
+    failedHash: hash,
+    transferredBytes: 0,
+  }),
+  /** The bytes are here and verified (downloaded, or found on disk under the right hash). */
+  downloaded: (hash: string): FileStatePatch => ({ localHash: hash, download: 'idle', downloadAttempts: 0, lastError: '', transferredBytes: 0 }),
+  downloadCancelled: (): FileStatePatch => ({ download: 'idle', transferredBytes: 0 }),
+  /** The disk is full: the download waits in the queue, with no failure of its own. */
+  downloadHeld: (): FileStatePatch => ({ download: 'idle', transferredBytes: 0 }),
+
+  /** Bytes sent or received so far by the transfer in flight. */
+  progressed: (bytes: number): FileStatePatch => ({ transferredBytes: bytes }),
+
+  /** The copy is gone from the disk (cleared by the browser or by hand): upload cannot go on. */
+  bytesVanished: (): FileStatePatch => ({ localHash: '', upload: 'idle', transferredBytes: 0 }),
+  /** The copy of a deleted file was removed from this device. */
+  localRemoved: (): FileStatePatch => ({ localHash: '' }),
+  localRemovalFailed: (error: string): FileStatePatch => ({ localHash: '', lastError: `Could not remove the copy on this device: ${error}` }),
+  /** This device asked the server to drop a deleted file's bytes (once, whatever it answered). */
+  serverCopyRemoved: (): FileStatePatch => ({ remoteRemoved: true }),
+  serverCopyKept: (error: string): FileStatePatch => ({ remoteRemoved: true, lastError: `The server kept its copy: ${error}` }),
+
+  /** The person asked to try a failed transfer again. */
+  retried: (state: LocalFileState): FileStatePatch => ({
+    ...(state.upload === 'failed' ? { upload: 'idle' as TransferStatus, uploadAttempts: 0 } : {}),
+    ...(state.download === 'failed' ? { download: 'idle' as TransferStatus, downloadAttempts: 0 } : {}),
+    lastError: '',
+    failedHash: '',
+  }),
+} as const
+
+/** Whether a transfer in this direction failed for good for the file's current content. */
+export const failedFor = (status: TransferStatus, state: LocalFileState, file: Pick<FileRow, 'contentHash'>): boolean =>
+  status === 'failed' && state.failedHash === file.contentHash
+
+/** Where a file's bytes are, in the words of the test contract and the UI. */
+export type LocalView = 'present' | 'downloading' | 'missing' | 'failed'
+export type RemoteView = 'uploaded' | 'uploading' | 'pending' | 'failed'
+
+export const localView = (file: Pick<FileRow, 'contentHash'>, state: LocalFileState): LocalView => {
+  if (state.localHash === file.contentHash) return 'present'
+  if (failedFor(state.download, state, file)) return 'failed'
+  if (state.download === 'active') return 'downloading'
+  return 'missing'
+}
+
+export const remoteView = (file: Pick<FileRow, 'contentHash' | 'remoteKey'>, state: LocalFileState): RemoteView => {
+  if (file.remoteKey !== '') return 'uploaded'
+  if (failedFor(state.upload, state, file)) return 'failed'
+  if (state.upload === 'active') return 'uploading'
+  return 'pending'
+}
