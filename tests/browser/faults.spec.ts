@@ -46,7 +46,9 @@ test('the Worker dies in the middle of twenty uploads and comes back: nothing is
 
   const b = await openDevice('B')
   await expectSyncedEverywhere([a.page, b.page], storeId, files, 120_000)
-  for (const file of files) expect(storedUploads(worker.output()).get(`${storeId}/${sha256(file.buffer)}`), file.name).toBe(1)
+  // Never stored twice. (An upload the Worker stored just as it was killed may have no log line:
+  // the device's HEAD found it after the restart, and B's download above proves it is there.)
+  for (const file of files) expect(storedUploads(worker.output()).get(`${storeId}/${sha256(file.buffer)}`) ?? 0, file.name).toBeLessThanOrEqual(1)
 })
 
 test('a reload in the middle of an upload, and of a download, finishes both', async ({ openDevice, storeId, worker }) => {
