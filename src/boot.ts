@@ -3,7 +3,7 @@ import LiveStoreSharedWorker from '@livestore/adapter-web/shared-worker?sharedwo
 import { createStorePromise } from '@livestore/livestore'
 import { Effect, Fiber, Stream } from 'effect'
 import LiveStoreWorker from './livestore/livestore.worker.ts?worker'
-import { type AppStore, schema, SyncPayload } from './livestore/schema.ts'
+import { type AppStore, events, schema, SyncPayload } from './livestore/schema.ts'
 import { createTokenProvider, type TokenProvider } from './services/auth-token.ts'
 import { type Connectivity, createConnectivity } from './services/connectivity.ts'
 import { connectFileServiceWorker } from './services/file-service-worker.ts'
@@ -14,7 +14,7 @@ import { webLocks } from './services/locks.ts'
 import { createRemoteFileStorage } from './services/remote-file-storage.ts'
 import { createSyncExecutor } from './services/sync-executor.ts'
 import { defaultDeleteGraceMs } from './services/sync-plan.ts'
-import { leaderSignalsOf, watchUpstreamStall } from './services/upstream-stall.ts'
+import { leaderSignalsOf, sessionPendingEventNames, watchSessionStall, watchUpstreamStall } from './services/upstream-stall.ts'
 
 /** Everything the page uses, built once here and handed to Vue; nothing else builds services. */
 export interface AppServices {
@@ -111,6 +111,19 @@ export const boot = async (): Promise<AppServices> => {
   const signals = leaderSignalsOf(store)
   if (signals) watchUpstreamStall({ signals, onStall: ({ pending }) => reloadOnce(pending, () => fileStorage.whenIdle()) })
   else console.warn('The LiveStore sync stall watchdog is off: this LiveStore version does not expose what it reads.')
+
+  // One level down: a tab whose events the shared leader refused can wait for good. When they
+  // are only the file sync's own (recomputed after a reload: it asks the server, then records
+  // the upload again), the tab reloads; a person's own changes are never dropped that way.
+  const recomputable = new Set<string>([events.fileUploaded.name, events.localFileStateSet.name, events.deviceSyncStateSet.name])
+  watchSessionStall({
+    subscribe: (listener) => store.subscribeSyncStatus((status) => listener(status.pendingCount)),
+    onStall: (pending) => {
+      const names = sessionPendingEventNames(store)
+      if (names && names.length > 0 && names.every((name) => recomputable.has(name))) reloadOnce(pending, () => fileStorage.whenIdle())
+      else console.error(`${pending} changes of this tab are not accepted by LiveStore's shared leader (LiveStore 0.4): they stay in this tab only.`)
+    },
+  })
 
   const tokenArrivedAfterBoot = authToken ? undefined : untilToken(tokens, connectivity)
 

@@ -148,3 +148,66 @@ interface InternalClientSession {
     syncState?: { get?: Effect.Effect<InternalSyncState, unknown>; changes?: Stream.Stream<InternalSyncState, unknown> }
   }
 }
+
+/**
+ * The same parking one level down, between a tab's session and the leader (LiveStore 0.4): a
+ * session whose push the leader refused (another tab committed at the same moment) waits for a
+ * rebase that does not always come, and its events then stay pending in that tab for good: the
+ * other tabs and devices never see them. Reported once, when the session's pending count stays
+ * above zero without going down for `stallAfterMs` (a push to the leader takes milliseconds).
+ */
+export const watchSessionStall = ({
+  subscribe,
+  onStall,
+  stallAfterMs = 10_000,
+  setTimer = (callback, ms) => {
+    const timer = setTimeout(callback, ms)
+    return () => clearTimeout(timer)
+  },
+}: {
+  /** The session's pending count (`store.subscribeSyncStatus`), at once and on each change. */
+  subscribe: (listener: (pendingCount: number) => void) => () => void
+  onStall: (pendingCount: number) => void
+  stallAfterMs?: number
+  setTimer?: (callback: () => void, ms: number) => () => void
+}): (() => void) => {
+  let pending = 0
+  let cancelTimer: (() => void) | undefined
+  let stopped = false
+  const stop = () => {
+    stopped = true
+    cancelTimer?.()
+    cancelTimer = undefined
+    unsubscribe()
+  }
+  const unsubscribe = subscribe((count) => {
+    if (stopped) return
+    const progressed = count < pending
+    pending = count
+    if (count === 0) {
+      cancelTimer?.()
+      cancelTimer = undefined
+      return
+    }
+    if (cancelTimer && !progressed) return
+    cancelTimer?.()
+    cancelTimer = setTimer(() => {
+      stop()
+      onStall(pending)
+    }, stallAfterMs)
+  })
+  return stop
+}
+
+/** The names of the events this tab's session holds unconfirmed by the leader (internals, 0.4.0). */
+export const sessionPendingEventNames = (store: Store<any>): string[] | undefined => {
+  const syncState = (store as unknown as Record<symbol, { syncProcessor?: { syncState?: Effect.Effect<{ pending: ReadonlyArray<{ name?: unknown }> }> } } | undefined>)[
+    StoreInternalsSymbol
+  ]?.syncProcessor?.syncState
+  if (!syncState) return undefined
+  try {
+    return Effect.runSync(syncState).pending.map((event) => String(event.name))
+  } catch {
+    return undefined
+  }
+}

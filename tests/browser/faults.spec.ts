@@ -2,6 +2,7 @@ import { expect, test } from './fixtures.ts'
 import { addFiles, expectFileState, expectSyncedEverywhere, fileItem, fileRequests, randomFile, sha256, storedUploads, throttle } from './helpers.ts'
 
 test('two tabs of one store: every file is uploaded exactly once', async ({ openDevice, storeId, worker }) => {
+  test.setTimeout(150_000) // room for the state dump of expectSyncedEverywhere when it fails
   const a = await openDevice('A')
   const secondTab = await a.context.newPage()
   await secondTab.goto(a.page.url())

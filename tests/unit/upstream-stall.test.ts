@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import { events } from '../../src/livestore/schema.ts'
-import { type LeaderSignals, type LeaderSync, leaderSignalsOf, watchUpstreamStall } from '../../src/services/upstream-stall.ts'
+import {
+  type LeaderSignals,
+  type LeaderSync,
+  leaderSignalsOf,
+  sessionPendingEventNames,
+  watchSessionStall,
+  watchUpstreamStall,
+} from '../../src/services/upstream-stall.ts'
 import { createManualClock } from '../support/fakes.ts'
 import { createTestStore } from '../support/store.ts'
 import { waitFor } from '../support/wait.ts'
@@ -132,3 +139,57 @@ describe('the signals of a real LiveStore store', () => {
     expect(leaderSignalsOf({} as never)).toBeUndefined()
   })
 })
+
+describe('the session stall watchdog', () => {
+  const setupSession = () => {
+    const clock = createManualClock()
+    let listener: (count: number) => void = () => {}
+    let subscribed = true
+    const stalls: number[] = []
+    watchSessionStall({
+      subscribe: (next) => {
+        listener = next
+        next(0)
+        return () => void (subscribed = false)
+      },
+      onStall: (count) => stalls.push(count),
+      stallAfterMs: 10_000,
+      setTimer: clock.setTimer,
+    })
+    return { clock, stalls, pending: (count: number) => listener(count), subscribed: () => subscribed }
+  }
+
+  test('reports once when the session holds events that the leader does not take for the whole wait', () => {
+    const { clock, stalls, pending, subscribed } = setupSession()
+    pending(2)
+    clock.advance(9_999)
+    pending(3) // more local events are not progress
+    clock.advance(1)
+    expect(stalls).toEqual([3])
+    clock.advance(60_000)
+    expect(stalls).toEqual([3])
+    expect(subscribed()).toBe(false)
+  })
+
+  test('a session whose events go through, even slowly, is not stalled', () => {
+    const { clock, stalls, pending } = setupSession()
+    pending(3)
+    clock.advance(9_000)
+    pending(2)
+    clock.advance(9_000)
+    pending(0)
+    clock.advance(60_000)
+    expect(stalls).toEqual([])
+  })
+
+  test('reads the names of the events a real session holds', async () => {
+    const store = await createTestStore()
+    try {
+      expect(sessionPendingEventNames(store)).toEqual([])
+      expect(sessionPendingEventNames({} as never)).toBeUndefined()
+    } finally {
+      await store.shutdownPromise()
+    }
+  })
+})
+
