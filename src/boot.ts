@@ -106,23 +106,27 @@ export const boot = async (): Promise<AppServices> => {
     await new Promise<never>(() => {}) // held until this tab goes away
   })
 
-  // Works around LiveStore 0.4's parked push (upstream #1394, #1462): the tab that runs the
-  // leader reloads, once nothing is left only in its memory, and the new leader pushes again.
-  const signals = leaderSignalsOf(store)
-  if (signals) watchUpstreamStall({ signals, onStall: ({ pending }) => reloadOnce(pending, () => fileStorage.whenIdle()) })
-  else console.warn('The LiveStore sync stall watchdog is off: this LiveStore version does not expose what it reads.')
-
-  // One level down: a tab whose events the shared leader refused can wait for good. When they
-  // are only the file sync's own (recomputed after a reload: it asks the server, then records
-  // the upload again), the tab reloads; a person's own changes are never dropped that way.
+  // Works around two ways LiveStore 0.4 parks a push for good. A reload restarts it, but drops
+  // what this tab's session has not handed to the leader yet: it happens only when that is
+  // nothing, or only the file sync's own events, which it recomputes after the reload (it asks
+  // the server, then records the upload again). A person's own change is never dropped that way.
   const recomputable = new Set<string>([events.fileUploaded.name, events.localFileStateSet.name, events.deviceSyncStateSet.name])
+  const reloadIfSafe = (what: string) => {
+    const names = sessionPendingEventNames(store)
+    if (names?.every((name) => recomputable.has(name))) reloadOnce(what, () => fileStorage.whenIdle())
+    else console.error(`${what}, and this tab holds changes a reload would drop: not reloading (LiveStore 0.4).`)
+  }
+  // The leader's pushes to the server (upstream #1394, #1462): the tab that runs it reloads.
+  const signals = leaderSignalsOf(store)
+  if (signals) {
+    watchUpstreamStall({ signals, onStall: ({ pending }) => reloadIfSafe(`${pending} events wait for the server's confirmation while connected`) })
+  } else {
+    console.warn('The LiveStore sync stall watchdog is off: this LiveStore version does not expose what it reads.')
+  }
+  // A tab's session to the shared leader, when another tab committed at the same moment.
   watchSessionStall({
     subscribe: (listener) => store.subscribeSyncStatus((status) => listener(status.pendingCount)),
-    onStall: (pending) => {
-      const names = sessionPendingEventNames(store)
-      if (names && names.length > 0 && names.every((name) => recomputable.has(name))) reloadOnce(pending, () => fileStorage.whenIdle())
-      else console.error(`${pending} changes of this tab are not accepted by LiveStore's shared leader (LiveStore 0.4): they stay in this tab only.`)
-    },
+    onStall: (pending) => reloadIfSafe(`${pending} events of this tab wait for LiveStore's shared leader`),
   })
 
   const tokenArrivedAfterBoot = authToken ? undefined : untilToken(tokens, connectivity)
@@ -153,17 +157,17 @@ const deleteGraceFromServer = async (origin: string, cache: Storage): Promise<nu
 
 /**
  * Reloads for a stalled sync, at most once in ten minutes: if a fresh leader stalls again, more
- * reloads would only disturb the person, and the events stay safe on the device meanwhile.
+ * reloads would only disturb the person; the events stay where they are meanwhile.
  */
-const reloadOnce = (pending: number, whenIdle: () => Promise<void>) => {
+const reloadOnce = (what: string, whenIdle: () => Promise<void>) => {
   const key = 'file-sync:stall-reload'
   const last = Number(window.sessionStorage.getItem(key) ?? 0)
   if (Date.now() - last < 10 * 60_000) {
-    console.error(`Sync is still stalled after a reload, with ${pending} events the server has not confirmed (LiveStore #1394); they stay on this device.`)
+    console.error(`${what}, still after a reload: not reloading again; the events stay on this device (LiveStore 0.4).`)
     return
   }
   window.sessionStorage.setItem(key, String(Date.now()))
-  console.warn(`Sync stalled with ${pending} events the server has not confirmed (LiveStore #1394); reloading to resume.`)
+  console.warn(`${what} (LiveStore 0.4 parked them): reloading to resume.`)
   void whenIdle().then(() => window.location.reload())
 }
 
