@@ -117,8 +117,11 @@ export const boot = async (): Promise<AppServices> => {
     else console.error(`${what}, and this tab holds changes a reload would drop: not reloading (LiveStore 0.4).`)
   }
   // The leader's pushes to the server (upstream #1394, #1462): the tab that runs it reloads.
-  const signals = leaderSignalsOf(store)
-  if (signals) {
+  const leader = leaderSignalsOf(store)
+  if (leader) {
+    // Connected means the socket is up (LiveStore's view) and the server answers (ours): a
+    // socket can look up while the browser is offline, and nothing is stalled then.
+    const signals = { ...leader, connection: bothConnected(leader.connection, connectivity) }
     watchUpstreamStall({ signals, onStall: ({ pending }) => reloadIfSafe(`${pending} events wait for the server's confirmation while connected`) })
   } else {
     console.warn('The LiveStore sync stall watchdog is off: this LiveStore version does not expose what it reads.')
@@ -170,6 +173,25 @@ const reloadOnce = (what: string, whenIdle: () => Promise<void>) => {
   console.warn(`${what} (LiveStore 0.4 parked them): reloading to resume.`)
   void whenIdle().then(() => window.location.reload())
 }
+
+const bothConnected =
+  (socket: (listener: (connected: boolean) => void) => () => void, connectivity: Connectivity) =>
+  (listener: (connected: boolean) => void): (() => void) => {
+    let socketUp = false
+    let reachable = connectivity.online
+    const unsubscribeSocket = socket((up) => {
+      socketUp = up
+      listener(socketUp && reachable)
+    })
+    const unsubscribeServer = connectivity.subscribe((online) => {
+      reachable = online
+      listener(socketUp && reachable)
+    })
+    return () => {
+      unsubscribeSocket()
+      unsubscribeServer()
+    }
+  }
 
 /** LiveStore's sync connection status as a plain callback subscription. */
 const subscribeNetworkStatus = (store: AppStore, listener: (connected: boolean) => void): (() => void) => {
