@@ -1,4 +1,4 @@
-import { type Store, StoreInternalsSymbol } from '@livestore/livestore'
+import { type LiveStoreSchema, type Store, StoreInternalsSymbol } from '@livestore/livestore'
 import { Effect, Fiber, Stream } from 'effect'
 
 /**
@@ -106,7 +106,7 @@ export const watchUpstreamStall = ({
  * the public API; they are read through the store's internals, pinned to 0.4.0, and this returns
  * undefined (no watchdog) when they are not where they were.
  */
-export const leaderSignalsOf = (store: Store<any>): LeaderSignals | undefined => {
+export const leaderSignalsOf = <TSchema extends LiveStoreSchema>(store: Store<TSchema>): LeaderSignals | undefined => {
   const clientSession = (store as unknown as Record<symbol, { clientSession?: InternalClientSession } | undefined>)[
     StoreInternalsSymbol
   ]?.clientSession
@@ -200,7 +200,7 @@ export const watchSessionStall = ({
 }
 
 /** The names of the events this tab's session holds unconfirmed by the leader (internals, 0.4.0). */
-export const sessionPendingEventNames = (store: Store<any>): string[] | undefined => {
+export const sessionPendingEventNames = <TSchema extends LiveStoreSchema>(store: Store<TSchema>): string[] | undefined => {
   const syncState = (store as unknown as Record<symbol, { syncProcessor?: { syncState?: Effect.Effect<{ pending: ReadonlyArray<{ name?: unknown }> }> } } | undefined>)[
     StoreInternalsSymbol
   ]?.syncProcessor?.syncState
