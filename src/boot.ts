@@ -7,9 +7,9 @@ import { type AppStore, events, schema, SyncPayload } from './livestore/schema.t
 import { createTokenProvider, type TokenProvider } from './services/auth-token.ts'
 import { type Connectivity, createConnectivity } from './services/connectivity.ts'
 import { connectFileServiceWorker } from './services/file-service-worker.ts'
-import { createFileStorage, type FileStorage } from './services/file-storage.ts'
-import { createFileSync, type FileSync } from './services/file-sync.ts'
-import { createOpfsFileStorage } from './services/local-file-storage.ts'
+import { createFileStorage, defaultMaxFileBytes, type FileStorage } from './services/file-storage.ts'
+import { createFileSync, defaultPartBytes, type FileSync, minPartBytes } from './services/file-sync.ts'
+import { connectLocalFileStorage } from './services/local-file-worker.ts'
 import { webLocks } from './services/locks.ts'
 import { createRemoteFileStorage } from './services/remote-file-storage.ts'
 import { createSyncExecutor } from './services/sync-executor.ts'
@@ -50,7 +50,7 @@ export const boot = async (): Promise<AppServices> => {
   const storeId = storeIdFromUrl(window.location, window.history)
   const origin = window.location.origin
   const tokens = createTokenProvider({ storeId, endpoint: `${origin}/api/auth/${storeId}`, cache: window.localStorage })
-  const deleteGrace = deleteGraceFromServer(origin, window.localStorage)
+  const serverSettings = settingsFromServer(origin, window.localStorage)
 
   // The sync payload is fixed when the store is created: take the cached token, or ask the
   // server briefly. Offline on a first visit, the page still works and syncs after a reload.
@@ -75,9 +75,12 @@ export const boot = async (): Promise<AppServices> => {
     syncPayloadSchema: SyncPayload,
   })
   await serviceWorker
-  const deleteGraceMs = await deleteGrace
+  const { deleteGraceMs, maxFileBytes, maxRequestBytes } = await serverSettings
 
-  const local = createOpfsFileStorage({ root: () => navigator.storage.getDirectory(), folder: ['files', storeId] })
+  // Files are written and hashed in a worker of their own: OPFS's fast, resumable writes exist
+  // only there, and the page's thread stays free whatever the size.
+  const filesWorker = new Worker(new URL('./services/local-files.worker.ts', import.meta.url), { type: 'module', name: 'files' })
+  const local = connectLocalFileStorage({ worker: filesWorker, folder: ['files', storeId] })
   const remote = createRemoteFileStorage({ baseUrl: origin, storeId, getToken: tokens.getToken })
   const connectivity = createConnectivity({
     probe: async (signal) => (await fetch(`${origin}/api/health`, { signal, cache: 'no-store' })).ok,
@@ -87,8 +90,10 @@ export const boot = async (): Promise<AppServices> => {
   // Tabs share OPFS: a save in one tab and a removal in the leader tab must see each other.
   const withLock = webLocks(navigator.locks)
   const executor = createSyncExecutor()
-  const fileSync = createFileSync({ store, local, remote, executor, connectivity, withLock, deleteGraceMs })
-  const fileStorage = createFileStorage({ store, local, withLock, deleteGraceMs })
+  // Larger files go up in parts that each fit in one request to the server (and R2 wants 5 MiB at least).
+  const partBytes = Math.max(minPartBytes, Math.min(defaultPartBytes, maxRequestBytes))
+  const fileSync = createFileSync({ store, local, remote, executor, connectivity, withLock, deleteGraceMs, partBytes })
+  const fileStorage = createFileStorage({ store, local, withLock, deleteGraceMs, maxFileBytes })
 
   // Tabs of one store share OPFS and the local state: one of them (the lock holder) transfers,
   // the next one takes over when it closes.
@@ -137,25 +142,49 @@ export const boot = async (): Promise<AppServices> => {
   return { storeId, store, fileStorage, fileSync, connectivity, tokens, deleteGraceMs, tokenArrivedAfterBoot }
 }
 
-const deleteGraceKey = 'file-sync:deleteGraceMs'
+const serverSettingsKey = 'file-sync:serverSettings'
+
+interface ServerSettings {
+  /** How long deleted files stay restorable. */
+  deleteGraceMs: number
+  /** The largest file the server takes. */
+  maxFileBytes: number
+  /** The largest body of one request (Cloudflare's cap): larger files go in parts. */
+  maxRequestBytes: number
+}
+
+const defaultSettings: ServerSettings = {
+  deleteGraceMs: defaultDeleteGraceMs,
+  maxFileBytes: defaultMaxFileBytes,
+  maxRequestBytes: 100 * 1024 * 1024,
+}
 
 /**
- * The server decides how long deleted files stay restorable. Its last answer is kept, so that
- * a start while it is unreachable keeps the same promise; before any answer, the default.
+ * The server decides how long deleted files stay restorable and how large files may be
+ * (`GET /api/health`). Its last answer is kept, so that a start while it is unreachable keeps
+ * the same promises; before any answer, the defaults.
  */
-const deleteGraceFromServer = async (origin: string, cache: Storage): Promise<number> => {
+const settingsFromServer = async (origin: string, cache: Storage): Promise<ServerSettings> => {
+  const valid = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0
+  const read = (source: Record<string, unknown>, fallback: ServerSettings): ServerSettings => ({
+    deleteGraceMs: valid(source.deleteGraceMs) ? source.deleteGraceMs : fallback.deleteGraceMs,
+    maxFileBytes: valid(source.maxFileBytes) ? source.maxFileBytes : fallback.maxFileBytes,
+    maxRequestBytes: valid(source.maxRequestBytes) && source.maxRequestBytes > 0 ? source.maxRequestBytes : fallback.maxRequestBytes,
+  })
+  let cached = defaultSettings
+  try {
+    cached = read(JSON.parse(cache.getItem(serverSettingsKey) ?? '{}') as Record<string, unknown>, defaultSettings)
+  } catch {
+    // Not JSON: start from the defaults.
+  }
   try {
     const response = await fetch(`${origin}/api/health`, { cache: 'no-store', signal: AbortSignal.timeout(3_000) })
-    const { deleteGraceMs } = (await response.json()) as { deleteGraceMs?: unknown }
-    if (typeof deleteGraceMs === 'number' && Number.isSafeInteger(deleteGraceMs) && deleteGraceMs >= 0) {
-      cache.setItem(deleteGraceKey, String(deleteGraceMs))
-      return deleteGraceMs
-    }
+    const settings = read((await response.json()) as Record<string, unknown>, cached)
+    cache.setItem(serverSettingsKey, JSON.stringify(settings))
+    return settings
   } catch {
-    // Unreachable, or an answer without it: fall back below.
+    return cached // unreachable, or not JSON
   }
-  const cached = cache.getItem(deleteGraceKey)
-  return cached !== null && /^\d+$/.test(cached) ? Number(cached) : defaultDeleteGraceMs
 }
 
 /**

@@ -46,6 +46,20 @@ export const TransferStatus = Schema.Literal('idle', 'active', 'failed')
 export type TransferStatus = typeof TransferStatus.Type
 
 /**
+ * An upload in parts that has begun on this device (files larger than one request may carry):
+ * the parts the server confirmed are kept, so an interrupted upload resumes after the last of them.
+ */
+export const PartsUpload = Schema.Struct({
+  /** The content being uploaded: a new version of the file abandons this upload. */
+  hash: Schema.String,
+  uploadId: Schema.String,
+  /** Fixed for the whole upload (every part but the last has this size). */
+  partSize: Schema.Number,
+  parts: Schema.Array(Schema.Struct({ partNumber: Schema.Number, etag: Schema.String })),
+})
+export type PartsUpload = typeof PartsUpload.Type
+
+/**
  * This device's view of one file. One document per file id, so that every write touches one
  * file's state only. Client documents are shared by all tabs of the same origin and store, and
  * never leave the device.
@@ -65,6 +79,8 @@ export const LocalFileState = Schema.Struct({
   remoteRemoved: Schema.Boolean,
   /** Bytes sent or received so far by the transfer in flight (of the file's `size`); 0 or absent when none runs. */
   transferredBytes: Schema.optional(Schema.Number),
+  /** The upload in parts this device has begun for the file; null or absent when none. */
+  partsUpload: Schema.optional(Schema.NullOr(PartsUpload)),
 })
 export type LocalFileState = typeof LocalFileState.Type
 
@@ -78,6 +94,7 @@ export const emptyLocalFileState: LocalFileState = {
   failedHash: '',
   remoteRemoved: false,
   transferredBytes: 0,
+  partsUpload: null,
 }
 
 const localFilesState = State.SQLite.clientDocument({

@@ -11,10 +11,11 @@ export type FileErrorKind =
   | 'too-large'
   | 'integrity' // bytes whose SHA-256 is not the expected one
   | 'storage-full' // the device's disk or the origin's quota is full
+  | 'busy' // another tab holds the same file open for writing: worth another try soon
   | 'bad-request'
   | 'aborted' // cancelled by us: the file was deleted or the tab is closing
 
-const retryableKinds = new Set<FileErrorKind>(['network', 'timeout', 'server', 'integrity'])
+const retryableKinds = new Set<FileErrorKind>(['network', 'timeout', 'server', 'integrity', 'busy'])
 
 export class FileError extends Error {
   readonly kind: FileErrorKind

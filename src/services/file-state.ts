@@ -1,4 +1,4 @@
-import type { FileRow, LocalFileState, TransferStatus } from '../livestore/schema.ts'
+import type { FileRow, LocalFileState, PartsUpload, TransferStatus } from '../livestore/schema.ts'
 
 /**
  * One file's state machine on one device.
@@ -32,11 +32,15 @@ import type { FileRow, LocalFileState, TransferStatus } from '../livestore/schem
  *   local   any           saved                          present (saved or edited on this device)
  *   remote  pending       uploadStarted                  uploading
  *   remote  uploading     progressed / uploadRetrying    uploading
+ *   remote  uploading     partsStarted / partUploaded    uploading (an upload in parts, and the parts
+ *                                                        the server confirmed: a resume skips them)
  *   remote  uploading     uploaded + v1.FileUploaded     uploaded
  *   remote  uploading     uploadFailed                   failed
  *   remote  uploading     uploadCancelled/bytesVanished  pending
  *   remote  failed        retried                        pending, planned again
  *   remote  pending       v1.FileUploaded (elsewhere)    uploaded
+ *   remote  any           partsAbandoned                 the same, without an upload in parts (the
+ *                                                        file was deleted, changed or uploaded elsewhere)
  *   both    any           v1.FileUpdated                 the new content: both sides start afresh
  *   both    active        (start of a new leader)        idle, unless an upload resumes: what the
  *                                                        file sync's reconcile() finds on disk
@@ -65,8 +69,14 @@ export const transitions = {
     failedHash: hash,
     transferredBytes: 0,
   }),
+  /** An upload in parts begun, or one more of its parts confirmed by the server. */
+  partsStarted: (upload: PartsUpload): FileStatePatch => ({ upload: 'active', partsUpload: upload }),
+  partUploaded: (upload: PartsUpload, part: PartsUpload['parts'][number]): FileStatePatch => ({
+    partsUpload: { ...upload, parts: [...upload.parts.filter((done) => done.partNumber !== part.partNumber), part] },
+  }),
+  partsAbandoned: (): FileStatePatch => ({ partsUpload: null }),
   /** Committed together with v1.FileUploaded, which makes the remote side 'uploaded'. */
-  uploaded: (): FileStatePatch => ({ upload: 'idle', uploadAttempts: 0, lastError: '', transferredBytes: 0 }),
+  uploaded: (): FileStatePatch => ({ upload: 'idle', uploadAttempts: 0, lastError: '', transferredBytes: 0, partsUpload: null }),
   uploadCancelled: (): FileStatePatch => ({ upload: 'idle', transferredBytes: 0 }),
 
   downloadStarted: (): FileStatePatch => ({ download: 'active' }),

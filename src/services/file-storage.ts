@@ -47,7 +47,8 @@ export interface FileStorageOptions {
   newId?: () => string
 }
 
-export const defaultMaxFileBytes = 100 * 1024 * 1024
+/** 10 GiB: a file's size is bounded by the disk and the server, not by memory. */
+export const defaultMaxFileBytes = 10 * 1024 * 1024 * 1024
 
 export const createFileStorage = ({
   store,
@@ -70,7 +71,7 @@ export const createFileStorage = ({
         `"${describe(file).name}" is ${formatBytes(file.size)}; files up to ${formatBytes(maxFileBytes)} can be added.`,
       )
     }
-    return local.put(file.stream())
+    return local.put(file)
   }
 
   /**
@@ -79,7 +80,7 @@ export const createFileStorage = ({
    */
   const commitWithBytes = (file: Blob, hash: string, commit: () => void) =>
     withLock(bytesLock(store.storeId, hash), async () => {
-      if (!(await local.exists(hash))) await local.put(file.stream(), { expectedHash: hash })
+      if (!(await local.exists(hash))) await local.put(file, { expectedHash: hash })
       commit()
     })
 

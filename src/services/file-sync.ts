@@ -3,19 +3,19 @@ import {
   type AppStore,
   deviceSyncStateId,
   emptyLocalFileState,
-  events,
   type FileRow,
   type LocalFileState,
   tables,
 } from '../livestore/schema.ts'
 import type { Connectivity } from './connectivity.ts'
 import { transitions } from './file-state.ts'
-import { type FileError, toFileError } from './errors.ts'
+import type { FileError } from './errors.ts'
+import { type TransferContext, transferTask } from './file-transfers.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
-import { bytesLock, realmLocks, type WithLock } from './locks.ts'
+import { realmLocks, type WithLock } from './locks.ts'
 import type { RemoteFileStorage } from './remote-file-storage.ts'
-import { delayUntil, type SyncExecutor, type TransferTask } from './sync-executor.ts'
-import { defaultDeleteGraceMs, needsBytes, nextGraceEnd, type PlannedTransfer, planTransfers, transferKey } from './sync-plan.ts'
+import { delayUntil, type SyncExecutor } from './sync-executor.ts'
+import { defaultDeleteGraceMs, nextGraceEnd, type PlannedTransfer, planTransfers, transferKey } from './sync-plan.ts'
 
 export interface FileSync {
   /** Reconciles with the disk once, then follows the store until stopped. */
@@ -45,9 +45,20 @@ export interface FileSyncOptions {
   progressEveryMs?: number
   /** How long a deleted file stays restorable (see sync-plan.ts); the same as the file storage's. */
   deleteGraceMs?: number
+  /**
+   * Files larger than `partsAboveBytes` upload in parts of `partBytes` (R2: at least 5 MiB),
+   * resumable part by part; both below what one request to the server may carry.
+   */
+  partBytes?: number
+  partsAboveBytes?: number
   now?: () => number
   setTimer?: (callback: () => void, ms: number) => () => void
 }
+
+/** 16 MiB: far below Cloudflare's 100 MB request cap, and few enough requests for a large file. */
+export const defaultPartBytes = 16 * 1024 * 1024
+/** R2 refuses to join parts smaller than 5 MiB (all but the last). */
+export const minPartBytes = 5 * 1024 * 1024
 
 const allFiles$ = queryDb(tables.files.where({}), { label: 'fileSync.files' })
 const allStates$ = queryDb(tables.localFilesState.where({}), { label: 'fileSync.localStates' })
@@ -63,6 +74,8 @@ export const createFileSync = ({
   heldRetryMs = 60_000,
   progressEveryMs = 500,
   deleteGraceMs = defaultDeleteGraceMs,
+  partBytes = defaultPartBytes,
+  partsAboveBytes = partBytes,
   now = Date.now,
   setTimer = (callback, ms) => {
     const timer = setTimeout(callback, ms)
@@ -126,154 +139,24 @@ export const createFileSync = ({
       setState(fileId, transitions.progressed(bytes))
     }
   }
-  const countedInto = (report: (bytes: number) => void) => {
-    let received = 0
-    return new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        received += chunk.byteLength
-        report(received)
-        controller.enqueue(chunk)
-      },
-    })
-  }
 
-  /** Records a failed try; a final one marks the transfer failed for this content. */
-  const failure =
-    (direction: 'upload' | 'download', transfer: PlannedTransfer) =>
-    (error: FileError, attempt: number, retryInMs: number | undefined) => {
-      const final = retryInMs === undefined
-      const patch =
-        direction === 'upload'
-          ? final
-            ? transitions.uploadFailed(error.message, attempt, transfer.hash)
-            : transitions.uploadRetrying(error.message, attempt)
-          : final
-            ? transitions.downloadFailed(error.message, attempt, transfer.hash)
-            : transitions.downloadRetrying(error.message, attempt)
-      setState(transfer.fileId, patch)
-      if (final) onError?.(error, transfer)
-      if (error.kind === 'network' || error.kind === 'timeout') connectivity.check()
-    }
-
-  /** What each transfer does, and which transitions (file-state.ts) it records before and after. */
-  const taskFor = (transfer: PlannedTransfer): TransferTask => {
-    const { fileId, hash } = transfer
-    const key = transferKey(transfer)
-    const priority = priorityOf(fileId)
-    switch (transfer.kind) {
-      case 'upload':
-        return {
-          key,
-          kind: 'upload',
-          priority,
-          async run(signal) {
-            // Checked when it starts, not only when planned: a delete may have come in since.
-            const current = store.query(tables.files.where({ id: fileId }).first())
-            if (current?.deletedAt !== null || current.contentHash !== hash) return
-            const bytes = await local.read(hash)
-            if (!bytes) {
-              // The copy vanished from disk (cleared by the browser or by hand): say so, and the
-              // plan turns into a download if another device has uploaded it.
-              onDevice.delete(hash)
-              setState(fileId, transitions.bytesVanished())
-              return
-            }
-            // 'active' already: an earlier try (before a retry, a reload or a crash) may have
-            // stored the bytes and lost only the answer. Ask first instead of sending them again.
-            const resumed = stateOf(fileId).upload === 'active'
-            const stored = resumed ? await remote.head(hash, { signal }) : undefined
-            setState(fileId, transitions.uploadStarted())
-            // The server checked the SHA-256 when it stored them: present under the hash is enough.
-            if (stored === undefined) await remote.upload(hash, bytes, transfer.mimeType, { signal, onProgress: progressOf(fileId) })
-            store.commit(
-              events.fileUploaded({ id: fileId, contentHash: hash, remoteKey: remote.keyOf(hash) }),
-              tables.localFilesState.set(transitions.uploaded(), fileId),
-            )
-          },
-          onFailure: failure('upload', transfer),
-        }
-      case 'download':
-        return {
-          key,
-          kind: 'download',
-          priority,
-          async run(signal) {
-            if (!(await local.exists(hash))) {
-              setState(fileId, transitions.downloadStarted())
-              try {
-                const { body } = await remote.download(hash, { signal })
-                await local.put(body.pipeThrough(countedInto(progressOf(fileId))), { expectedHash: hash, signal })
-              } catch (cause) {
-                const error = toFileError(cause)
-                if (error.kind === 'storage-full') {
-                  setState(fileId, transitions.downloadHeld())
-                  holdDownloads(error)
-                }
-                throw error
-              }
-            }
-            setState(fileId, transitions.downloaded(hash))
-          },
-          onFailure: failure('download', transfer),
-        }
-      case 'useLocal':
-        return {
-          key,
-          kind: 'local',
-          // Under the bytes' lock, like a removal of the same content: that one has either
-          // removed them before this looks, or sees this file's live row and keeps them.
-          run: () =>
-            withLock(bytesLock(store.storeId, hash), async () => {
-              if (await local.exists(hash)) {
-                setState(fileId, transitions.downloaded(hash))
-                return
-              }
-              // Not here after all: every claim on them is wrong, and the plan must stop asking.
-              onDevice.delete(hash)
-              const claims = store.query(allStates$).filter((row) => row.value.localHash === hash)
-              if (claims.length > 0) store.commit(...claims.map((row) => tables.localFilesState.set(transitions.bytesVanished(), row.id)))
-            }),
-          // A disk that cannot answer: treat the bytes as not here, so the file downloads or waits.
-          onFailure: (_error, _attempt, retryInMs) => {
-            if (retryInMs === undefined) onDevice.delete(hash)
-          },
-        }
-      case 'removeLocal':
-        return {
-          key,
-          kind: 'local',
-          // Decided under the bytes' lock, not when planned: a file saved meanwhile with the
-          // same content (in any tab) keeps them, and so does a deleted file whose only copy
-          // they are.
-          run: () =>
-            withLock(bytesLock(store.storeId, hash), async () => {
-              const time = { now: now(), deleteGraceMs }
-              const stillUsed = store.query(tables.files.where({ contentHash: hash })).some((file) => needsBytes(file, time))
-              if (!stillUsed) {
-                await local.remove(hash)
-                onDevice.delete(hash)
-              }
-              setState(fileId, transitions.localRemoved())
-              if (!stillUsed) resumeDownloads() // space was freed
-            }),
-          onFailure: (error, _attempt, retryInMs) => {
-            if (retryInMs === undefined) setState(fileId, transitions.localRemovalFailed(error.message))
-          },
-        }
-      case 'removeRemote':
-        return {
-          key,
-          kind: 'remove',
-          async run(signal) {
-            await remote.remove(hash, { signal })
-            setState(fileId, transitions.serverCopyRemoved())
-          },
-          // Asked once: a server that refuses keeps its copy, and this device stops asking.
-          onFailure: (error, _attempt, retryInMs) => {
-            if (retryInMs === undefined) setState(fileId, transitions.serverCopyKept(error.message))
-          },
-        }
-    }
+  const context: TransferContext = {
+    store,
+    local,
+    remote,
+    withLock,
+    connectivity,
+    deleteGraceMs,
+    now,
+    partBytes,
+    partsAboveBytes,
+    onDevice,
+    setState,
+    stateOf,
+    progressOf,
+    holdDownloads,
+    resumeDownloads,
+    onError,
   }
 
   /** Makes the executor's work equal the plan: start what is new, cancel what is no longer wanted. */
@@ -295,7 +178,7 @@ export const createFileSync = ({
       if (scheduled.has(key)) continue
       scheduled.set(key, transfer.fileId)
       executor
-        .enqueue(taskFor(transfer))
+        .enqueue(transferTask(context, transfer, priorityOf(transfer.fileId)))
         .catch((error: FileError) => {
           // Failures are recorded by onFailure. A cancelled transfer (the plan no longer wants
           // it) must not leave its file showing a transfer that is not running.
@@ -340,11 +223,12 @@ export const createFileSync = ({
    * no per-file disk I/O) and forget transfers that were running when the last leader stopped.
    */
   const reconcile = async () => {
-    await local.removePartials()
+    const currentFiles = store.query(allFiles$)
+    // Interrupted downloads of content still wanted are kept, to continue where they stopped.
+    await local.removePartials(currentFiles.filter((file) => file.deletedAt === null).map((file) => file.contentHash))
     const onDisk = new Set(await local.list())
     onDevice.clear()
     for (const hash of onDisk) onDevice.add(hash)
-    const currentFiles = store.query(allFiles$)
     const currentStates = new Map(store.query(allStates$).map((row) => [row.id, row.value]))
     const patches: Array<[string, Partial<LocalFileState>]> = []
     const filesById = new Map(currentFiles.map((file) => [file.id, file]))

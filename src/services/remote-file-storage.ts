@@ -5,17 +5,53 @@ import { fetchWithUploadProgress } from './upload-progress-fetch.ts'
 export interface RemoteFileStorage {
   /** The object key the server stores `hash` under; what `v1.FileUploaded` records. */
   keyOf(hash: string): string
-  /** Sends a disk-backed Blob as it is, so the bytes do not pass through JavaScript. */
-  /** `onProgress` hears the bytes sent so far, where the platform can tell (XMLHttpRequest). */
+  /**
+   * Sends a disk-backed Blob as it is, in one request, so the bytes do not pass through
+   * JavaScript. `onProgress` hears the bytes sent so far, where the platform can tell.
+   */
   upload(
     hash: string,
     body: Blob,
     mimeType: string,
     options?: { signal?: AbortSignal; onProgress?: (sentBytes: number) => void },
   ): Promise<{ created: boolean }>
-  download(hash: string, options?: { signal?: AbortSignal }): Promise<{ body: ReadableStream<Uint8Array>; size: number }>
+  /** Starts an upload in parts; `created: false` when the server already has the content. */
+  createUpload(
+    hash: string,
+    options: { size: number; mimeType: string; signal?: AbortSignal },
+  ): Promise<{ uploadId: string } | { created: false }>
+  /** Sends part `partNumber` (from 1); a 'not-found' error means the upload is gone (start anew). */
+  uploadPart(
+    hash: string,
+    uploadId: string,
+    partNumber: number,
+    body: Blob,
+    options?: { signal?: AbortSignal; onProgress?: (sentBytes: number) => void },
+  ): Promise<{ etag: string }>
+  /** Joins the parts; the server checks the whole content's SHA-256 before it keeps it. */
+  completeUpload(
+    hash: string,
+    uploadId: string,
+    parts: readonly UploadedPart[],
+    options: { size: number; signal?: AbortSignal },
+  ): Promise<{ created: boolean }>
+  /** Drops an upload in parts that will not be completed. */
+  abortUpload(hash: string, uploadId: string, options?: { signal?: AbortSignal }): Promise<void>
+  /**
+   * The content from byte `from` on (a `Range` request) when the server can, else from 0:
+   * `from` in the answer says where `body` starts, and `size` is the whole content's.
+   */
+  download(
+    hash: string,
+    options?: { signal?: AbortSignal; from?: number },
+  ): Promise<{ body: ReadableStream<Uint8Array>; size: number; from: number }>
   head(hash: string, options?: { signal?: AbortSignal }): Promise<{ size: number; mimeType: string } | undefined>
   remove(hash: string, options?: { signal?: AbortSignal }): Promise<void>
+}
+
+export interface UploadedPart {
+  partNumber: number
+  etag: string
 }
 
 export type GetToken = (options?: { refresh?: boolean }) => Promise<string>
@@ -46,14 +82,16 @@ export const createRemoteFileStorage = ({
   minBytesPerSecond = 64 * 1024,
   bodyIdleTimeoutMs = 20_000,
 }: RemoteFileStorageOptions): RemoteFileStorage => {
-  const urlOf = (hash: string) => new URL(`/api/files/${encodeURIComponent(storeId)}/${encodeURIComponent(hash)}`, baseUrl)
+  /** `/api/files/<storeId>/<hash>`, then more segments (an upload's), each encoded on its own. */
+  const urlOf = (hash: string, ...more: ReadonlyArray<string | number>) =>
+    new URL(`/api/files/${[storeId, hash, ...more].map((segment) => encodeURIComponent(segment)).join('/')}`, baseUrl)
 
   /**
    * One request with the token, retried once with a fresh token on 401 (it may have expired).
    * The timeout covers the wait for the answer's headers, not the streaming of its body.
    */
   const request = async (
-    hash: string,
+    url: URL,
     init: RequestInit & { timeoutMs?: number; onProgress?: ((sentBytes: number) => void) | undefined },
     signal: AbortSignal | undefined,
   ): Promise<Response> => {
@@ -73,7 +111,7 @@ export const createRemoteFileStorage = ({
       try {
         // The token request is part of the wait: a cancel or a timeout ends it too.
         const token = await untilAborted(getToken({ refresh }), controller.signal)
-        response = await send(urlOf(hash), {
+        response = await send(url, {
           ...fetchInit,
           headers: { ...init.headers, Authorization: `Bearer ${token}` },
           signal: controller.signal,
@@ -101,17 +139,25 @@ export const createRemoteFileStorage = ({
     throw new FileError('unauthorized', 'The server refused our credentials.')
   }
 
+  /** How long the server may take to answer a request that carries (or checks) `bytes`. */
+  const timeFor = (bytes: number) => timeoutMs + (bytes / minBytesPerSecond) * 1000
+  const jsonBody = (method: string, body: unknown): RequestInit => ({
+    method,
+    body: JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json' },
+  })
+
   return {
     keyOf: (hash) => `${storeId}/${hash}`,
 
     async upload(hash, body, mimeType, { signal, onProgress } = {}) {
       const response = await request(
-        hash,
+        urlOf(hash),
         {
           method: 'PUT',
           body,
           headers: { 'Content-Type': mimeType || 'application/octet-stream' },
-          timeoutMs: timeoutMs + (body.size / minBytesPerSecond) * 1000,
+          timeoutMs: timeFor(body.size),
           onProgress,
         },
         signal,
@@ -121,17 +167,63 @@ export const createRemoteFileStorage = ({
       return { created: result.created === true }
     },
 
-    async download(hash, { signal } = {}) {
-      const response = await request(hash, { method: 'GET' }, signal)
+    async createUpload(hash, { size, mimeType, signal }) {
+      const response = await request(urlOf(hash, 'uploads'), jsonBody('POST', { size, mimeType: mimeType || 'application/octet-stream' }), signal)
+      if (!response.ok) throw await errorFrom(response, 'The server could not start the upload')
+      const result = (await response.json()) as { uploadId?: unknown; created?: unknown }
+      if (typeof result.uploadId === 'string' && result.uploadId !== '') return { uploadId: result.uploadId }
+      if (result.created === false) return { created: false }
+      throw new FileError('server', 'The server started the upload without naming it.')
+    },
+
+    async uploadPart(hash, uploadId, partNumber, body, { signal, onProgress } = {}) {
+      const response = await request(
+        urlOf(hash, 'uploads', uploadId, 'parts', partNumber),
+        { method: 'PUT', body, timeoutMs: timeFor(body.size), onProgress },
+        signal,
+      )
+      if (!response.ok) throw await errorFrom(response, `The server could not store part ${partNumber}`)
+      const result = (await response.json()) as { etag?: unknown }
+      if (typeof result.etag !== 'string' || result.etag === '') throw new FileError('server', `The server stored part ${partNumber} without its etag.`)
+      return { etag: result.etag }
+    },
+
+    async completeUpload(hash, uploadId, parts, { size, signal }) {
+      // The server reads the whole content back to check its SHA-256: give it time for that.
+      const response = await request(urlOf(hash, 'uploads', uploadId), { ...jsonBody('POST', { parts }), timeoutMs: timeFor(size) }, signal)
+      if (!response.ok) throw await errorFrom(response, 'The server could not join the parts')
+      const result = (await response.json()) as { created?: boolean }
+      return { created: result.created === true }
+    },
+
+    async abortUpload(hash, uploadId, { signal } = {}) {
+      const response = await request(urlOf(hash, 'uploads', uploadId), { method: 'DELETE' }, signal)
+      if (!response.ok && response.status !== 404) throw await errorFrom(response, 'The server could not drop the upload')
+    },
+
+    async download(hash, { signal, from = 0 } = {}) {
+      const headers: Record<string, string> = from > 0 ? { Range: `bytes=${from}-` } : {}
+      const response = await request(urlOf(hash), { method: 'GET', headers }, signal)
+      if (response.status === 416 && from > 0) {
+        // Nothing after `from`: the kept part is the whole content (or more, which its hash check will tell).
+        await response.body?.cancel()
+        return { body: new Blob([]).stream(), size: from, from }
+      }
       if (!response.ok || !response.body) throw await errorFrom(response, 'The server could not send the file')
+      const range = response.status === 206 ? contentRange(response.headers.get('Content-Range')) : undefined
+      if (response.status === 206 && range?.start !== from) {
+        await response.body.cancel()
+        throw new FileError('server', 'The server sent another part of the file than the one asked for.')
+      }
       return {
         body: response.body.pipeThrough(stallDetector(bodyIdleTimeoutMs)),
-        size: Number(response.headers.get('Content-Length') ?? -1),
+        size: range?.size ?? Number(response.headers.get('Content-Length') ?? -1),
+        from: range ? from : 0,
       }
     },
 
     async head(hash, { signal } = {}) {
-      const response = await request(hash, { method: 'HEAD' }, signal)
+      const response = await request(urlOf(hash), { method: 'HEAD' }, signal)
       if (response.status === 404) return undefined
       if (!response.ok) throw await errorFrom(response, 'The server could not check the file')
       return {
@@ -141,10 +233,16 @@ export const createRemoteFileStorage = ({
     },
 
     async remove(hash, { signal } = {}) {
-      const response = await request(hash, { method: 'DELETE' }, signal)
+      const response = await request(urlOf(hash), { method: 'DELETE' }, signal)
       if (!response.ok && response.status !== 404) throw await errorFrom(response, 'The server could not delete the file')
     },
   }
+}
+
+/** `bytes 100-199/1000` → its start and the whole size; undefined when it is not that. */
+const contentRange = (header: string | null): { start: number; size: number } | undefined => {
+  const match = /^bytes (\d+)-\d+\/(\d+)$/.exec(header ?? '')
+  return match ? { start: Number(match[1]), size: Number(match[2]) } : undefined
 }
 
 /**

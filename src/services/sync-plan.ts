@@ -32,15 +32,20 @@ import { failedFor } from './file-state.ts'
  * at `nextGraceEnd`. (The grace is a rule of the client for now; a server that owns it would
  * take the two "grace over" rows away from here.)
  *
+ * An upload in parts that this device began (`partsUpload` in its state) is abandoned (the
+ * server drops its parts) once it can no longer complete: the file was deleted, has new content,
+ * or was uploaded by another device. A new upload of the file waits until that is done.
+ *
  * A transfer that failed for good is not planned again for that content until the user retries
  * it; a new version of the file is tried afresh.
  */
 export type PlannedTransfer =
-  | { kind: 'upload'; fileId: string; hash: string; mimeType: string }
-  | { kind: 'download'; fileId: string; hash: string }
+  | { kind: 'upload'; fileId: string; hash: string; mimeType: string; size: number }
+  | { kind: 'download'; fileId: string; hash: string; size: number }
   | { kind: 'useLocal'; fileId: string; hash: string }
   | { kind: 'removeLocal'; fileId: string; hash: string }
   | { kind: 'removeRemote'; fileId: string; hash: string }
+  | { kind: 'abandonUpload'; fileId: string; hash: string; uploadId: string }
 
 export const transferKey = (transfer: PlannedTransfer): string =>
   `${transfer.kind}:${transfer.fileId}:${transfer.hash}`
@@ -89,14 +94,21 @@ export const planTransfers = (
   for (const file of files) {
     const state = states.get(file.id) ?? emptyLocalFileState
     const uploaded = file.remoteKey !== ''
+    const parts = state.partsUpload
+    const partsOfThisContent = parts?.hash === file.contentHash && file.deletedAt === null && !uploaded
+    if (parts && !partsOfThisContent) {
+      plan.push({ kind: 'abandonUpload', fileId: file.id, hash: parts.hash, uploadId: parts.uploadId })
+    }
     if (file.deletedAt === null) {
       const hasBytes = state.localHash === file.contentHash
       if (hasBytes && !uploaded && !failedFor(state.upload, state, file)) {
-        plan.push({ kind: 'upload', fileId: file.id, hash: file.contentHash, mimeType: file.mimeType })
+        if (!parts || partsOfThisContent) {
+          plan.push({ kind: 'upload', fileId: file.id, hash: file.contentHash, mimeType: file.mimeType, size: file.size })
+        }
       } else if (!hasBytes && onDevice.has(file.contentHash)) {
         plan.push({ kind: 'useLocal', fileId: file.id, hash: file.contentHash })
       } else if (!hasBytes && uploaded && !failedFor(state.download, state, file)) {
-        plan.push({ kind: 'download', fileId: file.id, hash: file.contentHash })
+        plan.push({ kind: 'download', fileId: file.id, hash: file.contentHash, size: file.size })
       }
       continue
     }

@@ -38,21 +38,34 @@ export interface MemoryFileStorage extends LocalFileStorage {
   readonly puts: number
   /** Makes the copy disappear behind the services' back, as a browser clearing storage would. */
   lose(hash: string): void
+  /** The bytes kept from interrupted downloads, by hash. */
+  readonly partials: Map<string, Bytes>
 }
 
-/** Content-addressed like the OPFS storage: a put becomes visible under its SHA-256 only when complete. */
+/**
+ * Content-addressed like the OPFS storage: a put becomes visible under its SHA-256 only when
+ * complete, and a download that stops keeps what it received (`partials`) for the next try.
+ */
 export const createMemoryFileStorage = (): MemoryFileStorage => {
   const files = new Map<string, Bytes>()
+  const partials = new Map<string, Bytes>()
   let puts = 0
 
+  /** Reads `body` to its end, or to the abort of `signal`, handing each chunk to `onChunk`. */
+  const drain = async (body: ReadableStream<Uint8Array>, onChunk: (chunk: Uint8Array) => void, signal?: AbortSignal) => {
+    const hashing = await hashingStream()
+    const sink = new WritableStream<Uint8Array>({ write: (chunk) => onChunk(chunk) })
+    await body.pipeThrough(hashing.stream).pipeTo(sink, signal ? { signal } : {})
+    return hashing
+  }
+
   return {
+    partials,
     async put(body, { expectedHash, signal } = {}) {
       puts += 1
       const chunks: Uint8Array[] = []
       try {
-        const hashing = await hashingStream()
-        const sink = new WritableStream<Uint8Array>({ write: (chunk) => void chunks.push(chunk) })
-        await body.pipeThrough(hashing.stream).pipeTo(sink, signal ? { signal } : {})
+        const hashing = await drain(body instanceof Blob ? body.stream() : body, (chunk) => void chunks.push(chunk), signal)
         const hash = hashing.digest()
         if (expectedHash !== undefined && hash !== expectedHash) {
           throw new FileError('integrity', `The received bytes do not match the file (expected ${expectedHash}, got ${hash}).`)
@@ -62,6 +75,31 @@ export const createMemoryFileStorage = (): MemoryFileStorage => {
       } catch (error) {
         throw toFileError(signal?.aborted ? (signal.reason ?? error) : error)
       }
+    },
+    async partialSize(hash) {
+      checkHash(hash)
+      return partials.get(hash)?.byteLength ?? 0
+    },
+    async receive(hash, body, { offset, signal }) {
+      checkHash(hash)
+      puts += 1
+      const kept = partials.get(hash) ?? new Uint8Array()
+      if (offset > kept.byteLength) {
+        partials.delete(hash)
+        throw new FileError('integrity', 'The kept part of this download is shorter than expected.')
+      }
+      let bytes = kept.slice(0, offset)
+      partials.set(hash, bytes)
+      try {
+        await drain(body, (chunk) => partials.set(hash, (bytes = new Uint8Array(Buffer.concat([bytes, chunk])))), signal)
+      } catch (error) {
+        throw toFileError(signal?.aborted ? (signal.reason ?? error) : error)
+      }
+      const received = await sha256Of(bytes)
+      partials.delete(hash)
+      if (received !== hash) throw new FileError('integrity', `The received bytes do not match the file (expected ${hash}, got ${received}).`)
+      if (!files.has(hash)) files.set(hash, bytes)
+      return { hash, size: bytes.byteLength }
     },
     async read(hash) {
       checkHash(hash)
@@ -75,12 +113,15 @@ export const createMemoryFileStorage = (): MemoryFileStorage => {
     async remove(hash) {
       checkHash(hash)
       files.delete(hash)
+      partials.delete(hash)
     },
     async list() {
       return [...files.keys()]
     },
-    async removePartials() {
-      // A write in memory cannot outlive the process that made it: there are never leftovers.
+    async removePartials(keepDownloads = []) {
+      // A save in memory cannot outlive the process that made it; kept downloads can.
+      const keep = new Set(keepDownloads)
+      for (const hash of partials.keys()) if (!keep.has(hash) || files.has(hash)) partials.delete(hash)
     },
     get puts() {
       return puts
@@ -95,7 +136,7 @@ export const createMemoryFileStorage = (): MemoryFileStorage => {
 // Remote file API
 // ---------------------------------------------------------------------------------------------
 
-export type RemoteMethod = 'upload' | 'download' | 'head' | 'remove'
+export type RemoteMethod = 'upload' | 'download' | 'head' | 'remove' | 'createUpload' | 'uploadPart' | 'completeUpload' | 'abortUpload'
 
 export interface MemoryRemote extends RemoteFileStorage {
   /** What the server holds, by hash. Tests may put wrong bytes under a hash to fake corruption. */
@@ -108,17 +149,35 @@ export interface MemoryRemote extends RemoteFileStorage {
   seed(bytes: Bytes, mimeType?: string): Promise<string>
   /** The next `times` calls of `method` fail with `error`. */
   fail(method: RemoteMethod, error: FileError, times?: number): void
+  /** Uploads in parts begun and not completed nor aborted, by uploadId. */
+  readonly uploads: Map<string, { hash: string; size: number; parts: Map<number, { etag: string; bytes: Bytes }> }>
+  /** The `Range` starts downloads asked for, in order (0 for a whole download). */
+  readonly downloadsFrom: number[]
+  /** The next download's body breaks off after `bytes` bytes, as a dropped connection does. */
+  breakNextDownloadAfter(bytes: number): void
   /** Calls of `method` wait until the returned function is called (or their signal aborts). */
   hold(method: RemoteMethod): () => void
 }
 
-const methods = (): Record<RemoteMethod, number> => ({ upload: 0, download: 0, head: 0, remove: 0 })
+const methods = (): Record<RemoteMethod, number> => ({
+  upload: 0,
+  download: 0,
+  head: 0,
+  remove: 0,
+  createUpload: 0,
+  uploadPart: 0,
+  completeUpload: 0,
+  abortUpload: 0,
+})
 
 export const createMemoryRemote = ({ storeId = 'store' }: { storeId?: string } = {}): MemoryRemote => {
   const objects = new Map<string, { bytes: Bytes; mimeType: string }>()
   const calls = methods()
   const aborted = methods()
-  const failures: Record<RemoteMethod, FileError[]> = { upload: [], download: [], head: [], remove: [] }
+  const failures = Object.fromEntries(Object.keys(methods()).map((method) => [method, []])) as unknown as Record<RemoteMethod, FileError[]>
+  const uploads: MemoryRemote['uploads'] = new Map()
+  const downloadsFrom: number[] = []
+  let breakAfter: number | undefined
   const holds: Partial<Record<RemoteMethod, Promise<void>>> = {}
 
   /** What every call goes through first: counting, holding, abort and injected failures. */
@@ -160,11 +219,64 @@ export const createMemoryRemote = ({ storeId = 'store' }: { storeId?: string } =
       objects.set(hash, { bytes, mimeType })
       return { created }
     },
-    async download(hash, { signal } = {}) {
+    async createUpload(hash, { size, mimeType, signal }) {
+      await begin('createUpload', hash, signal)
+      if (objects.has(hash)) return { created: false as const }
+      const uploadId = `upload-${calls.createUpload}`
+      uploads.set(uploadId, { hash, size, parts: new Map() })
+      void mimeType
+      return { uploadId }
+    },
+    async uploadPart(hash, uploadId, partNumber, body, { signal, onProgress } = {}) {
+      await begin('uploadPart', hash, signal)
+      const upload = uploads.get(uploadId)
+      if (!upload || upload.hash !== hash) throw new FileError('not-found', 'No such upload.', { status: 404 })
+      const bytes = new Uint8Array(await body.arrayBuffer())
+      onProgress?.(bytes.byteLength)
+      const etag = `etag-${partNumber}-${bytes.byteLength}`
+      upload.parts.set(partNumber, { etag, bytes })
+      return { etag }
+    },
+    async completeUpload(hash, uploadId, parts, { signal }) {
+      await begin('completeUpload', hash, signal)
+      const upload = uploads.get(uploadId)
+      if (!upload || upload.hash !== hash) throw new FileError('not-found', 'No such upload.', { status: 404 })
+      const chunks = parts.map((part) => {
+        const stored = upload.parts.get(part.partNumber)
+        if (stored?.etag !== part.etag) throw new FileError('bad-request', `Part ${part.partNumber} is not the one stored.`, { status: 400 })
+        return stored.bytes
+      })
+      uploads.delete(uploadId)
+      const bytes = new Uint8Array(Buffer.concat(chunks))
+      if ((await sha256Of(bytes)) !== hash) throw new FileError('bad-request', 'The bytes do not match their hash.', { status: 400 })
+      const created = !objects.has(hash)
+      objects.set(hash, { bytes, mimeType: 'application/octet-stream' })
+      return { created }
+    },
+    async abortUpload(hash, uploadId, { signal } = {}) {
+      await begin('abortUpload', hash, signal)
+      uploads.delete(uploadId)
+    },
+    async download(hash, { signal, from = 0 } = {}) {
       await begin('download', hash, signal)
+      downloadsFrom.push(from)
       const object = objects.get(hash)
       if (!object) throw new FileError('not-found', 'The server has no such file.', { status: 404 })
-      return { body: new Blob([object.bytes]).stream(), size: object.bytes.byteLength }
+      let rest = object.bytes.slice(Math.min(from, object.bytes.byteLength))
+      const breaking = breakAfter
+      breakAfter = undefined
+      if (breaking === undefined) return { body: new Blob([rest]).stream(), size: object.bytes.byteLength, from }
+      rest = rest.slice(0, breaking)
+      let sent = false
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          // Erroring in the same call would drop the queued chunk unread.
+          if (sent) controller.error(new TypeError('The connection was reset.'))
+          else controller.enqueue(rest)
+          sent = true
+        },
+      })
+      return { body, size: object.bytes.byteLength, from }
     },
     async head(hash, { signal } = {}) {
       await begin('head', hash, signal)
@@ -180,6 +292,11 @@ export const createMemoryRemote = ({ storeId = 'store' }: { storeId?: string } =
       const hash = await sha256Of(bytes)
       objects.set(hash, { bytes, mimeType })
       return hash
+    },
+    uploads,
+    downloadsFrom,
+    breakNextDownloadAfter(bytes) {
+      breakAfter = bytes
     },
     fail(method, error, times = 1) {
       for (let time = 0; time < times; time += 1) failures[method].push(error)

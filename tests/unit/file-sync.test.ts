@@ -39,10 +39,14 @@ const grace = 60_000
  * One device: its disk, the server, the network, a clock for the grace period of deleted
  * files, and the services built from them.
  */
-const device = ({ online = true, maxAttempts = 3 } = {}) => {
+const device = ({
+  online = true,
+  maxAttempts = 3,
+  partBytes = undefined as number | undefined,
+  local = createMemoryFileStorage(),
+  remote = createMemoryRemote(),
+} = {}) => {
   const clock = createManualClock()
-  const local = createMemoryFileStorage()
-  const remote = createMemoryRemote()
   const connectivity = createFakeConnectivity(online)
   // Retries in a few milliseconds, so that giving up after maxAttempts happens within a test.
   const executor = createSyncExecutor({ backoff: { initialMs: 1, maxMs: 4 }, maxAttempts })
@@ -57,6 +61,7 @@ const device = ({ online = true, maxAttempts = 3 } = {}) => {
     deleteGraceMs: grace,
     now: clock.now,
     setTimer: clock.setTimer,
+    ...(partBytes === undefined ? {} : { partBytes }),
   })
   const storage = createFileStorage({ store, local, deleteGraceMs: grace, now: clock.now })
   return { local, remote, connectivity, executor, errors, storage, sync, clock }
@@ -434,7 +439,7 @@ describe('download progress', () => {
             index += 1
           },
         })
-        return { body, size: 10 }
+        return { body, size: 10, from: 0 }
       },
     }
     const local = createMemoryFileStorage()
@@ -471,10 +476,11 @@ describe('a full disk', () => {
   const deviceWithDisk = async () => {
     const memory = createMemoryFileStorage()
     const disk = { full: true }
+    const quotaExceeded = () => Promise.reject(new DOMException('The quota has been exceeded.', 'QuotaExceededError'))
     const local: typeof memory = {
       ...memory,
-      put: (body, options) =>
-        disk.full ? Promise.reject(new DOMException('The quota has been exceeded.', 'QuotaExceededError')) : memory.put(body, options),
+      put: (body, options) => (disk.full ? quotaExceeded() : memory.put(body, options)),
+      receive: (hash, body, options) => (disk.full ? quotaExceeded() : memory.receive(hash, body, options)),
     }
     const remote = createMemoryRemote()
     const clock = createManualClock()
@@ -873,5 +879,141 @@ describe('stop', () => {
     await settle()
     expect(remote.calls.upload).toBe(1)
     expect(isUploaded(id)).toBe(false)
+  })
+})
+
+describe('uploads in parts', () => {
+  const content = bytesOf('0123456789'.repeat(5)) // 50 bytes: parts of 16, 16, 16 and 2
+
+  /** A server whose part uploads wait, from the `from`-th call on, until cancelled. */
+  const stallingPartsFrom = (remote: MemoryRemote, from: number): MemoryRemote => {
+    let calls = 0
+    return {
+      ...remote,
+      uploadPart: (hash, uploadId, partNumber, body, options) => {
+        calls += 1
+        if (calls < from) return remote.uploadPart(hash, uploadId, partNumber, body, options)
+        return new Promise((_resolve, reject) =>
+          options?.signal?.addEventListener('abort', () => reject(new FileError('aborted', 'The transfer was cancelled.')), { once: true }),
+        )
+      },
+    }
+  }
+
+  test('sends a file larger than one part as parts of the file on disk, and records it uploaded', async () => {
+    const { remote, storage } = await started({ partBytes: 16 })
+    const id = await storage.saveFile(new File([content], 'big.bin'))
+    await waitFor(() => isUploaded(id))
+    const hash = fileRow(store, id)?.contentHash ?? ''
+    expect(remote.objects.get(hash)?.bytes).toEqual(content)
+    expect(remote.calls).toMatchObject({ createUpload: 1, uploadPart: 4, completeUpload: 1, upload: 0 })
+    expect(remote.uploads.size).toBe(0)
+    expect(localState(store, id)).toMatchObject({ upload: 'idle', partsUpload: null, transferredBytes: 0 })
+  })
+
+  test('a small file still goes in one request', async () => {
+    const { remote, storage } = await started({ partBytes: 16 })
+    const id = await storage.saveFile(new File([content.slice(0, 16)], 'small.bin'))
+    await waitFor(() => isUploaded(id))
+    expect(remote.calls).toMatchObject({ createUpload: 0, upload: 1 })
+  })
+
+  test('after a stop in the middle (a reload), sends only the parts the server has not confirmed', async () => {
+    const remote = createMemoryRemote()
+    const local = createMemoryFileStorage()
+    const first = await started({ partBytes: 16, local, remote: stallingPartsFrom(remote, 3) })
+    const id = await first.storage.saveFile(new File([content], 'big.bin'))
+    await waitFor(() => localState(store, id).partsUpload?.parts.length === 2)
+    first.sync.stop()
+    const { uploadId, parts } = localState(store, id).partsUpload ?? { uploadId: '', parts: [] }
+    expect(parts.map((part) => part.partNumber)).toEqual([1, 2])
+
+    const second = await started({ partBytes: 16, local, remote })
+    await waitFor(() => isUploaded(id))
+    // Parts 1 and 2 before the stop, 3 and 4 after it: none twice, and the same upload.
+    expect(second.remote.calls).toMatchObject({ createUpload: 1, uploadPart: 4, completeUpload: 1 })
+    expect(remote.objects.get(fileRow(store, id)?.contentHash ?? '')?.bytes).toEqual(content)
+    expect(remote.uploads.has(uploadId)).toBe(false)
+  })
+
+  test('starts anew when the server no longer knows the upload (it expired)', async () => {
+    const remote = createMemoryRemote()
+    const local = createMemoryFileStorage()
+    const first = await started({ partBytes: 16, local, remote: stallingPartsFrom(remote, 2) })
+    const id = await first.storage.saveFile(new File([content], 'big.bin'))
+    await waitFor(() => localState(store, id).partsUpload?.parts.length === 1)
+    first.sync.stop()
+    remote.uploads.clear()
+
+    await started({ partBytes: 16, local, remote })
+    await waitFor(() => isUploaded(id))
+    expect(remote.calls.createUpload).toBe(2)
+    expect(remote.objects.get(fileRow(store, id)?.contentHash ?? '')?.bytes).toEqual(content)
+  })
+
+  test('asks the server to drop the parts of a file deleted in the middle of its upload', async () => {
+    const remote = createMemoryRemote()
+    const { storage } = await started({ partBytes: 16, remote: stallingPartsFrom(remote, 2) })
+    const id = await storage.saveFile(new File([content], 'big.bin'))
+    await waitFor(() => localState(store, id).partsUpload?.parts.length === 1)
+    storage.deleteFile(id)
+    await waitFor(() => localState(store, id).partsUpload === null)
+    expect(remote.calls.abortUpload).toBe(1)
+    expect(remote.uploads.size).toBe(0)
+    expect(remote.objects.size).toBe(0)
+  })
+
+  test('drops its own parts when another device uploaded the same content first', async () => {
+    const remote = createMemoryRemote()
+    const { storage } = await started({ partBytes: 16, remote: stallingPartsFrom(remote, 2) })
+    const id = await storage.saveFile(new File([content], 'big.bin'))
+    await waitFor(() => localState(store, id).partsUpload?.parts.length === 1)
+    await uploadedElsewhere(remote, id, content)
+    await waitFor(() => localState(store, id).partsUpload === null)
+    expect(remote.uploads.size).toBe(0)
+    expect(views(id)).toEqual({ local: 'present', remote: 'uploaded' })
+  })
+})
+
+describe('resumable downloads', () => {
+  test('continues an interrupted download from the bytes on disk, and verifies the whole file', async () => {
+    const remote = createMemoryRemote()
+    remote.breakNextDownloadAfter(7)
+    const { local } = await started({ remote })
+    const hash = await fromAnotherDevice(remote, { id: 'doc', text: 'a download that breaks off and goes on' })
+    await waitFor(() => views('doc').local === 'present')
+    expect(remote.downloadsFrom).toEqual([0, 7])
+    expect(await textOn(local, hash)).toBe('a download that breaks off and goes on')
+    expect(local.partials.size).toBe(0)
+  })
+
+  test('keeps a stopped download for the next start (a reload)', async () => {
+    const remote = createMemoryRemote()
+    const local = createMemoryFileStorage()
+    remote.breakNextDownloadAfter(4)
+    const first = await started({ remote, local, maxAttempts: 1 })
+    const hash = await fromAnotherDevice(remote, { id: 'doc', text: 'kept across a reload' })
+    await waitFor(() => views('doc').local === 'failed')
+    first.sync.stop()
+    expect(local.partials.get(hash)?.byteLength).toBe(4)
+
+    first.sync.retry('doc')
+    await started({ remote, local })
+    await waitFor(() => views('doc').local === 'present')
+    expect(remote.downloadsFrom).toEqual([0, 4])
+  })
+
+  test('drops the kept part of a download once its file is deleted', async () => {
+    const remote = createMemoryRemote()
+    const local = createMemoryFileStorage()
+    remote.breakNextDownloadAfter(4)
+    const first = await started({ remote, local, maxAttempts: 1 })
+    const hash = await fromAnotherDevice(remote, { id: 'doc', text: 'deleted before it arrived' })
+    await waitFor(() => views('doc').local === 'failed')
+    first.sync.stop()
+    expect(local.partials.has(hash)).toBe(true)
+    store.commit(events.fileDeleted({ id: 'doc', deletedAt: 1 }))
+    await started({ remote, local })
+    expect(local.partials.has(hash)).toBe(false)
   })
 })

@@ -4,8 +4,9 @@ import { bytesOf, sha256Of, textOn } from '../support/fakes.ts'
 import { waitFor } from '../support/wait.ts'
 
 /**
- * The part of OPFS the storage uses, in memory: a folder tree whose files are written through a
- * swap copy that replaces the file on close, and which cannot be removed while being written.
+ * The part of OPFS the storage uses, in memory: a folder tree whose files are written in place
+ * through an access handle, which is exclusive (a second one fails, as another tab's would) and
+ * keeps the file from being removed while it is open.
  */
 class MemoryDirectory {
   readonly files = new Map<string, { bytes: Uint8Array<ArrayBuffer>; lastModified: number; writing: boolean }>()
@@ -47,19 +48,31 @@ class MemoryDirectory {
     }
     return {
       getFile: async () => new File([entry().bytes], name, { lastModified: entry().lastModified }),
-      createWritable: async () => {
-        entry().writing = true
-        const chunks: Uint8Array[] = []
-        const done = () => void (entry().writing = false)
-        return new WritableStream<Uint8Array>({
-          write: (chunk) => void chunks.push(chunk.slice()),
-          close: () => {
-            entry().bytes = new Uint8Array(Buffer.concat(chunks))
-            entry().lastModified = Date.now()
-            done()
+      createSyncAccessHandle: async () => {
+        const file = entry()
+        if (file.writing) throw new DOMException(`${name} is open elsewhere`, 'NoModificationAllowedError')
+        file.writing = true
+        return {
+          read: (buffer: Uint8Array, { at }: { at: number }) => {
+            const bytes = file.bytes.subarray(at, at + buffer.byteLength)
+            buffer.set(bytes)
+            return bytes.byteLength
           },
-          abort: done,
-        })
+          write: (buffer: Uint8Array, { at }: { at: number }) => {
+            if (at + buffer.byteLength > file.bytes.byteLength) {
+              const grown = new Uint8Array(at + buffer.byteLength)
+              grown.set(file.bytes)
+              file.bytes = grown
+            }
+            file.bytes.set(buffer, at)
+            file.lastModified = Date.now()
+            return buffer.byteLength
+          },
+          truncate: (size: number) => void (file.bytes = file.bytes.slice(0, size)),
+          getSize: () => file.bytes.byteLength,
+          flush: () => {},
+          close: () => void (file.writing = false),
+        }
       },
       move: async (directory: MemoryDirectory, newName: string) => {
         directory.files.set(newName, entry())
@@ -97,7 +110,7 @@ describe('createOpfsFileStorage', () => {
   test('stores bytes under their SHA-256 in its own folder, and reads them back', async () => {
     const { storage, names } = setup()
     const hash = await sha256Of(bytesOf('hello'))
-    expect(await storage.put(new Blob(['hel', 'lo']).stream())).toEqual({ hash, size: 5 })
+    expect(await storage.put(new Blob(['hel', 'lo']))).toEqual({ hash, size: 5 })
     expect(names()).toEqual([hash])
     expect(await storage.exists(hash)).toBe(true)
     expect(await textOn(storage, hash)).toBe('hello')
@@ -198,4 +211,101 @@ describe('createOpfsFileStorage', () => {
     expect(folder()).toBeDefined()
     expect(rootCalls()).toBe(1)
   })
+
+  describe('downloads', () => {
+    const content = bytesOf('the whole content of a download')
+
+    test('keeps what arrived before an interruption, and continues from there to a verified file', async () => {
+      const { storage, names } = setup()
+      const hash = await sha256Of(content)
+      await expect(storage.receive(hash, erroring(content.slice(0, 10)), { offset: 0 })).rejects.toMatchObject({ kind: 'network' })
+      expect(await storage.partialSize(hash)).toBe(10)
+      expect(await storage.list()).toEqual([])
+      expect(names()).toEqual([`${hash}.download`])
+
+      expect(await storage.receive(hash, new Blob([content.slice(10)]).stream(), { offset: 10 })).toEqual({ hash, size: content.byteLength })
+      expect(await textOn(storage, hash)).toBe('the whole content of a download')
+      expect(names()).toEqual([hash])
+      expect(await storage.partialSize(hash)).toBe(0)
+    })
+
+    test('starts afresh at offset 0, dropping what an earlier try kept', async () => {
+      const { storage } = setup()
+      const hash = await sha256Of(content)
+      await storage.receive(hash, erroring(bytesOf('garbage bytes!')), { offset: 0 }).catch(() => {})
+      expect(await storage.partialSize(hash)).toBe(14)
+      await storage.receive(hash, new Blob([content]).stream(), { offset: 0 })
+      expect(await textOn(storage, hash)).toBe('the whole content of a download')
+    })
+
+    test('checks the whole file, kept part included: a wrong prefix is dropped, so the next try starts from 0', async () => {
+      const { storage, names } = setup()
+      const hash = await sha256Of(content)
+      await storage.receive(hash, erroring(bytesOf('THE WHOLE')), { offset: 0 }).catch(() => {})
+      const error = await storage.receive(hash, new Blob([content.slice(9)]).stream(), { offset: 9 }).catch((error: unknown) => error)
+      expect(error).toMatchObject({ kind: 'integrity' })
+      expect(names()).toEqual([])
+      expect(await storage.partialSize(hash)).toBe(0)
+    })
+
+    test('refuses to continue from further than what it kept', async () => {
+      const { storage } = setup()
+      const hash = await sha256Of(content)
+      const error = await storage.receive(hash, new Blob([content.slice(5)]).stream(), { offset: 5 }).catch((error: unknown) => error)
+      expect(error).toMatchObject({ kind: 'integrity' })
+      expect(await storage.partialSize(hash)).toBe(0)
+    })
+
+    test('keeps the received part when cancelled, for the next try', async () => {
+      const { storage } = setup()
+      const hash = await sha256Of(content)
+      const body = manualBody()
+      const controller = new AbortController()
+      const receiving = storage.receive(hash, body.stream, { offset: 0, signal: controller.signal }).catch((error: unknown) => error)
+      body.controller.enqueue(content.slice(0, 7))
+      await waitFor(async () => (await storage.partialSize(hash)) === 7)
+      controller.abort(new DOMException('The transfer was cancelled.', 'AbortError'))
+      expect(await receiving).toMatchObject({ kind: 'aborted' })
+      expect(await storage.partialSize(hash)).toBe(7)
+    })
+
+    test('says busy while another tab writes the same download', async () => {
+      const { storage } = setup()
+      const hash = await sha256Of(content)
+      const body = manualBody()
+      const first = storage.receive(hash, body.stream, { offset: 0 })
+      body.controller.enqueue(content.slice(0, 3))
+      await waitFor(async () => (await storage.partialSize(hash)) === 3)
+      const second = await storage.receive(hash, new Blob([content]).stream(), { offset: 0 }).catch((error: unknown) => error)
+      expect(second).toMatchObject({ kind: 'busy', retryable: true })
+      body.controller.enqueue(content.slice(3))
+      body.controller.close()
+      await expect(first).resolves.toEqual({ hash, size: content.byteLength })
+    })
+
+    test('removePartials keeps the downloads still wanted, and drops the others', async () => {
+      const { storage, names } = setup()
+      const wanted = await sha256Of(content)
+      const unwanted = await sha256Of(bytesOf('deleted meanwhile'))
+      await storage.receive(wanted, erroring(content.slice(0, 4)), { offset: 0 }).catch(() => {})
+      await storage.receive(unwanted, erroring(bytesOf('dele')), { offset: 0 }).catch(() => {})
+      await storage.removePartials([wanted])
+      expect(names()).toEqual([`${wanted}.download`])
+      await storage.remove(wanted)
+      expect(names()).toEqual([])
+    })
+  })
 })
+
+/** A body that sends `bytes` and then breaks, as a dropped connection does. */
+const erroring = (bytes: Uint8Array) => {
+  let sent = false
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      // Erroring in the same call would drop the queued chunk unread.
+      if (sent) controller.error(new TypeError('The connection was reset.'))
+      else controller.enqueue(bytes)
+      sent = true
+    },
+  })
+}

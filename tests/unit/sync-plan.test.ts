@@ -37,7 +37,7 @@ const removeRemote = { kind: 'removeRemote', fileId: 'f1', hash: hashA }
 
 describe('planTransfers', () => {
   test('file live, bytes here, not uploaded → upload', () => {
-    expect(plan([file()], { f1: bytesHere })).toEqual([{ kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg' }])
+    expect(plan([file()], { f1: bytesHere })).toEqual([{ kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg', size: 3 }])
   })
 
   test('file live, bytes here, uploaded → nothing', () => {
@@ -45,7 +45,7 @@ describe('planTransfers', () => {
   })
 
   test('file live, bytes missing, uploaded → download', () => {
-    expect(plan([file(uploaded)])).toEqual([{ kind: 'download', fileId: 'f1', hash: hashA }])
+    expect(plan([file(uploaded)])).toEqual([{ kind: 'download', fileId: 'f1', hash: hashA, size: 3 }])
   })
 
   test('file live, bytes missing, not uploaded → nothing: waiting for the device that has them', () => {
@@ -76,7 +76,7 @@ describe('planTransfers', () => {
 
   test("file live, only an older version's bytes here, new version uploaded → download of the new version", () => {
     expect(plan([file({ ...uploaded, contentHash: hashB })], { f1: bytesHere })).toEqual([
-      { kind: 'download', fileId: 'f1', hash: hashB },
+      { kind: 'download', fileId: 'f1', hash: hashB, size: 3 },
     ])
   })
 
@@ -114,7 +114,7 @@ describe('planTransfers', () => {
     const twin = file({ id: 'f2' })
     expect(plan([file({ ...deleted, ...uploaded }), twin], { f1: bytesHere, f2: bytesHere })).toEqual([
       removeLocal,
-      { kind: 'upload', fileId: 'f2', hash: hashA, mimeType: 'image/jpeg' },
+      { kind: 'upload', fileId: 'f2', hash: hashA, mimeType: 'image/jpeg', size: 3 },
     ])
   })
 
@@ -135,8 +135,8 @@ describe('planTransfers', () => {
 
   test('a restored file is a live file again: uploaded where the only copy is, downloaded where it is missing', () => {
     const restored = file({ deletedAt: null })
-    expect(plan([restored], { f1: bytesHere }, graceOver)).toEqual([{ kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg' }])
-    expect(plan([file({ ...uploaded, deletedAt: null })], {}, graceOver)).toEqual([{ kind: 'download', fileId: 'f1', hash: hashA }])
+    expect(plan([restored], { f1: bytesHere }, graceOver)).toEqual([{ kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg', size: 3 }])
+    expect(plan([file({ ...uploaded, deletedAt: null })], {}, graceOver)).toEqual([{ kind: 'download', fileId: 'f1', hash: hashA, size: 3 }])
   })
 
   test('a deleted file whose delete was stamped by a clock ahead of this one is within its grace period', () => {
@@ -154,10 +154,10 @@ describe('planTransfers', () => {
   test('a failure of an older version does not hold back the current one', () => {
     const failedBefore = { failedHash: hashB }
     expect(plan([file(uploaded)], { f1: state({ download: 'failed', ...failedBefore }) })).toEqual([
-      { kind: 'download', fileId: 'f1', hash: hashA },
+      { kind: 'download', fileId: 'f1', hash: hashA, size: 3 },
     ])
     expect(plan([file()], { f1: state({ localHash: hashA, upload: 'failed', ...failedBefore }) })).toEqual([
-      { kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg' },
+      { kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg', size: 3 },
     ])
   })
 
@@ -192,15 +192,15 @@ describe('the grace period', () => {
 describe('transferKey', () => {
   test('tells transfers apart by kind, file and content', () => {
     const keys = [
-      transferKey({ kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg' }),
-      transferKey({ kind: 'upload', fileId: 'f1', hash: hashB, mimeType: 'image/jpeg' }),
-      transferKey({ kind: 'upload', fileId: 'f2', hash: hashA, mimeType: 'image/jpeg' }),
-      transferKey({ kind: 'download', fileId: 'f1', hash: hashA }),
+      transferKey({ kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg', size: 3 }),
+      transferKey({ kind: 'upload', fileId: 'f1', hash: hashB, mimeType: 'image/jpeg', size: 3 }),
+      transferKey({ kind: 'upload', fileId: 'f2', hash: hashA, mimeType: 'image/jpeg', size: 3 }),
+      transferKey({ kind: 'download', fileId: 'f1', hash: hashA, size: 3 }),
       transferKey({ kind: 'useLocal', fileId: 'f1', hash: hashA }),
       transferKey({ kind: 'removeRemote', fileId: 'f1', hash: hashA }),
     ]
     expect(new Set(keys).size).toBe(keys.length)
-    expect(transferKey({ kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'text/plain' })).toBe(keys[0])
+    expect(transferKey({ kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'text/plain', size: 3 })).toBe(keys[0])
   })
 })
 

@@ -1,0 +1,266 @@
+import { type AppStore, events, type LocalFileState, type PartsUpload, tables } from '../livestore/schema.ts'
+import type { Connectivity } from './connectivity.ts'
+import { FileError, toFileError } from './errors.ts'
+import { transitions } from './file-state.ts'
+import type { LocalFileStorage } from './local-file-storage.ts'
+import { bytesLock, type WithLock } from './locks.ts'
+import type { RemoteFileStorage } from './remote-file-storage.ts'
+import type { TransferTask } from './sync-executor.ts'
+import { needsBytes, type PlannedTransfer, transferKey } from './sync-plan.ts'
+
+/**
+ * What each planned transfer does (sync-plan.ts decides which), and which transitions of the
+ * file's state machine (file-state.ts) it records before and after. The file sync builds these
+ * tasks and hands them to the executor; everything a task needs comes in through this context.
+ */
+export interface TransferContext {
+  store: AppStore
+  local: LocalFileStorage
+  remote: RemoteFileStorage
+  withLock: WithLock
+  connectivity: Connectivity
+  deleteGraceMs: number
+  now: () => number
+  /** Files larger than this go up in parts of `partBytes`, each confirmed and kept as it is done. */
+  partsAboveBytes: number
+  partBytes: number
+  /** The hashes this device holds as far as the file sync knows (see file-sync.ts). */
+  onDevice: Set<string>
+  setState(fileId: string, patch: Partial<LocalFileState>): void
+  stateOf(fileId: string): LocalFileState
+  /** A function that writes a transfer's bytes so far into its file's state, a few times a second. */
+  progressOf(fileId: string): (bytes: number) => void
+  /** A full disk: hold every download until space is freed. */
+  holdDownloads(error: FileError): void
+  /** Space was freed: held downloads may try again. */
+  resumeDownloads(): void
+  onError?: ((error: FileError, transfer: PlannedTransfer) => void) | undefined
+}
+
+/** R2 joins at most 10,000 parts: larger files get larger parts. */
+const maxParts = 10_000
+
+export const transferTask = (context: TransferContext, transfer: PlannedTransfer, priority: number): TransferTask => {
+  const { store, local, remote, withLock, onDevice, setState, stateOf } = context
+  const { fileId, hash } = transfer
+  const key = transferKey(transfer)
+  switch (transfer.kind) {
+    case 'upload':
+      return {
+        key,
+        kind: 'upload',
+        priority,
+        async run(signal) {
+          // Checked when it starts, not only when planned: a delete may have come in since.
+          const current = store.query(tables.files.where({ id: fileId }).first())
+          if (current?.deletedAt !== null || current.contentHash !== hash) return
+          const bytes = await local.read(hash)
+          if (!bytes) {
+            // The copy vanished from disk (cleared by the browser or by hand): say so, and the
+            // plan turns into a download if another device has uploaded it.
+            onDevice.delete(hash)
+            setState(fileId, transitions.bytesVanished())
+            return
+          }
+          if (bytes.size > context.partsAboveBytes) await uploadInParts(context, transfer, bytes, signal)
+          else await uploadWhole(context, transfer, bytes, signal)
+          store.commit(
+            events.fileUploaded({ id: fileId, contentHash: hash, remoteKey: remote.keyOf(hash) }),
+            tables.localFilesState.set(transitions.uploaded(), fileId),
+          )
+        },
+        onFailure: failure(context, 'upload', transfer),
+      }
+    case 'download':
+      return {
+        key,
+        kind: 'download',
+        priority,
+        async run(signal) {
+          if (!(await local.exists(hash))) {
+            setState(fileId, transitions.downloadStarted())
+            try {
+              // What an interrupted try received is on disk still: ask only for the rest.
+              const kept = await local.partialSize(hash)
+              const { body, from } = await remote.download(hash, { signal, from: kept })
+              await local.receive(hash, body.pipeThrough(countedFrom(from, context.progressOf(fileId))), { offset: from, signal })
+            } catch (cause) {
+              const error = toFileError(cause)
+              if (error.kind === 'storage-full') {
+                setState(fileId, transitions.downloadHeld())
+                context.holdDownloads(error)
+              }
+              throw error
+            }
+          }
+          onDevice.add(hash)
+          setState(fileId, transitions.downloaded(hash))
+        },
+        onFailure: failure(context, 'download', transfer),
+      }
+    case 'useLocal':
+      return {
+        key,
+        kind: 'local',
+        // Under the bytes' lock, like a removal of the same content: that one has either
+        // removed them before this looks, or sees this file's live row and keeps them.
+        run: () =>
+          withLock(bytesLock(store.storeId, hash), async () => {
+            if (await local.exists(hash)) {
+              setState(fileId, transitions.downloaded(hash))
+              return
+            }
+            // Not here after all: every claim on them is wrong, and the plan must stop asking.
+            onDevice.delete(hash)
+            const claims = store.query(tables.localFilesState.where({})).filter((row) => row.value.localHash === hash)
+            if (claims.length > 0) store.commit(...claims.map((row) => tables.localFilesState.set(transitions.bytesVanished(), row.id)))
+          }),
+        // A disk that cannot answer: treat the bytes as not here, so the file downloads or waits.
+        onFailure: (_error, _attempt, retryInMs) => {
+          if (retryInMs === undefined) onDevice.delete(hash)
+        },
+      }
+    case 'removeLocal':
+      return {
+        key,
+        kind: 'local',
+        // Decided under the bytes' lock, not when planned: a file saved meanwhile with the
+        // same content (in any tab) keeps them, and so does a deleted file whose only copy
+        // they are.
+        run: () =>
+          withLock(bytesLock(store.storeId, hash), async () => {
+            const time = { now: context.now(), deleteGraceMs: context.deleteGraceMs }
+            const stillUsed = store.query(tables.files.where({ contentHash: hash })).some((file) => needsBytes(file, time))
+            if (!stillUsed) {
+              await local.remove(hash)
+              onDevice.delete(hash)
+            }
+            setState(fileId, transitions.localRemoved())
+            if (!stillUsed) context.resumeDownloads() // space was freed
+          }),
+        onFailure: (error, _attempt, retryInMs) => {
+          if (retryInMs === undefined) setState(fileId, transitions.localRemovalFailed(error.message))
+        },
+      }
+    case 'removeRemote':
+      return {
+        key,
+        kind: 'remove',
+        async run(signal) {
+          await remote.remove(hash, { signal })
+          setState(fileId, transitions.serverCopyRemoved())
+        },
+        // Asked once: a server that refuses keeps its copy, and this device stops asking.
+        onFailure: (error, _attempt, retryInMs) => {
+          if (retryInMs === undefined) setState(fileId, transitions.serverCopyKept(error.message))
+        },
+      }
+    case 'abandonUpload':
+      return {
+        key,
+        kind: 'remove',
+        async run(signal) {
+          await remote.abortUpload(hash, transfer.uploadId, { signal })
+          if (stateOf(fileId).partsUpload?.uploadId === transfer.uploadId) setState(fileId, transitions.partsAbandoned())
+        },
+        // A server that cannot drop the parts now drops them by itself (R2: after 7 days).
+        onFailure: (_error, _attempt, retryInMs) => {
+          if (retryInMs === undefined && stateOf(fileId).partsUpload?.uploadId === transfer.uploadId) {
+            setState(fileId, transitions.partsAbandoned())
+          }
+        },
+      }
+  }
+}
+
+type Upload = Extract<PlannedTransfer, { kind: 'upload' }>
+
+/** One request. */
+const uploadWhole = async ({ remote, setState, stateOf, progressOf }: TransferContext, transfer: Upload, bytes: File, signal: AbortSignal) => {
+  // 'active' already: an earlier try (before a retry, a reload or a crash) may have stored the
+  // bytes and lost only the answer. Ask first instead of sending them again.
+  const resumed = stateOf(transfer.fileId).upload === 'active'
+  const stored = resumed ? await remote.head(transfer.hash, { signal }) : undefined
+  setState(transfer.fileId, transitions.uploadStarted())
+  // The server checked the SHA-256 when it stored them: present under the hash is enough.
+  if (stored === undefined) {
+    await remote.upload(transfer.hash, bytes, transfer.mimeType, { signal, onProgress: progressOf(transfer.fileId) })
+  }
+}
+
+/**
+ * In parts, each a slice of the file on disk: every part the server confirms is recorded in the
+ * file's state, so a try after a reload, a crash or a lost connection sends only the rest.
+ */
+const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: File, signal: AbortSignal) => {
+  const { remote, setState, stateOf } = context
+  const { fileId, hash } = transfer
+  let upload: PartsUpload | undefined = stateOf(fileId).partsUpload ?? undefined
+  if (upload?.hash !== hash) {
+    const started = await remote.createUpload(hash, { size: bytes.size, mimeType: transfer.mimeType, signal })
+    if (!('uploadId' in started)) return // the server has this content already
+    const partSize = Math.max(context.partBytes, Math.ceil(bytes.size / maxParts))
+    upload = { hash, uploadId: started.uploadId, partSize, parts: [] }
+    setState(fileId, transitions.partsStarted(upload))
+  } else {
+    setState(fileId, transitions.uploadStarted())
+  }
+  const { uploadId, partSize } = upload
+  const report = context.progressOf(fileId)
+  const partCount = Math.max(1, Math.ceil(bytes.size / partSize))
+  const sizeOf = (partNumber: number) => Math.min(partNumber * partSize, bytes.size) - (partNumber - 1) * partSize
+  let sent = upload.parts.reduce((total, part) => total + sizeOf(part.partNumber), 0)
+  try {
+    for (let partNumber = 1; partNumber <= partCount; partNumber += 1) {
+      if (upload.parts.some((part) => part.partNumber === partNumber)) continue
+      const slice = bytes.slice((partNumber - 1) * partSize, partNumber * partSize)
+      const before = sent
+      const { etag } = await remote.uploadPart(hash, uploadId, partNumber, slice, { signal, onProgress: (bytes) => report(before + bytes) })
+      const patch = transitions.partUploaded(upload, { partNumber, etag })
+      upload = patch.partsUpload ?? upload
+      setState(fileId, patch)
+      sent += slice.size
+      report(sent)
+    }
+    const parts = [...upload.parts].sort((a, b) => a.partNumber - b.partNumber)
+    await remote.completeUpload(hash, uploadId, parts, { size: bytes.size, signal })
+  } catch (cause) {
+    const error = toFileError(cause)
+    // The server no longer knows this upload (expired, or joined wrong): the next try starts anew.
+    if (error.kind === 'not-found' || error.kind === 'bad-request') {
+      setState(fileId, transitions.partsAbandoned())
+      if (error.kind === 'not-found') throw new FileError('server', 'The server no longer had this upload; it starts again.', { cause: error })
+    }
+    throw error
+  }
+}
+
+/** Records a failed try; a final one marks the transfer failed for this content. */
+const failure =
+  ({ setState, onError, connectivity }: TransferContext, direction: 'upload' | 'download', transfer: PlannedTransfer) =>
+  (error: FileError, attempt: number, retryInMs: number | undefined) => {
+    const final = retryInMs === undefined
+    const patch =
+      direction === 'upload'
+        ? final
+          ? transitions.uploadFailed(error.message, attempt, transfer.hash)
+          : transitions.uploadRetrying(error.message, attempt)
+        : final
+          ? transitions.downloadFailed(error.message, attempt, transfer.hash)
+          : transitions.downloadRetrying(error.message, attempt)
+    setState(transfer.fileId, patch)
+    if (final) onError?.(error, transfer)
+    if (error.kind === 'network' || error.kind === 'timeout') connectivity.check()
+  }
+
+/** Passes a download through, reporting the bytes the file then has (it starts at `from`). */
+const countedFrom = (from: number, report: (bytes: number) => void) => {
+  let received = from
+  return new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      received += chunk.byteLength
+      report(received)
+      controller.enqueue(chunk)
+    },
+  })
+}

@@ -1,0 +1,126 @@
+import { FileError, type FileErrorKind, toFileError } from './errors.ts'
+import type { LocalFileStorage } from './local-file-storage.ts'
+
+/**
+ * A LocalFileStorage that lives in a dedicated worker, and its stand-in in the page. OPFS's
+ * fast, resumable writes (synchronous access handles) exist in dedicated workers only, and the
+ * hashing of every byte belongs off the page's thread anyway. Bodies cross as transferred
+ * streams or as disk-backed Blobs, so no file is ever copied whole into a message; a cancel
+ * crosses as a message of its own.
+ */
+
+/** The few members of a Worker, a DedicatedWorkerGlobalScope or a MessagePort used here. */
+export interface MessageEndpoint {
+  postMessage(message: unknown, transfer?: Transferable[]): void
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void
+  /** A worker that fails to load or throws: every call waiting on it fails. */
+  addEventListener(type: 'error', listener: (event: Event) => void): void
+}
+
+type Method = keyof LocalFileStorage
+type Call = { id: number; method: Method; args: unknown[]; folder: readonly string[] } | { id: number; cancel: true }
+type Reply = { id: number; value?: unknown; error?: { kind: FileErrorKind; message: string; status?: number } }
+
+/** In the worker: answers the page's calls with the storage of the folder each call names. */
+export const serveLocalFileStorage = (endpoint: MessageEndpoint, storageFor: (folder: readonly string[]) => LocalFileStorage) => {
+  const storages = new Map<string, LocalFileStorage>()
+  const running = new Map<number, AbortController>()
+  endpoint.addEventListener('message', (event: MessageEvent<Call>) => {
+    const call = event.data
+    if ('cancel' in call) {
+      running.get(call.id)?.abort(new DOMException('The transfer was cancelled.', 'AbortError'))
+      return
+    }
+    const key = call.folder.join('/')
+    let storage = storages.get(key)
+    if (!storage) storages.set(key, (storage = storageFor(call.folder)))
+    const controller = new AbortController()
+    running.set(call.id, controller)
+    void run(storage, call.method, call.args, controller.signal)
+      .then(
+        (value): Reply => ({ id: call.id, value }),
+        (error: unknown): Reply => {
+          const { kind, message, status } = toFileError(error)
+          return { id: call.id, error: { kind, message, ...(status === undefined ? {} : { status }) } }
+        },
+      )
+      .then((reply) => {
+        running.delete(call.id)
+        endpoint.postMessage(reply)
+      })
+  })
+}
+
+const run = (storage: LocalFileStorage, method: Method, args: unknown[], signal: AbortSignal): Promise<unknown> => {
+  switch (method) {
+    case 'put':
+      return storage.put(args[0] as ReadableStream<Uint8Array> | Blob, { ...(args[1] as { expectedHash?: string }), signal })
+    case 'receive':
+      return storage.receive(args[0] as string, args[1] as ReadableStream<Uint8Array>, { ...(args[2] as { offset: number }), signal })
+    case 'removePartials':
+      return storage.removePartials(args[0] as string[])
+    default:
+      return (storage[method] as (hash: string) => Promise<unknown>)(args[0] as string)
+  }
+}
+
+/** In the page: the storage of `folder`, run by `worker` (which calls serveLocalFileStorage). */
+export const connectLocalFileStorage = ({ worker, folder }: { worker: MessageEndpoint; folder: readonly string[] }): LocalFileStorage => {
+  let nextId = 0
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: FileError) => void }>()
+  worker.addEventListener('message', (event: MessageEvent<Reply>) => {
+    const reply = event.data
+    const call = pending.get(reply.id)
+    if (!call) return
+    pending.delete(reply.id)
+    if (reply.error) {
+      const { kind, message, status } = reply.error
+      call.reject(new FileError(kind, message, status === undefined ? {} : { status }))
+    } else {
+      call.resolve(reply.value)
+    }
+  })
+  worker.addEventListener('error', (event) => {
+    event.preventDefault()
+    const error = new FileError('bad-request', 'The files on this device cannot be reached: their worker stopped.')
+    for (const call of pending.values()) call.reject(error)
+    pending.clear()
+  })
+
+  const call = <T>(method: Method, args: unknown[], { signal, transfer = [] }: { signal?: AbortSignal | undefined; transfer?: Transferable[] } = {}) =>
+    new Promise<T>((resolve, reject) => {
+      if (signal?.aborted) return reject(toFileError(signal.reason))
+      const id = (nextId += 1)
+      const onAbort = () => worker.postMessage({ id, cancel: true } satisfies Call)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      // The worker answers a cancelled call too, once it has let go of the file: wait for that,
+      // so that a retry never finds the file still open.
+      const settle = () => signal?.removeEventListener('abort', onAbort)
+      pending.set(id, {
+        resolve: (value) => {
+          settle()
+          resolve(value as T)
+        },
+        reject: (error) => {
+          settle()
+          reject(signal?.aborted ? toFileError(signal.reason) : error)
+        },
+      })
+      worker.postMessage({ id, method, args, folder } satisfies Call, transfer)
+    })
+
+  /** A stream crosses to the worker by transfer; a Blob is cloned as a reference to its bytes. */
+  const bodyOf = (body: ReadableStream<Uint8Array> | Blob) => (body instanceof Blob ? [] : [body as unknown as Transferable])
+
+  return {
+    put: (body, { expectedHash, signal } = {}) =>
+      call('put', [body, expectedHash === undefined ? {} : { expectedHash }], { signal, transfer: bodyOf(body) }),
+    partialSize: (hash) => call('partialSize', [hash]),
+    receive: (hash, body, { offset, signal }) => call('receive', [hash, body, { offset }], { signal, transfer: bodyOf(body) }),
+    read: (hash) => call('read', [hash]),
+    exists: (hash) => call('exists', [hash]),
+    remove: (hash) => call('remove', [hash]),
+    list: () => call('list', []),
+    removePartials: (keepDownloads = []) => call('removePartials', [[...keepDownloads]]),
+  }
+}
