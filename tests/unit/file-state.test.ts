@@ -49,6 +49,8 @@ describe('the local side', () => {
   })
 })
 
+const parts = { hash, uploadId: 'upload-1', partSize: 5 * 1024 * 1024, parts: [] }
+
 describe('the remote side', () => {
   test.each<[string, LocalFileState, FileStatePatch, { remoteKey: string }, ReturnType<typeof remoteView>]>([
     ['pending → uploading', states.present, transitions.uploadStarted(), notUploaded, 'uploading'],
@@ -60,8 +62,23 @@ describe('the remote side', () => {
     ['uploading → pending, bytes vanished', states.uploading, transitions.bytesVanished(), notUploaded, 'pending'],
     ['failed → pending, retried', states.remoteFailed, transitions.retried(states.remoteFailed), notUploaded, 'pending'],
     ['pending → uploaded by another device', states.present, {}, uploaded, 'uploaded'],
+    ['pending → uploading, in parts', states.present, transitions.partsStarted(parts), notUploaded, 'uploading'],
+    ['uploading → uploading, one more part', states.uploading, transitions.partUploaded(parts, { partNumber: 1, etag: 'e1' }), notUploaded, 'uploading'],
+    ['uploading → uploaded, in parts', apply(states.uploading, transitions.partsStarted(parts)), transitions.uploaded(), uploaded, 'uploaded'],
+    ['uploaded → uploaded, parts abandoned', apply(states.present, transitions.partsStarted(parts)), transitions.partsAbandoned(), uploaded, 'uploaded'],
   ])('%s', (_name, from, patch, row, to) => {
     expect(remoteView({ contentHash: hash, ...row }, apply(from, patch))).toBe(to)
+  })
+
+  test('an upload in parts keeps every confirmed part once, and forgets them when done or abandoned', () => {
+    let state = apply(states.present, transitions.partsStarted(parts))
+    for (const part of [{ partNumber: 2, etag: 'e2' }, { partNumber: 1, etag: 'e1' }, { partNumber: 2, etag: 'e2b' }]) {
+      state = apply(state, transitions.partUploaded(state.partsUpload ?? parts, part))
+    }
+    expect(state.partsUpload?.parts).toEqual([{ partNumber: 1, etag: 'e1' }, { partNumber: 2, etag: 'e2b' }])
+    expect(apply(state, transitions.uploaded()).partsUpload).toBeNull()
+    expect(apply(state, transitions.partsAbandoned()).partsUpload).toBeNull()
+    expect(apply(state, transitions.uploadFailed('x', 3, hash)).partsUpload).toEqual(state.partsUpload)
   })
 
   test('uploaded → pending when the file gets new content (v1.FileUpdated)', () => {

@@ -88,6 +88,77 @@ describe('createRemoteFileStorage', () => {
     expect(headersOf(requests[0]?.init).get('Authorization')).toBe('Bearer token-1')
   })
 
+  describe('continuing a download with Range', () => {
+    test('asks for the bytes after the kept ones, and says where the body starts', async () => {
+      const { remote, requests } = setup(
+        () => new Response(bytesOf('lo'), { status: 206, headers: { 'Content-Range': 'bytes 3-4/5', 'Content-Length': '2' } }),
+      )
+      const { body, size, from } = await remote.download(hash, { from: 3 })
+      expect(headersOf(requests[0]?.init).get('Range')).toBe('bytes=3-')
+      expect({ size, from, text: new TextDecoder().decode(await readAll(body)) }).toEqual({ size: 5, from: 3, text: 'lo' })
+    })
+
+    test('starts from 0 when the server sends the whole file instead', async () => {
+      const { remote } = setup(() => new Response(bytesOf('hello'), { headers: { 'Content-Length': '5' } }))
+      expect(await remote.download(hash, { from: 3 })).toMatchObject({ size: 5, from: 0 })
+    })
+
+    test('sends no Range for a download from the start', async () => {
+      const { remote, requests } = setup(() => new Response(bytesOf('hello')))
+      await remote.download(hash)
+      expect(headersOf(requests[0]?.init).has('Range')).toBe(false)
+    })
+
+    test('an unsatisfiable range (416) means the kept bytes are all there is: an empty rest, checked by its hash', async () => {
+      const { remote } = setup(() => new Response(null, { status: 416, headers: { 'Content-Range': 'bytes */5' } }))
+      const { body, from } = await remote.download(hash, { from: 5 })
+      expect({ from, bytes: (await readAll(body)).byteLength }).toEqual({ from: 5, bytes: 0 })
+    })
+
+    test('refuses a part other than the one asked for', async () => {
+      const { remote } = setup(() => new Response(bytesOf('hello'), { status: 206, headers: { 'Content-Range': 'bytes 0-4/5' } }))
+      expect(await failure(remote.download(hash, { from: 3 }))).toMatchObject({ kind: 'server' })
+    })
+  })
+
+  describe('uploads in parts', () => {
+    test('starts one with the size and type, then sends each part to its own URL and joins them', async () => {
+      const answers = [
+        jsonResponse({ uploadId: 'up/1+=' }, { status: 201 }),
+        jsonResponse({ partNumber: 2, etag: 'etag-2' }),
+        jsonResponse({ key: 'k', size: 10, created: true }, { status: 201 }),
+        new Response(null, { status: 204 }),
+      ]
+      const { remote, requests } = setup(() => answers.shift() ?? new Response(null, { status: 500 }))
+      expect(await remote.createUpload(hash, { size: 10, mimeType: 'video/mp4' })).toEqual({ uploadId: 'up/1+=' })
+      expect(await remote.uploadPart(hash, 'up/1+=', 2, new Blob(['part']))).toEqual({ etag: 'etag-2' })
+      const parts = [{ partNumber: 1, etag: 'etag-1' }, { partNumber: 2, etag: 'etag-2' }]
+      expect(await remote.completeUpload(hash, 'up/1+=', parts, { size: 10 })).toEqual({ created: true })
+      await remote.abortUpload(hash, 'up/1+=')
+      expect(requests.map(({ url, init }) => `${init.method} ${url}`)).toEqual([
+        `POST ${fileUrl}/uploads`,
+        `PUT ${fileUrl}/uploads/up%2F1%2B%3D/parts/2`,
+        `POST ${fileUrl}/uploads/up%2F1%2B%3D`,
+        `DELETE ${fileUrl}/uploads/up%2F1%2B%3D`,
+      ])
+      expect(JSON.parse(String(requests[0]?.init.body))).toEqual({ size: 10, mimeType: 'video/mp4' })
+      expect(JSON.parse(String(requests[2]?.init.body))).toEqual({ parts })
+      for (const request of requests) expect(headersOf(request.init).get('Authorization')).toBe('Bearer token-1')
+    })
+
+    test('says when the server has the content already', async () => {
+      const { remote } = setup(() => jsonResponse({ key: 'k', size: 10, created: false }))
+      expect(await remote.createUpload(hash, { size: 10, mimeType: '' })).toEqual({ created: false })
+    })
+
+    test('a part of an upload the server no longer knows fails as not-found; too large as too-large', async () => {
+      const statuses = [404, 413]
+      const { remote } = setup(() => jsonResponse({ error: 'nope' }, { status: statuses.shift() ?? 500 }))
+      expect(await failure(remote.uploadPart(hash, 'u', 1, new Blob(['x'])))).toMatchObject({ kind: 'not-found' })
+      expect(await failure(remote.createUpload(hash, { size: 1, mimeType: '' }))).toMatchObject({ kind: 'too-large', retryable: false })
+    })
+  })
+
   test('checks with HEAD: size and type when the server has the file, undefined when not', async () => {
     let found = true
     const { remote, requests } = setup(() =>

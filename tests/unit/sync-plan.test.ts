@@ -230,3 +230,21 @@ describe('remoteView', () => {
     expect(remoteView(file(), state())).toBe('pending')
   })
 })
+
+describe('uploads in parts', () => {
+  const partsOf = (hash: string) => ({ partsUpload: { hash, uploadId: 'u1', partSize: 5, parts: [] } })
+  const abandon = (hash: string) => ({ kind: 'abandonUpload', fileId: 'f1', hash, uploadId: 'u1' })
+
+  test('an upload in parts of the current content goes on', () => {
+    expect(plan([file()], { f1: state({ localHash: hashA, ...partsOf(hashA) }) })).toEqual([
+      { kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg', size: 3 },
+    ])
+  })
+
+  test('is abandoned once the file is deleted, uploaded elsewhere, or has new content; a new upload waits for that', () => {
+    expect(plan([file(deleted)], { f1: state(partsOf(hashA)) })).toEqual([abandon(hashA)])
+    expect(plan([file(uploaded)], { f1: state({ localHash: hashA, ...partsOf(hashA) }) })).toEqual([abandon(hashA)])
+    expect(plan([file({ contentHash: hashB })], { f1: state({ localHash: hashB, ...partsOf(hashA) }) })).toEqual([abandon(hashA)])
+  })
+})
+
