@@ -1,8 +1,9 @@
 import { computed, type ComputedRef, onScopeDispose, type Ref, shallowRef, watch } from 'vue'
-import { deletedFiles$, visibleFiles$, visibleGalleryItems$ } from '../livestore/queries.ts'
+import { deletedFiles$, localFileStates$, visibleFiles$, visibleGalleryItems$ } from '../livestore/queries.ts'
 import { events, type FileRow, type GalleryItemRow, tables } from '../livestore/schema.ts'
 import { delayUntil } from '../services/sync-executor.ts'
 import { inGrace, nextGraceEnd } from '../services/sync-plan.ts'
+import { type SyncTotals, syncTotals } from '../services/sync-totals.ts'
 import { useQuery } from './live-query.ts'
 import { useServices } from './services.ts'
 
@@ -73,6 +74,13 @@ export const useRecentlyDeleted = (): Readonly<Ref<readonly FileRow[]>> => {
   watch(deleted, refresh, { immediate: true })
   onScopeDispose(() => clearTimeout(timer))
   return restorable
+}
+
+/** What is left to upload and to download on this device, for the whole store. */
+export const useSyncTotals = (): ComputedRef<SyncTotals> => {
+  const files = useQuery(visibleFiles$)
+  const states = useQuery(localFileStates$)
+  return computed(() => syncTotals(files.value, new Map(states.value.map((row) => [row.id, row.value]))))
 }
 
 const toError = (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason)))

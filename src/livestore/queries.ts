@@ -20,3 +20,6 @@ export const deletedFiles$ = queryDb(
   tables.files.where({ deletedAt: { op: '!=', value: null } }).orderBy('deletedAt', 'desc'),
   { label: 'deletedFiles' },
 )
+
+/** This device's state of every file (one client document each), for totals over the store. */
+export const localFileStates$ = queryDb(tables.localFilesState.where({}), { label: 'localFileStates' })

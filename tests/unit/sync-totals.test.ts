@@ -1,0 +1,54 @@
+import { describe, expect, test } from 'vitest'
+import { emptyLocalFileState, type FileRow, type LocalFileState } from '../../src/livestore/schema.ts'
+import { syncTotals } from '../../src/services/sync-totals.ts'
+
+const hashOf = (letter: string) => letter.repeat(64)
+const file = (id: string, patch: Partial<FileRow> = {}): FileRow => ({
+  id,
+  name: `${id}.bin`,
+  mimeType: 'application/octet-stream',
+  size: 1_000,
+  contentHash: hashOf('a'),
+  remoteKey: '',
+  createdAt: 1,
+  updatedAt: 1,
+  deletedAt: null,
+  conflictOf: '',
+  ...patch,
+})
+const here = (patch: Partial<LocalFileState> = {}): LocalFileState => ({ ...emptyLocalFileState, localHash: hashOf('a'), ...patch })
+const uploaded = { remoteKey: `store/${hashOf('a')}` }
+
+describe('syncTotals', () => {
+  test('counts files and bytes left in each direction, less what running transfers moved', () => {
+    const files = [
+      file('waiting-up'),
+      file('uploading', { size: 4_000 }),
+      file('waiting-down', uploaded),
+      file('downloading', { ...uploaded, size: 10_000 }),
+      file('synced', uploaded),
+    ]
+    const states = new Map([
+      ['waiting-up', here()],
+      ['uploading', here({ upload: 'active', transferredBytes: 1_500 })],
+      ['downloading', { ...emptyLocalFileState, download: 'active' as const, transferredBytes: 2_500 }],
+      ['synced', here()],
+    ])
+    expect(syncTotals(files, states)).toEqual({ upload: { files: 2, bytes: 3_500 }, download: { files: 2, bytes: 8_500 } })
+  })
+
+  test('leaves out deleted files, failed transfers, and files waiting for another device', () => {
+    const files = [
+      file('deleted', { deletedAt: 5 }),
+      file('failed-up'),
+      file('failed-down', uploaded),
+      file('elsewhere'),
+    ]
+    const states = new Map([
+      ['deleted', here()],
+      ['failed-up', here({ upload: 'failed', failedHash: hashOf('a') })],
+      ['failed-down', { ...emptyLocalFileState, download: 'failed' as const, failedHash: hashOf('a') }],
+    ])
+    expect(syncTotals(files, states)).toEqual({ upload: { files: 0, bytes: 0 }, download: { files: 0, bytes: 0 } })
+  })
+})
