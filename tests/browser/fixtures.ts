@@ -28,6 +28,8 @@ export interface Device {
   context: BrowserContext
   /** Everything the page logged, for failure messages. */
   logs: string[]
+  /** The browser profile's folder: it names this device's Chromium processes (support/process-memory.ts). */
+  profile: string
 }
 
 interface Fixtures {
@@ -118,7 +120,7 @@ export const test = base.extend<Fixtures>({
       const profile = await mkdtemp(join(tmpdir(), `file-sync-${name}-`))
       const context = await chromium.launchPersistentContext(profile, { executablePath, args, headless: true })
       const page = context.pages()[0] ?? (await context.newPage())
-      const device: Device = { name, page, context, logs: [] }
+      const device: Device = { name, page, context, logs: [], profile }
       page.on('console', (message) => device.logs.push(`[${message.type()}] ${message.text()}`))
       page.on('pageerror', (error) => device.logs.push(`[pageerror] ${error.message}`))
       opened.push({ device, profile })

@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { open } from 'node:fs/promises'
+import { basename } from 'node:path'
 import { crc32, deflateSync } from 'node:zlib'
 import type { Locator, Page } from '@playwright/test'
 import { expect } from './fixtures.ts'
@@ -211,3 +213,65 @@ export const throttle = async (page: Page, bytesPerSecond: number): Promise<void
     uploadThroughput: bytesPerSecond,
   })
 }
+
+/**
+ * A large file whose bytes follow a pattern of `seed`, written to `path` in pieces, so neither
+ * the test nor the page ever holds it whole: `patternMismatchInPage` checks a copy chunk by chunk.
+ */
+export interface PatternFile {
+  name: string
+  path: string
+  size: number
+  seed: number
+  sha256: string
+}
+
+export const writePatternFile = async (path: string, size: number, seed: number): Promise<PatternFile> => {
+  const file = await open(path, 'w')
+  const hash = createHash('sha256')
+  const chunkBytes = 4 * 1024 * 1024
+  try {
+    for (let offset = 0; offset < size; offset += chunkBytes) {
+      const chunk = patternBytes(offset, Math.min(chunkBytes, size - offset), seed)
+      hash.update(chunk)
+      await file.write(chunk)
+    }
+  } finally {
+    await file.close()
+  }
+  return { name: basename(path), path, size, seed, sha256: hash.digest('hex') }
+}
+
+/** Byte `i` of the pattern: four bytes of a multiplicative hash of `i >> 2` and the seed. */
+const patternBytes = (offset: number, length: number, seed: number): Buffer => {
+  const bytes = Buffer.alloc(length)
+  for (let index = 0; index < length; index += 1) {
+    const position = offset + index
+    const word = (Math.imul((position >>> 2) + seed, 2654435761) >>> 0) ^ seed
+    bytes[index] = (word >>> ((position & 3) * 8)) & 0xff
+  }
+  return bytes
+}
+
+/**
+ * Reads `url` in the page (through its service worker) as a stream and compares every byte with
+ * the pattern: the first differing offset, or -1 when all `size` bytes match (and no more came).
+ */
+export const patternMismatchInPage = (page: Page, storeId: string, { sha256, size, seed }: PatternFile): Promise<number> =>
+  page.evaluate(
+    async ({ url, size, seed }) => {
+      const response = await fetch(url)
+      if (!response.ok || !response.body) return 0
+      const reader = response.body.getReader()
+      let position = 0
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) return position === size ? -1 : position
+        for (let index = 0; index < value.byteLength; index += 1, position += 1) {
+          const word = (Math.imul((position >>> 2) + seed, 2654435761) >>> 0) ^ seed
+          if (value[index] !== ((word >>> ((position & 3) * 8)) & 0xff)) return position
+        }
+      }
+    },
+    { url: `/files/${storeId}/${sha256}`, size, seed },
+  )

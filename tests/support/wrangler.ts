@@ -29,6 +29,8 @@ export type RunningWorker = {
   persistDir: string
   /** Everything wrangler and the Worker printed so far (the last 256 KiB). */
   output(): string
+  /** The process group of wrangler and its Worker runtime while running (support/process-memory.ts). */
+  processGroup(): number | undefined
   /** Stops the whole process group and waits until it is gone. */
   stop(): Promise<void>
   /** Stops, then starts again on the same port with the same persisted state. */
@@ -73,6 +75,7 @@ export const startWorker = async (options: StartWorkerOptions = {}): Promise<Run
     port,
     persistDir,
     output: () => output,
+    processGroup: () => child.pid,
     stop,
     restart: async () => {
       await stop()
