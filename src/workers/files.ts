@@ -2,11 +2,12 @@
  * File API on R2: `/api/files/<storeId>/<sha256>`, content-addressed per store.
  *
  * PUT streams the body into R2 with its SHA-256, so R2 itself refuses bytes that
- * do not match their name; GET/HEAD answer immutable, cacheable objects; DELETE
- * is idempotent. Every request needs `Authorization: Bearer <store token>`.
+ * do not match their name; GET/HEAD answer immutable, cacheable objects, with
+ * single ranges and conditional requests (./http-range); DELETE is idempotent. Every request needs `Authorization: Bearer <store token>`.
  */
 import { bearerToken, verifyStoreToken, isValidStoreId, type AuthEnv } from './auth.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
+import { answerRead, httpDate } from './http-range.ts'
 
 export type FilesEnv = AuthEnv & {
   FILES_BUCKET: R2Bucket
@@ -73,7 +74,7 @@ const answer = async (request: Request, env: FilesEnv, file: FileKey): Promise<R
       return putFile(request, env, file)
     case 'GET':
     case 'HEAD':
-      return getFile(request.method, env, file)
+      return readFile(request, env, file)
     case 'DELETE':
       await env.FILES_BUCKET.delete(file.key)
       return new Response(null, { status: 204 })
@@ -117,14 +118,47 @@ const putFile = async (request: Request, env: FilesEnv, file: FileKey): Promise<
 const isDigestMismatch = (error: unknown): boolean =>
   error instanceof Error && (error.message.includes('10037') || error.message.includes('did not match'))
 
-const getFile = async (method: 'GET' | 'HEAD', env: FilesEnv, file: FileKey): Promise<Response> => {
-  if (method === 'HEAD') {
-    const object = await env.FILES_BUCKET.head(file.key)
-    return object === null ? missing(file) : new Response(null, { headers: objectHeaders(object, file) })
+/**
+ * GET and HEAD, with Range and conditional requests (./http-range decides).
+ * A plain GET is one R2 read; a conditional or ranged one reads the metadata
+ * first, then only the bytes it answers with, streamed from R2.
+ */
+const readFile = async (request: Request, env: FilesEnv, file: FileKey): Promise<Response> => {
+  const withBody = request.method === 'GET'
+  const decidesFirst = !withBody || READ_CONDITIONS.some((name) => request.headers.has(name))
+  const object = decidesFirst ? await env.FILES_BUCKET.head(file.key) : await env.FILES_BUCKET.get(file.key)
+  if (object === null) return missing(file)
+
+  const answer = answerRead(request.headers, { etag: file.sha256, size: object.size, lastModified: object.uploaded })
+  const headers = objectHeaders(object, file)
+  switch (answer.status) {
+    case 304:
+      return new Response(null, { status: 304, headers: notModifiedHeaders(headers) })
+    case 416: {
+      const refusal = errorResponse(416, `range not satisfiable: ${file.key} has ${object.size} bytes`, {
+        'Content-Range': answer.contentRange,
+      })
+      return withBody ? refusal : new Response(null, { status: 416, headers: refusal.headers })
+    }
+    case 200: {
+      if (!withBody) return new Response(null, { headers })
+      const body = hasBody(object) ? object : await env.FILES_BUCKET.get(file.key)
+      return body === null ? missing(file) : new Response(body.body, { headers })
+    }
+    case 206: {
+      headers.set('Content-Range', answer.contentRange)
+      headers.set('Content-Length', String(answer.length))
+      if (!withBody) return new Response(null, { status: 206, headers })
+      const part = await env.FILES_BUCKET.get(file.key, { range: { offset: answer.offset, length: answer.length } })
+      return part === null ? missing(file) : new Response(part.body, { status: 206, headers })
+    }
   }
-  const object = await env.FILES_BUCKET.get(file.key)
-  return object === null ? missing(file) : new Response(object.body, { headers: objectHeaders(object, file) })
 }
+
+const hasBody = (object: R2Object): object is R2ObjectBody => 'body' in object
+
+// Request headers that can change the answer from a plain 200 (If-Range only matters with Range).
+const READ_CONDITIONS = ['Range', 'If-None-Match', 'If-Modified-Since']
 
 const missing = (file: FileKey): Response => errorResponse(404, `no file ${file.key}`)
 
@@ -132,10 +166,17 @@ const objectHeaders = (object: R2Object, file: FileKey): Headers =>
   new Headers({
     'Content-Type': object.httpMetadata?.contentType ?? 'application/octet-stream',
     'Content-Length': String(object.size),
+    // Our own strong ETag, the content's SHA-256 (R2's etag is an MD5 of its own).
     ETag: `"${file.sha256}"`,
+    'Last-Modified': httpDate(object.uploaded),
+    'Accept-Ranges': 'bytes',
     'Cache-Control': IMMUTABLE,
     // The bytes are whatever a user uploaded: never let a browser run them as a page of this
     // origin (an HTML or SVG file opened directly), nor guess another type.
     'Content-Security-Policy': "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'",
     'X-Content-Type-Options': 'nosniff',
   })
+
+/** A 304 carries the validators and caching of the 200 it stands for, nothing about a body. */
+const notModifiedHeaders = (headers: Headers): Headers =>
+  new Headers(['ETag', 'Last-Modified', 'Cache-Control'].map((name) => [name, headers.get(name) ?? '']))
