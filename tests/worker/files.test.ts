@@ -29,11 +29,16 @@ const put = (url: string, token: string, bytes: Uint8Array<ArrayBuffer>, content
   fetch(url, { method: 'PUT', body: bytes, headers: { ...bearer(token), 'Content-Type': contentType } })
 
 describe('health and routing', () => {
-  it('answers /api/health without a token, with the grace period of deleted files (wrangler.toml: 24 hours)', async () => {
+  it('answers /api/health without a token, with the grace period of deletes and the size limits (wrangler.toml)', async () => {
     const response = await fetch(`${worker.url}/api/health`)
     expect(response.status).toBe(200)
     expect(response.headers.get('Content-Type')).toBe('application/json')
-    expect(await response.json()).toEqual({ ok: true, deleteGraceMs: 24 * 60 * 60 * 1000 })
+    expect(await response.json()).toEqual({
+      ok: true,
+      deleteGraceMs: 24 * 60 * 60 * 1000,
+      maxFileBytes: 10 * 1024 ** 3,
+      maxRequestBytes: 100 * 1024 * 1024,
+    })
   })
 
   it('answers unknown paths with 404 JSON', async () => {
