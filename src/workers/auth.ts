@@ -44,7 +44,7 @@ const hmacKey = (env: AuthEnv): Promise<CryptoKey> => {
   return cachedKey.key
 }
 
-const signedMessage = (storeId: string): Uint8Array => encoder.encode(`store:${storeId}`)
+const signedMessage = (storeId: string): BufferSource => encoder.encode(`store:${storeId}`)
 
 const toBase64Url = (bytes: ArrayBuffer): string =>
   btoa(String.fromCharCode(...new Uint8Array(bytes)))
@@ -57,7 +57,7 @@ const toBase64Url = (bytes: ArrayBuffer): string =>
  * the canonical spelling is accepted: the last character carries two unused bits, and a token
  * with those bits changed is another string, not the same token.
  */
-const fromBase64Url = (token: string): Uint8Array | undefined => {
+const fromBase64Url = (token: string): Uint8Array<ArrayBuffer> | undefined => {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined
   const binary = atob(token.replaceAll('-', '+').replaceAll('_', '/'))
   const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0))

@@ -2,9 +2,9 @@
  * The Cloudflare Worker: LiveStore sync (one Durable Object per store) and the
  * file API (bytes in R2), both guarded by the same per-store token (./auth).
  *
- *   GET  /api/health                 liveness and the delete grace period, no token
+ *   GET  /api/health                 liveness, the delete grace period and the size limits, no token
  *   GET  /api/auth/:storeId          development token (off with DEV_AUTH = "false")
- *   *    /api/files/:storeId/:sha256 file bytes (./files)
+ *   *    /api/files/:storeId/:sha256 file bytes (./files), and /uploads below it: multipart uploads
  *   WS   /api/sync?storeId&payload&transport=ws   LiveStore sync
  */
 import { Schema } from '@livestore/livestore'
@@ -14,6 +14,7 @@ import { env as moduleEnv } from 'cloudflare:workers'
 import { handleDevTokenRequest, verifyStoreToken, type AuthEnv } from './auth.ts'
 import { handleFileRequest, type FilesEnv } from './files.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
+import { maxFileBytes, maxRequestBytes } from './limits.ts'
 
 export type Env = AuthEnv &
   FilesEnv & {
@@ -29,6 +30,16 @@ const DEFAULT_DELETE_GRACE_SECONDS = 24 * 60 * 60
 
 const deleteGraceMs = (env: Env): number =>
   (/^\d{1,10}$/.test(env.DELETE_GRACE_SECONDS ?? '') ? Number(env.DELETE_GRACE_SECONDS) : DEFAULT_DELETE_GRACE_SECONDS) * 1000
+
+/** What the page needs before any transfer: the grace period of deletes, and the sizes it may send. */
+const health = (env: Env) => ({
+  ok: true,
+  deleteGraceMs: deleteGraceMs(env),
+  /** The largest file (MAX_FILE_BYTES); larger ones are refused before anything is stored. */
+  maxFileBytes: maxFileBytes(env),
+  /** The largest request body (MAX_UPLOAD_BYTES): a whole file up to it, else the largest part. */
+  maxRequestBytes: maxRequestBytes(env),
+})
 
 /** What the page passes as LiveStore's `syncPayload`. */
 export const SyncPayload = Schema.Struct({ authToken: Schema.String })
@@ -65,7 +76,7 @@ export default {
 const route = async (request: Request, env: Env, ctx: ExecutionContext): Promise<Response> => {
   const { pathname } = new URL(request.url)
   if (pathname === '/api/health') {
-    return request.method === 'GET' ? json({ ok: true, deleteGraceMs: deleteGraceMs(env) }) : methodNotAllowed(['GET'])
+    return request.method === 'GET' ? json(health(env)) : methodNotAllowed(['GET'])
   }
   if (pathname.startsWith('/api/auth/')) return handleDevTokenRequest(request, env)
   if (pathname === '/api/files' || pathname.startsWith('/api/files/')) return handleFileRequest(request, env)

@@ -1,4 +1,4 @@
-/** JSON responses shared by every route: bodies are JSON, errors are `{ error }`. */
+/** JSON in and out, shared by every route: bodies are JSON, errors are `{ error }`. */
 
 export const json = (body: unknown, status = 200, headers: HeadersInit = {}): Response => {
   const allHeaders = new Headers(headers)
@@ -11,3 +11,19 @@ export const errorResponse = (status: number, error: string, headers: HeadersIni
 
 export const methodNotAllowed = (allowed: readonly string[]): Response =>
   errorResponse(405, `method not allowed; use ${allowed.join(', ')}`, { Allow: allowed.join(', ') })
+
+/**
+ * The request's JSON body, or the error to answer with. JSON bodies here are
+ * small: a Content-Length is required and bounds what is read into memory
+ * (HTTP framing holds the body to it).
+ */
+export const readJson = async (request: Request, maxBytes: number): Promise<{ value: unknown } | Response> => {
+  const declared = request.headers.get('Content-Length')
+  if (declared === null || !/^\d+$/.test(declared)) return errorResponse(411, 'Content-Length header required')
+  if (Number(declared) > maxBytes) return errorResponse(413, `JSON body of ${declared} bytes is over ${maxBytes} bytes`)
+  try {
+    return { value: JSON.parse(await request.text()) }
+  } catch {
+    return errorResponse(400, 'body must be JSON')
+  }
+}

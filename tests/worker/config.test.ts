@@ -1,16 +1,17 @@
 /**
  * The Worker as configured for production: its own AUTH_SECRET, no development
- * token endpoint, and (here, small) an upload limit and a grace period for deletes.
+ * token endpoint, and (here, small) the size limits and a grace period for deletes.
  */
 import { createHmac } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startWorker, type RunningWorker } from '../support/wrangler.ts'
-import { bearer, newStoreId, randomFile } from './helpers.ts'
+import { bearer, multipartClient, newStoreId, randomFile } from './helpers.ts'
 
 const AUTH_SECRET = 'test-secret-for-the-config-test'
 const MAX_UPLOAD_BYTES = 1000
+const MAX_FILE_BYTES = 5000
 const DELETE_GRACE_SECONDS = 90
 
 let worker: RunningWorker
@@ -21,6 +22,7 @@ beforeAll(async () => {
       AUTH_SECRET,
       DEV_AUTH: 'false',
       MAX_UPLOAD_BYTES: String(MAX_UPLOAD_BYTES),
+      MAX_FILE_BYTES: String(MAX_FILE_BYTES),
       DELETE_GRACE_SECONDS: String(DELETE_GRACE_SECONDS),
     },
   })
@@ -67,10 +69,15 @@ describe('tokens signed with AUTH_SECRET', () => {
   })
 })
 
-describe('the grace period of deleted files', () => {
-  it('is DELETE_GRACE_SECONDS, told to the page in milliseconds by /api/health', async () => {
+describe('what /api/health tells the page', () => {
+  it('is the grace period of deletes (DELETE_GRACE_SECONDS, in milliseconds) and the size limits', async () => {
     const response = await fetch(`${worker.url}/api/health`)
-    expect(await response.json()).toEqual({ ok: true, deleteGraceMs: DELETE_GRACE_SECONDS * 1000 })
+    expect(await response.json()).toEqual({
+      ok: true,
+      deleteGraceMs: DELETE_GRACE_SECONDS * 1000,
+      maxFileBytes: MAX_FILE_BYTES,
+      maxRequestBytes: MAX_UPLOAD_BYTES,
+    })
   })
 })
 
@@ -123,5 +130,54 @@ describe('upload limits', () => {
     const response = await fetch(fileUrl(storeId, file.sha256), init)
     expect(response.status).toBe(411)
     expect(await response.json()).toEqual({ error: expect.stringContaining('Content-Length') })
+  })
+})
+
+describe('multipart limits', () => {
+  const uploads = (storeId: string, sha256: string) => multipartClient(fileUrl(storeId, sha256), tokenFor(storeId))
+
+  it('starts an upload of exactly MAX_FILE_BYTES, and refuses a larger one with 413 naming both sizes', async () => {
+    const storeId = newStoreId()
+    const client = uploads(storeId, randomFile(1).sha256)
+    expect((await client.create({ size: MAX_FILE_BYTES, mimeType: 'video/mp4' })).status).toBe(201)
+
+    const refused = await client.create({ size: MAX_FILE_BYTES + 1, mimeType: 'video/mp4' })
+    expect(refused.status).toBe(413)
+    const { error } = (await refused.json()) as { error: string }
+    expect(error).toContain(String(MAX_FILE_BYTES + 1))
+    expect(error).toContain(String(MAX_FILE_BYTES))
+  })
+
+  it('takes a part of exactly MAX_UPLOAD_BYTES, and refuses a larger one with 413', async () => {
+    const storeId = newStoreId()
+    const file = randomFile(MAX_UPLOAD_BYTES + 1)
+    const client = uploads(storeId, file.sha256)
+    const created = await client.create({ size: file.bytes.length })
+    const { uploadId } = (await created.json()) as { uploadId: string }
+
+    expect((await client.part(uploadId, 1, file.bytes.slice(0, MAX_UPLOAD_BYTES))).status).toBe(200)
+    const refused = await client.part(uploadId, 2, file.bytes)
+    expect(refused.status).toBe(413)
+    expect(await refused.json()).toEqual({ error: expect.stringContaining(String(MAX_UPLOAD_BYTES)) })
+  })
+
+  it('decides a part\'s 413 from Content-Length alone, before any byte of the body', async () => {
+    const storeId = newStoreId()
+    const sha256 = randomFile(1).sha256
+    const created = await uploads(storeId, sha256).create({ size: 10 })
+    const { uploadId } = (await created.json()) as { uploadId: string }
+    const request = httpRequest(`${fileUrl(storeId, sha256)}/uploads/${encodeURIComponent(uploadId)}/parts/1`, {
+      method: 'PUT',
+      headers: { ...bearer(tokenFor(storeId)), 'Content-Length': String(5 * 1024 ** 3) },
+    })
+    request.on('error', () => {})
+    request.flushHeaders()
+    try {
+      await expect
+        .poll(() => worker.output(), { timeout: 5_000 })
+        .toMatch(new RegExp(`"route":"upload-part","files":"${storeId}/${sha256}".*"status":413`))
+    } finally {
+      request.destroy()
+    }
   })
 })

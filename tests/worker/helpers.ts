@@ -42,3 +42,17 @@ export const rawRequest = (
     request.on('error', reject)
     request.end(body)
   })
+
+/** The multipart upload routes of one file (`fileUrl` = /api/files/<storeId>/<sha256>), as one client. */
+export const multipartClient = (fileUrl: string, token: string) => {
+  const uploadUrl = (uploadId: string) => `${fileUrl}/uploads/${encodeURIComponent(uploadId)}`
+  const postJson = (url: string, body: unknown) =>
+    fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { ...bearer(token), 'Content-Type': 'application/json' } })
+  return {
+    create: (body: unknown) => postJson(`${fileUrl}/uploads`, body),
+    part: (uploadId: string, partNumber: number, bytes: Uint8Array<ArrayBuffer>) =>
+      fetch(`${uploadUrl(uploadId)}/parts/${partNumber}`, { method: 'PUT', body: bytes, headers: bearer(token) }),
+    complete: (uploadId: string, parts: unknown) => postJson(uploadUrl(uploadId), { parts }),
+    abort: (uploadId: string) => fetch(uploadUrl(uploadId), { method: 'DELETE', headers: bearer(token) }),
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Size limits of the file API, from wrangler vars (bytes, as strings). The page
+ * reads both from GET /api/health to pick its part size and to refuse a file
+ * that is too large before it hashes or stores anything.
+ */
+import { errorResponse } from './http.ts'
+
+export type LimitsEnv = {
+  /** The largest request body: a single-request upload, or one part of a multipart upload. */
+  MAX_UPLOAD_BYTES?: string
+  /** The largest file, whatever way it is uploaded. */
+  MAX_FILE_BYTES?: string
+}
+
+// Cloudflare's request body cap on the Free and Pro plans.
+const DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
+const DEFAULT_MAX_FILE_BYTES = 10 * 1024 ** 3
+
+const bytesVar = (value: string | undefined, fallback: number): number =>
+  value !== undefined && /^\d{1,16}$/.test(value) && Number.isSafeInteger(Number(value)) ? Number(value) : fallback
+
+export const maxRequestBytes = (env: LimitsEnv): number => bytesVar(env.MAX_UPLOAD_BYTES, DEFAULT_MAX_REQUEST_BYTES)
+
+export const maxFileBytes = (env: LimitsEnv): number => bytesVar(env.MAX_FILE_BYTES, DEFAULT_MAX_FILE_BYTES)
+
+/**
+ * The body's size from its `Content-Length`, or the 411/413 to answer instead.
+ * Decided from the headers alone, before a byte of the body is read.
+ */
+export const declaredBodySize = (request: Request, env: LimitsEnv, what: string, hint = ''): number | Response => {
+  const declared = request.headers.get('Content-Length')
+  if (declared === null || !/^\d+$/.test(declared)) {
+    return errorResponse(411, 'Content-Length header required: uploads must declare their size')
+  }
+  const size = Number(declared)
+  const limit = maxRequestBytes(env)
+  if (size > limit) {
+    return errorResponse(413, `${what} of ${size} bytes is over the upload limit of ${limit} bytes per request${hint}`)
+  }
+  return size
+}

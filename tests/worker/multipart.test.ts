@@ -1,0 +1,317 @@
+/** Multipart uploads against the real Worker (wrangler dev, local R2, which enforces R2's 5 MiB parts). */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { startWorker, type RunningWorker } from '../support/wrangler.ts'
+import { bearer, fetchToken, multipartClient, newStoreId, randomFile, rawRequest, sha256Hex } from './helpers.ts'
+
+const MiB = 1024 * 1024
+
+let worker: RunningWorker
+const issuedTokens: string[] = []
+
+beforeAll(async () => {
+  worker = await startWorker()
+}, 60_000)
+
+afterAll(async () => {
+  await worker?.close()
+})
+
+type TestFile = { bytes: Uint8Array<ArrayBuffer>; sha256: string }
+
+/** A store with its token, and a file of it with its multipart routes. */
+const newStore = async () => {
+  const storeId = newStoreId()
+  const token = await fetchToken(worker.url, storeId)
+  issuedTokens.push(token)
+  const fileUrl = (sha256: string) => `${worker.url}/api/files/${storeId}/${sha256}`
+  const uploads = (sha256: string, asToken = token) => multipartClient(fileUrl(sha256), asToken)
+  const read = (sha256: string, headers: Record<string, string> = {}) =>
+    fetch(fileUrl(sha256), { headers: { ...bearer(token), ...headers } })
+  return { storeId, token, fileUrl, uploads, read }
+}
+
+const uploadIdOf = async (response: Response): Promise<string> => {
+  expect(response.status).toBe(201)
+  const body = (await response.json()) as { uploadId: string }
+  expect(body).toEqual({ uploadId: expect.any(String) })
+  return body.uploadId
+}
+
+/** Sends `bytes` as parts of `partSize`, returning what complete wants. */
+const sendParts = async (client: ReturnType<typeof multipartClient>, uploadId: string, bytes: Uint8Array<ArrayBuffer>, partSize: number) => {
+  const parts: { partNumber: number; etag: string }[] = []
+  for (let offset = 0, partNumber = 1; offset < bytes.length; offset += partSize, partNumber++) {
+    const response = await client.part(uploadId, partNumber, bytes.slice(offset, offset + partSize))
+    expect(response.status, `part ${partNumber}`).toBe(200)
+    const part = (await response.json()) as { partNumber: number; etag: string }
+    expect(part).toEqual({ partNumber, etag: expect.any(String) })
+    parts.push(part)
+  }
+  return parts
+}
+
+/** A 12 MiB file and a started upload of it. */
+const startedUpload = async (file: TestFile = randomFile(12 * MiB + 5), mimeType = 'video/mp4') => {
+  const store = await newStore()
+  const client = store.uploads(file.sha256)
+  const uploadId = await uploadIdOf(await client.create({ size: file.bytes.length, mimeType }))
+  return { ...store, file, client, uploadId }
+}
+
+describe('a file in parts', () => {
+  it('uploads 12 MiB in 5 MiB parts and reads back identical bytes, with its type and ranges', async () => {
+    const { client, uploadId, file, storeId, read } = await startedUpload()
+    const parts = await sendParts(client, uploadId, file.bytes, 5 * MiB)
+    expect(parts).toHaveLength(3)
+
+    const completed = await client.complete(uploadId, parts)
+    expect(completed.status).toBe(201)
+    expect(await completed.json()).toEqual({ key: `${storeId}/${file.sha256}`, size: file.bytes.length, created: true })
+
+    const download = await read(file.sha256)
+    expect(download.status).toBe(200)
+    expect(download.headers.get('Content-Type')).toBe('video/mp4')
+    expect(download.headers.get('Content-Length')).toBe(String(file.bytes.length))
+    expect(download.headers.get('ETag')).toBe(`"${file.sha256}"`)
+    expect(sha256Hex(new Uint8Array(await download.arrayBuffer()))).toBe(file.sha256)
+
+    // A range across the boundary of two parts.
+    const start = 5 * MiB - 10
+    const range = await read(file.sha256, { Range: `bytes=${start}-${start + 19}` })
+    expect(range.status).toBe(206)
+    expect(new Uint8Array(await range.arrayBuffer())).toEqual(file.bytes.slice(start, start + 20))
+  })
+
+  it('takes the parts in any order, and a part sent again replaces the first', async () => {
+    const file = randomFile(5 * MiB + 100)
+    const { client, uploadId, read } = await startedUpload(file)
+    const second = await client.part(uploadId, 2, file.bytes.slice(5 * MiB))
+    expect((await client.part(uploadId, 1, randomFile(5 * MiB).bytes)).status).toBe(200)
+    const first = await client.part(uploadId, 1, file.bytes.slice(0, 5 * MiB))
+    const parts = [await first.json(), await second.json()]
+
+    expect((await client.complete(uploadId, parts)).status).toBe(201)
+    expect(sha256Hex(new Uint8Array(await (await read(file.sha256)).arrayBuffer()))).toBe(file.sha256)
+  })
+
+  it('stores application/octet-stream when the upload names no type', async () => {
+    const file = randomFile(1000)
+    const { client, read } = await newStore().then((store) => ({ ...store, client: store.uploads(file.sha256) }))
+    const uploadId = await uploadIdOf(await client.create({ size: file.bytes.length }))
+    expect((await client.complete(uploadId, await sendParts(client, uploadId, file.bytes, 5 * MiB))).status).toBe(201)
+    expect((await read(file.sha256)).headers.get('Content-Type')).toBe('application/octet-stream')
+  })
+})
+
+describe('content already stored', () => {
+  it('answers create with 200 { created: false } when the object exists', async () => {
+    const store = await newStore()
+    const file = randomFile(2000)
+    expect((await fetch(store.fileUrl(file.sha256), { method: 'PUT', body: file.bytes, headers: bearer(store.token) })).status).toBe(201)
+
+    const response = await store.uploads(file.sha256).create({ size: file.bytes.length, mimeType: 'image/png' })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ key: `${store.storeId}/${file.sha256}`, size: 2000, created: false })
+  })
+
+  it('answers complete with 200 { created: false } when another upload finished first, and drops its own', async () => {
+    const file = randomFile(1000)
+    const store = await newStore()
+    const mine = store.uploads(file.sha256)
+    const uploadId = await uploadIdOf(await mine.create({ size: file.bytes.length }))
+    const parts = await sendParts(mine, uploadId, file.bytes, 5 * MiB)
+    // Another device stores the same content meanwhile.
+    expect((await fetch(store.fileUrl(file.sha256), { method: 'PUT', body: file.bytes, headers: bearer(store.token) })).status).toBe(201)
+
+    const completed = await mine.complete(uploadId, parts)
+    expect(completed.status).toBe(200)
+    expect(await completed.json()).toEqual({ key: `${store.storeId}/${file.sha256}`, size: 1000, created: false })
+    expect((await mine.part(uploadId, 2, file.bytes)).status).toBe(404)
+    expect(sha256Hex(new Uint8Array(await (await store.read(file.sha256)).arrayBuffer()))).toBe(file.sha256)
+  })
+})
+
+describe('verification after complete', () => {
+  it('refuses content that does not match its SHA-256 and stores nothing', async () => {
+    const claimed = randomFile(100)
+    const { client, uploadId, read } = await startedUpload(claimed)
+    const other = randomFile(claimed.bytes.length)
+    const response = await client.complete(uploadId, await sendParts(client, uploadId, other.bytes, 5 * MiB))
+    expect(response.status).toBe(400)
+    expect(await response.json()).toEqual({ error: expect.stringMatching(/does not match its SHA-256.*nothing was stored/) })
+    expect((await read(claimed.sha256)).status).toBe(404)
+  })
+
+  it('refuses a size other than the declared one and stores nothing', async () => {
+    const file = randomFile(100)
+    const store = await newStore()
+    const client = store.uploads(file.sha256)
+    const uploadId = await uploadIdOf(await client.create({ size: 101 }))
+    const response = await client.complete(uploadId, await sendParts(client, uploadId, file.bytes, 5 * MiB))
+    expect(response.status).toBe(400)
+    expect(await response.json()).toEqual({ error: expect.stringMatching(/100 bytes.*declared size of 101 bytes.*nothing was stored/) })
+    expect((await store.read(file.sha256)).status).toBe(404)
+  })
+
+  it('refuses parts R2 does not accept, and completes once they are right', async () => {
+    const file = randomFile(12 * MiB)
+    const { client, uploadId, read } = await startedUpload(file)
+    const parts = await sendParts(client, uploadId, file.bytes, 5 * MiB)
+    const [first, second, third] = parts
+
+    const cases: [string, unknown][] = [
+      ['a wrong etag', [first, { ...second, etag: `${second!.etag}x` }, third]],
+      ['a part never uploaded', [...parts, { partNumber: 4, etag: first!.etag }]],
+      ['a missing etag', [first, { partNumber: 2 }, third]],
+      ['a part twice', [first, first, second, third]],
+      ['no parts', []],
+      ['partNumber 0', [{ ...first, partNumber: 0 }, second, third]],
+    ]
+    for (const [name, body] of cases) {
+      const response = await client.complete(uploadId, body)
+      expect(response.status, name).toBe(400)
+      expect(await response.json(), name).toEqual({ error: expect.any(String) })
+    }
+
+    expect((await client.complete(uploadId, parts)).status).toBe(201)
+    expect(sha256Hex(new Uint8Array(await (await read(file.sha256)).arrayBuffer()))).toBe(file.sha256)
+  })
+
+  it('refuses parts under 5 MiB but the last', async () => {
+    const file = randomFile(2 * MiB)
+    const { client, uploadId } = await startedUpload(file)
+    const response = await client.complete(uploadId, await sendParts(client, uploadId, file.bytes, MiB))
+    expect(response.status).toBe(400)
+    expect(await response.json()).toEqual({ error: expect.stringContaining('5 MiB') })
+  })
+})
+
+describe('unknown and aborted uploads', () => {
+  it('answers a part of an unknown upload with 404', async () => {
+    const store = await newStore()
+    const file = randomFile(10)
+    const client = store.uploads(file.sha256)
+    for (const uploadId of ['no-such-upload', 'with/slash+and=equals']) {
+      const response = await client.part(uploadId, 1, file.bytes)
+      expect(response.status, uploadId).toBe(404)
+      expect(await response.json()).toEqual({ error: expect.stringContaining('start a new one') })
+    }
+  })
+
+  it('aborts idempotently; a part or a complete afterwards is 404', async () => {
+    const file = randomFile(100)
+    const { client, uploadId } = await startedUpload(file)
+    const parts = await sendParts(client, uploadId, file.bytes, 5 * MiB)
+
+    expect((await client.abort(uploadId)).status).toBe(204)
+    expect((await client.abort(uploadId)).status).toBe(204)
+    expect((await client.abort('never-started')).status).toBe(204)
+    expect((await client.part(uploadId, 1, file.bytes)).status).toBe(404)
+    expect((await client.complete(uploadId, parts)).status).toBe(404)
+  })
+})
+
+describe('requests', () => {
+  it('needs a Content-Length on a part (411 for a chunked one)', async () => {
+    const { fileUrl, token, uploadId, file } = await startedUpload(randomFile(10))
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(file.bytes)
+        controller.close()
+      },
+    })
+    // `duplex` is required by Node's fetch for a stream body; the DOM types do not know it yet.
+    const init = { method: 'PUT', body, duplex: 'half', headers: bearer(token) } as RequestInit
+    const response = await fetch(`${fileUrl(file.sha256)}/uploads/${encodeURIComponent(uploadId)}/parts/1`, init)
+    expect(response.status).toBe(411)
+    expect(await response.json()).toEqual({ error: expect.stringContaining('Content-Length') })
+  })
+
+  it('refuses a create body that is not { size, mimeType }', async () => {
+    const store = await newStore()
+    const client = store.uploads(randomFile(1).sha256)
+    for (const body of [{}, { size: -1 }, { size: 1.5 }, { size: '10' }, { size: 10, mimeType: 5 }, [], 'x']) {
+      const response = await client.create(body)
+      expect(response.status, JSON.stringify(body)).toBe(400)
+      expect(await response.json()).toEqual({ error: expect.any(String) })
+    }
+  })
+
+  it('refuses malformed upload paths with 400 and other methods with 405', async () => {
+    const { storeId, token, fileUrl } = await newStore()
+    const hash = randomFile(1).sha256
+    const base = `/api/files/${storeId}/${hash}`
+    const paths = [
+      `${base}/uploads/x/parts/0`,
+      `${base}/uploads/x/parts/10001`,
+      `${base}/uploads/x/parts/one`,
+      `${base}/uploads/x/parts`,
+      `${base}/uploads/x/extra/1`,
+      `${base}/uploads//parts/1`,
+      `${base}/uploads/%ZZ/parts/1`,
+      `${base}/uploads/${'a'.repeat(1025)}`,
+      `${base}/upload`,
+    ]
+    for (const path of paths) {
+      const response = await rawRequest(worker.url, { method: 'PUT', path, headers: { ...bearer(token), 'Content-Length': '0' } })
+      expect(response.status, path).toBe(400)
+      expect(JSON.parse(response.body), path).toEqual({ error: expect.any(String) })
+    }
+    const wrongMethods: [string, string, string][] = [
+      ['GET', `${fileUrl(hash)}/uploads`, 'POST'],
+      ['PUT', `${fileUrl(hash)}/uploads/x`, 'POST, DELETE'],
+      ['POST', `${fileUrl(hash)}/uploads/x/parts/1`, 'PUT'],
+    ]
+    for (const [method, url, allow] of wrongMethods) {
+      const response = await fetch(url, { method, headers: bearer(token) })
+      expect(response.status, `${method} ${url}`).toBe(405)
+      expect(response.headers.get('Allow')).toBe(allow)
+    }
+  })
+})
+
+describe('authorization', () => {
+  it('refuses every upload route without a token of the store in the path', async () => {
+    const a = await startedUpload(randomFile(100))
+    const b = await newStore()
+    const missing = multipartClient(a.fileUrl(a.file.sha256), '')
+    const ofB = a.uploads(a.file.sha256, b.token)
+    for (const client of [missing, ofB]) {
+      const answers = [
+        await client.create({ size: 100 }),
+        await client.part(a.uploadId, 1, a.file.bytes),
+        await client.complete(a.uploadId, [{ partNumber: 1, etag: 'x' }]),
+        await client.abort(a.uploadId),
+      ]
+      expect(answers.map((response) => response.status)).toEqual([401, 401, 401, 401])
+    }
+    // Untouched: store A completes its upload.
+    const parts = await sendParts(a.client, a.uploadId, a.file.bytes, 5 * MiB)
+    expect((await a.client.complete(a.uploadId, parts)).status).toBe(201)
+  })
+
+  it('binds an upload to its key: store B cannot use store A\'s uploadId under its own path', async () => {
+    const a = await startedUpload(randomFile(100))
+    const b = await newStore()
+    const stolen = b.uploads(a.file.sha256)
+    expect((await stolen.part(a.uploadId, 1, a.file.bytes)).status).toBe(404)
+    expect((await stolen.abort(a.uploadId)).status).toBe(204)
+
+    // Store A's upload is still there, untouched.
+    const parts = await sendParts(a.client, a.uploadId, a.file.bytes, 5 * MiB)
+    expect((await a.client.complete(a.uploadId, parts)).status).toBe(201)
+    expect((await b.read(a.file.sha256)).status).toBe(404)
+  })
+})
+
+describe('logs', () => {
+  it('name the route of every request, never the token', () => {
+    const output = worker.output()
+    for (const route of ['upload-create', 'upload-part', 'upload-complete', 'upload-abort']) {
+      expect(output).toContain(`"route":"${route}"`)
+    }
+    expect(issuedTokens.length).toBeGreaterThan(0)
+    for (const token of issuedTokens) expect(output).not.toContain(token)
+  })
+})
