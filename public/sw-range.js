@@ -51,33 +51,29 @@ const swRange = (() => {
   }
 
   /**
-   * The one range a `Range` header asks for, clamped to the file; `undefined` when the header is
-   * to be ignored (not bytes, malformed, or several ranges: the whole file is a fine answer to
-   * those); 'unsatisfiable' when it starts past the end (every range of an empty file does).
+   * The one range a `Range` header asks for, clamped to the file. `undefined` when the header is
+   * to be ignored and the whole file sent: another unit than bytes, or several ranges (no
+   * multipart answers; media players ask for one). 'unsatisfiable' when it starts past the end
+   * (as any range of an empty file does), or is a `bytes=` range that does not parse: a broken
+   * client is told so at once rather than sent the whole file.
    * @param {string} value
    * @param {number} size
    * @returns {{ start: number, end: number } | 'unsatisfiable' | undefined}
    */
   const parseRange = (value, size) => {
     const set = /^\s*bytes\s*=(.*)$/is.exec(value)?.[1]
-    if (set === undefined) return undefined
-    // A list may hold empty elements (`bytes=0-99,`), which count for nothing.
-    const specs = set.split(',').map((spec) => spec.trim()).filter((spec) => spec !== '')
-    if (specs.length !== 1) return undefined
-    const match = /^(\d*)-(\d*)$/.exec(/** @type {string} */ (specs[0]))
-    if (!match) return undefined
-    const [, first = '', last = ''] = match
+    if (set === undefined || set.includes(',')) return undefined
+    const [, first = '', last = ''] = /^\s*(\d*)-(\d*)\s*$/.exec(set) ?? []
+    if (first === '' && last === '') return 'unsatisfiable'
     if (first === '') {
       // `bytes=-n`: the last n bytes.
-      if (last === '') return undefined
       const suffix = Number(last)
       if (suffix === 0 || size === 0) return 'unsatisfiable'
       return { start: Math.max(0, size - suffix), end: size - 1 }
     }
     const start = Number(first)
     const end = last === '' ? Infinity : Number(last)
-    if (end < start) return undefined
-    if (start >= size) return 'unsatisfiable'
+    if (end < start || start >= size) return 'unsatisfiable'
     return { start, end: Math.min(end, size - 1) }
   }
 
