@@ -3,12 +3,17 @@
 
 /**
  * Answers `GET /files/<storeId>/<sha256>?type=<mime>` so the page can render plain
- * `<img src="/files/...">`: from this device's OPFS when the bytes are here, else from the
- * Worker's file API (with the token the page handed over by message), else 404.
- * It touches no other request.
+ * `<img src="/files/...">` and `<video src="/files/...">`: from this device's OPFS when the bytes
+ * are here, else from the Worker's file API (with the token the page handed over by message),
+ * else 404. It touches no other request.
+ *
+ * Range, If-None-Match and If-Modified-Since are answered too (206, 304, 416: see sw-range.js),
+ * from OPFS by slicing the file on disk, from the Worker by passing them on.
  *
  * OPFS layout, shared with src/services/local-file-storage.ts: `files/<storeId>/<sha256>`.
  */
+
+importScripts('sw-range.js') // defines swRange
 
 const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self))
 
@@ -79,17 +84,33 @@ async function readLocal(storeId, hash) {
 }
 
 /**
- * A disk-backed File as the body: the browser streams it from disk.
+ * From this device's disk, answering Range and the conditions as swRange decides.
  * @param {Request} request
  * @param {File} file
  * @param {string} hash
  * @param {string} type
  */
 function localResponse(request, file, hash, type) {
-  const headers = fileHeaders(hash, type)
-  headers.set('Content-Length', String(file.size))
-  headers.set('X-File-Source', 'local')
-  return new Response(request.method === 'HEAD' ? null : file, { status: 200, headers })
+  const representation = { size: file.size, etag: `"${hash}"`, lastModified: file.lastModified, type }
+  const answer = swRange.answer(request.headers, representation)
+  const headers = new Headers(swRange.headersFor(answer, representation))
+  // The URL names the content's hash: it never changes.
+  headers.set('Cache-Control', 'private, max-age=31536000, immutable')
+  addFileHeaders(headers, 'local')
+  return new Response(request.method === 'HEAD' ? null : localBody(answer, file), { status: answer.status, headers })
+}
+
+/**
+ * The whole file or one slice of it, or nothing (304, 416). A File from OPFS is disk-backed and
+ * so is its slice: the browser streams the bytes from disk, none are read into memory here,
+ * which is what lets a <video> seek at once in a file of gigabytes.
+ * @param {Answer} answer
+ * @param {File} file
+ */
+function localBody(answer, file) {
+  if (answer.status === 200) return file
+  if (answer.status === 206) return file.slice(answer.start, answer.end + 1)
+  return null
 }
 
 /**
@@ -105,7 +126,8 @@ async function remoteResponse(request, storeId, hash) {
     try {
       response = await fetch(`/api/files/${storeId}/${hash}`, {
         method: request.method,
-        headers: { Authorization: `Bearer ${token}` },
+        // The server answers Range and the conditions itself, with the same 206/304/416.
+        headers: [['Authorization', `Bearer ${token}`], ...swRange.forwardedHeaders(request.headers)],
         signal: request.signal,
         // A response cut short would otherwise be cached for good under an immutable URL.
         cache: 'no-store',
@@ -114,11 +136,12 @@ async function remoteResponse(request, storeId, hash) {
       return jsonError(503, 'This file is not on this device yet, and the server cannot be reached.')
     }
     if (response.status === 401 && !refresh) continue
-    if (!response.ok) return response
+    if (!swRange.fileStatuses.includes(response.status)) return response
     const headers = new Headers(response.headers)
-    for (const [name, value] of securityHeaders) headers.set(name, value)
-    headers.set('X-File-Source', 'remote')
-    return new Response(response.body, { status: response.status, headers })
+    addFileHeaders(headers, 'remote')
+    // Streamed on as it arrives. Chromium gives a 304 an empty body stream, which a new 304
+    // Response refuses (the page would see a network error): a 304 has no body at all.
+    return new Response(response.status === 304 ? null : response.body, { status: response.status, headers })
   }
   return jsonError(401, 'The server refused the token for this store.')
 }
@@ -154,18 +177,13 @@ const securityHeaders = [
 ]
 
 /**
- * @param {string} hash
- * @param {string} type
+ * What every answer about a file carries, wherever its bytes came from.
+ * @param {Headers} headers
+ * @param {'local' | 'remote'} source
  */
-function fileHeaders(hash, type) {
-  const headers = new Headers({
-    'Content-Type': type,
-    ETag: `"${hash}"`,
-    // The URL names the content's hash: it never changes.
-    'Cache-Control': 'private, max-age=31536000, immutable',
-  })
+function addFileHeaders(headers, source) {
   for (const [name, value] of securityHeaders) headers.set(name, value)
-  return headers
+  headers.set('X-File-Source', source)
 }
 
 /**

@@ -77,20 +77,26 @@ export const fileUrl = (storeId: string, file: TestFile): string =>
 export const fetchInPage = async (
   page: Page,
   url: string,
-): Promise<{ status: number; source: string | null; contentType: string | null; body: Buffer }> => {
-  const result = await page.evaluate(async (url) => {
-    const response = await fetch(url)
-    const bytes = new Uint8Array(await response.arrayBuffer())
-    let binary = ''
-    for (const byte of bytes) binary += String.fromCharCode(byte)
-    return {
-      status: response.status,
-      source: response.headers.get('X-File-Source'),
-      contentType: response.headers.get('Content-Type'),
-      base64: btoa(binary),
-    }
-  }, url)
-  return { ...result, body: Buffer.from(result.base64, 'base64') }
+  init: { method?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; source: string | null; contentType: string | null; headers: Record<string, string>; body: Buffer }> => {
+  const result = await page.evaluate(
+    async ({ url, init }) => {
+      const response = await fetch(url, init)
+      const bytes = new Uint8Array(await response.arrayBuffer())
+      let binary = ''
+      for (const byte of bytes) binary += String.fromCharCode(byte)
+      return {
+        status: response.status,
+        source: response.headers.get('X-File-Source'),
+        contentType: response.headers.get('Content-Type'),
+        headers: Object.fromEntries(response.headers),
+        base64: btoa(binary),
+      }
+    },
+    { url, init },
+  )
+  const { base64, ...answer } = result
+  return { ...answer, body: Buffer.from(base64, 'base64') }
 }
 
 /** The hashes this device holds in its OPFS for the store, read straight from disk. */
