@@ -82,9 +82,10 @@ test('a reload in the middle of an upload, and of a download, finishes both', as
   await b.page.waitForTimeout(1_000)
   await b.page.reload()
   await expectSyncedEverywhere([a.page, b.page], storeId, [big])
-  // The interrupted download started over after the reload (it cannot resume from a Range yet).
+  // The interrupted download went on after the reload from the bytes B had kept: a Range request.
   const downloads = fileRequests(worker.output()).filter((request) => request.key === key && request.method === 'GET')
   expect(downloads.length).toBeGreaterThanOrEqual(2)
+  expect(downloads.map((request) => request.status)).toContain(206)
 })
 
 test.describe('a network that fails requests, drops connections and truncates downloads', () => {

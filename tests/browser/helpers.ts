@@ -135,21 +135,22 @@ export const imageIsDisplayed = (item: Locator): Promise<boolean> =>
   item.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)
 
 /** What the Worker logged for each file request: one JSON line per request. */
-export const fileRequests = (workerOutput: string): Array<{ key: string; method: string; status: number }> =>
+export const fileRequests = (workerOutput: string): Array<{ route: string; key: string; method: string; status: number }> =>
   workerOutput
     .split('\n')
     .map((line) => line.slice(line.indexOf('{')))
-    .filter((line) => line.startsWith('{"files":'))
+    .filter((line) => line.startsWith('{"route":'))
     .map((line) => {
-      const entry = JSON.parse(line) as { files: string; method: string; status: number }
-      return { key: entry.files, method: entry.method, status: entry.status }
+      const entry = JSON.parse(line) as { route: string; files: string; method: string; status: number }
+      return { route: entry.route, key: entry.files, method: entry.method, status: entry.status }
     })
 
-/** Stored uploads (201) per object key, as the Worker counted them. */
+/** Stored uploads (201: in one request, or the parts joined) per object key, as the Worker counted them. */
 export const storedUploads = (workerOutput: string): Map<string, number> => {
   const counts = new Map<string, number>()
-  for (const { key, method, status } of fileRequests(workerOutput)) {
-    if (method === 'PUT' && status === 201) counts.set(key, (counts.get(key) ?? 0) + 1)
+  for (const { route, key, method, status } of fileRequests(workerOutput)) {
+    const stored = (route === 'file' && method === 'PUT') || route === 'upload-complete'
+    if (stored && status === 201) counts.set(key, (counts.get(key) ?? 0) + 1)
   }
   return counts
 }

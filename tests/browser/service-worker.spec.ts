@@ -77,8 +77,7 @@ test('ranges, HEAD and If-None-Match are answered from OPFS', async ({ openDevic
   await expectRangeAnswers(a.page, fileUrl(storeId, data), data, 'local')
 })
 
-// FIXME: needs the Worker's Range support (worker-multipart branch).
-test.fixme('ranges, HEAD and If-None-Match are answered through the server', async ({ openDevice, storeId }) => {
+test('ranges, HEAD and If-None-Match are answered through the server', async ({ openDevice, storeId }) => {
   const a = await openDevice('A')
   const b = await openDevice('B')
   const data = randomFile('ranges.bin', 1024 * 1024)
@@ -96,8 +95,7 @@ test('a <video> seeks in a file on this device', async ({ openDevice, storeId })
   await expectVideoSeeks(a.page, storeId, answers, 'local')
 })
 
-// FIXME: needs the Worker's Range support (worker-multipart branch).
-test.fixme('a <video> seeks in a file that is only on the server', async ({ openDevice, storeId }) => {
+test('a <video> seeks in a file that is only on the server', async ({ openDevice, storeId }) => {
   const a = await openDevice('A')
   const b = await openDevice('B')
   await holdDownloadsOf(b, clip)
