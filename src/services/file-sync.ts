@@ -72,7 +72,7 @@ export const createFileSync = ({
   withLock = realmLocks,
   onError,
   heldRetryMs = 60_000,
-  progressEveryMs = 500,
+  progressEveryMs = 1_000,
   deleteGraceMs = defaultDeleteGraceMs,
   partBytes = defaultPartBytes,
   partsAboveBytes = partBytes,
@@ -130,13 +130,27 @@ export const createFileSync = ({
   const stateOf = (fileId: string): LocalFileState =>
     store.query(tables.localFilesState.where({ id: fileId }))[0]?.value ?? emptyLocalFileState
 
-  /** Writes a transfer's bytes so far into the state, a few times a second: what the UI's bar shows. */
+  /**
+   * Writes a transfer's bytes so far into the state, at most once per `progressEveryMs`: what the
+   * UI's bar shows. Every commit costs the page memory and time, so what else a transfer records
+   * as it goes (the parts of an upload) rides along with these writes; `flush` writes the rest.
+   */
   const progressOf = (fileId: string) => {
     let reportedAt = -Infinity
-    return (bytes: number) => {
-      if (now() - reportedAt < progressEveryMs) return
+    let pending: Partial<LocalFileState> | undefined
+    const write = () => {
       reportedAt = now()
-      setState(fileId, transitions.progressed(bytes))
+      if (pending) setState(fileId, pending)
+      pending = undefined
+    }
+    return {
+      report(bytes: number, patch: Partial<LocalFileState> = {}) {
+        pending = { ...pending, ...patch, ...transitions.progressed(bytes) }
+        if (now() - reportedAt >= progressEveryMs) write()
+      },
+      flush: () => {
+        if (pending) write()
+      },
     }
   }
 

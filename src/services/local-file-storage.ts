@@ -268,16 +268,16 @@ const writeStream = async (
   sha: Sha256,
   signal: AbortSignal | undefined,
 ): Promise<number> => {
-  const reader = body.getReader()
+  const reader = chunksOf(body)
   const onAbort = () => void reader.cancel(signal?.reason).catch(() => {})
   signal?.addEventListener('abort', onAbort, { once: true })
   try {
     for (;;) {
       if (signal?.aborted) throw signal.reason
-      const { done, value } = await reader.read()
+      const value = await reader.read()
       // A cancel ends the reads as if the body were complete: the signal tells them apart.
       if (signal?.aborted) throw signal.reason
-      if (done) return at
+      if (value === undefined) return at
       for (let written = 0; written < value.byteLength; ) {
         written += access.write(value.subarray(written), { at: at + written })
       }
@@ -289,6 +289,45 @@ const writeStream = async (
     throw error
   } finally {
     signal?.removeEventListener('abort', onAbort)
-    reader.releaseLock()
+    reader.release()
+  }
+}
+
+const byobChunkBytes = 1024 * 1024
+
+/**
+ * Reads a stream chunk by chunk. A byte stream (a Blob's, a fetch body's) is read into one buffer
+ * used over and over, so a large file leaves no trail of garbage chunks behind it; any other
+ * stream (one that crossed from the page) chunk by chunk as it comes.
+ */
+const chunksOf = (body: ReadableStream<Uint8Array>) => {
+  let byob: ReadableStreamBYOBReader | undefined
+  try {
+    byob = body.getReader({ mode: 'byob' })
+  } catch {
+    byob = undefined // not a byte stream
+  }
+  if (byob) {
+    const reader = byob
+    let buffer: ArrayBuffer | undefined = new ArrayBuffer(byobChunkBytes)
+    return {
+      async read(): Promise<Uint8Array | undefined> {
+        const { done, value } = await reader.read(new Uint8Array(buffer ?? new ArrayBuffer(byobChunkBytes)))
+        if (done || !value) return undefined
+        buffer = value.buffer as ArrayBuffer // the same memory, handed back for the next read
+        return value
+      },
+      cancel: (reason: unknown) => reader.cancel(reason),
+      release: () => reader.releaseLock(),
+    }
+  }
+  const reader = body.getReader()
+  return {
+    async read(): Promise<Uint8Array | undefined> {
+      const { done, value } = await reader.read()
+      return done ? undefined : value
+    },
+    cancel: (reason: unknown) => reader.cancel(reason),
+    release: () => reader.releaseLock(),
   }
 }
