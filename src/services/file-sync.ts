@@ -132,8 +132,8 @@ export const createFileSync = ({
 
   /**
    * Writes a transfer's bytes so far into the state, at most once per `progressEveryMs`: what the
-   * UI's bar shows. Every commit costs the page memory and time, so what else a transfer records
-   * as it goes (the parts of an upload) rides along with these writes; `flush` writes the rest.
+   * UI's bar shows. What else a transfer records as it goes (a confirmed part) joins the next
+   * write, or `flush` writes it at once.
    */
   const progressOf = (fileId: string) => {
     let reportedAt = -Infinity

@@ -225,10 +225,10 @@ const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: 
       const patch = transitions.partUploaded(upload, { partNumber, etag })
       upload = patch.partsUpload ?? upload
       sent += slice.size
-      // Recorded with the next progress write: a crash loses at most a second of parts, sent again.
+      // Recorded at once, with the progress: a reload or a crash right after sends it no more.
       progress.report(sent, patch)
+      progress.flush()
     }
-    progress.flush()
     const parts = [...upload.parts].sort((a, b) => a.partNumber - b.partNumber)
     await remote.completeUpload(hash, uploadId, parts, { size: bytes.size, signal })
   } catch (cause) {

@@ -43,7 +43,6 @@ const device = ({
   online = true,
   maxAttempts = 3,
   partBytes = undefined as number | undefined,
-  progressEveryMs = undefined as number | undefined,
   local = createMemoryFileStorage(),
   remote = createMemoryRemote(),
 } = {}) => {
@@ -63,7 +62,6 @@ const device = ({
     now: clock.now,
     setTimer: clock.setTimer,
     ...(partBytes === undefined ? {} : { partBytes }),
-    ...(progressEveryMs === undefined ? {} : { progressEveryMs }),
   })
   const storage = createFileStorage({ store, local, deleteGraceMs: grace, now: clock.now })
   return { local, remote, connectivity, executor, errors, storage, sync, clock }
@@ -920,24 +918,10 @@ describe('uploads in parts', () => {
     expect(remote.calls).toMatchObject({ createUpload: 0, upload: 1 })
   })
 
-  test('records the confirmed parts with its progress writes, not one commit each', async () => {
-    const remote = createMemoryRemote()
-    const it = device({ partBytes: 16, remote: stallingPartsFrom(remote, 4), progressEveryMs: 1_000 })
-    await it.sync.start()
-    const id = await it.storage.saveFile(new File([content], 'big.bin'))
-    await waitFor(() => remote.calls.uploadPart === 3)
-    await settle()
-    // The first report was written at once; the two parts after it wait for the next second.
-    expect(localState(store, id).partsUpload?.parts.length ?? 0).toBeLessThan(3)
-    it.clock.advance(1_000)
-    it.sync.stop() // the cancelled try writes what it held back
-    await waitFor(() => localState(store, id).partsUpload?.parts.length === 3)
-  })
-
   test('after a stop in the middle (a reload), sends only the parts the server has not confirmed', async () => {
     const remote = createMemoryRemote()
     const local = createMemoryFileStorage()
-    const first = await started({ partBytes: 16, progressEveryMs: 0, local, remote: stallingPartsFrom(remote, 3) })
+    const first = await started({ partBytes: 16, local, remote: stallingPartsFrom(remote, 3) })
     const id = await first.storage.saveFile(new File([content], 'big.bin'))
     await waitFor(() => localState(store, id).partsUpload?.parts.length === 2)
     first.sync.stop()
@@ -955,7 +939,7 @@ describe('uploads in parts', () => {
   test('starts anew when the server no longer knows the upload (it expired)', async () => {
     const remote = createMemoryRemote()
     const local = createMemoryFileStorage()
-    const first = await started({ partBytes: 16, progressEveryMs: 0, local, remote: stallingPartsFrom(remote, 2) })
+    const first = await started({ partBytes: 16, local, remote: stallingPartsFrom(remote, 2) })
     const id = await first.storage.saveFile(new File([content], 'big.bin'))
     await waitFor(() => localState(store, id).partsUpload?.parts.length === 1)
     first.sync.stop()
@@ -969,7 +953,7 @@ describe('uploads in parts', () => {
 
   test('asks the server to drop the parts of a file deleted in the middle of its upload', async () => {
     const remote = createMemoryRemote()
-    const { storage } = await started({ partBytes: 16, progressEveryMs: 0, remote: stallingPartsFrom(remote, 2) })
+    const { storage } = await started({ partBytes: 16, remote: stallingPartsFrom(remote, 2) })
     const id = await storage.saveFile(new File([content], 'big.bin'))
     await waitFor(() => localState(store, id).partsUpload?.parts.length === 1)
     storage.deleteFile(id)
@@ -981,7 +965,7 @@ describe('uploads in parts', () => {
 
   test('drops its own parts when another device uploaded the same content first', async () => {
     const remote = createMemoryRemote()
-    const { storage } = await started({ partBytes: 16, progressEveryMs: 0, remote: stallingPartsFrom(remote, 2) })
+    const { storage } = await started({ partBytes: 16, remote: stallingPartsFrom(remote, 2) })
     const id = await storage.saveFile(new File([content], 'big.bin'))
     await waitFor(() => localState(store, id).partsUpload?.parts.length === 1)
     await uploadedElsewhere(remote, id, content)
