@@ -16,6 +16,7 @@ import { storedFile, MAX_PART_NUMBER, type FileKey } from './file-routes.ts'
 import { errorResponse, json, readJson } from './http.ts'
 import { declaredBodySize, maxFileBytes, type LimitsEnv } from './limits.ts'
 import { R2_ERROR, r2ErrorCode } from './r2-errors.ts'
+import { digestHex } from './stream-digest.ts'
 
 export type UploadsEnv = LimitsEnv & { FILES_BUCKET: R2Bucket }
 
@@ -102,8 +103,9 @@ export const abortUpload = async (env: UploadsEnv, file: FileKey, uploadId: stri
 
 /**
  * The size declared when the upload started, then the SHA-256 the key names,
- * streamed (never buffered): the reason it does not match, or undefined. This
- * reads the whole object once, which costs CPU time on Cloudflare (see README).
+ * streamed in constant memory (./stream-digest): the reason it does not match,
+ * or undefined. This reads the whole object once, which costs CPU time on
+ * Cloudflare (see README).
  */
 const verify = async (env: UploadsEnv, file: FileKey, object: R2Object): Promise<string | undefined> => {
   const declaredSize = object.customMetadata?.[DECLARED_SIZE]
@@ -112,13 +114,11 @@ const verify = async (env: UploadsEnv, file: FileKey, object: R2Object): Promise
   }
   const stored = await env.FILES_BUCKET.get(file.key)
   if (stored === null) throw new Error(`${file.key} vanished before it could be verified`)
-  const digest = new crypto.DigestStream('SHA-256')
-  await stored.body.pipeTo(digest)
-  if (toHex(await digest.digest) !== file.sha256) return 'content does not match its SHA-256 (the last path segment)'
+  if ((await digestHex(stored.body, new crypto.DigestStream('SHA-256'))) !== file.sha256) {
+    return 'content does not match its SHA-256 (the last path segment)'
+  }
   return undefined
 }
-
-const toHex = (bytes: ArrayBuffer): string => [...new Uint8Array(bytes)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
 
 const r2Refusal = (error: unknown, file: FileKey): Response => {
   switch (r2ErrorCode(error)) {

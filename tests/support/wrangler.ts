@@ -21,6 +21,8 @@ export type StartWorkerOptions = {
   persistDir?: string
   /** Worker vars, overriding wrangler.toml's (e.g. `{ MAX_UPLOAD_BYTES: '1000' }`). */
   vars?: Record<string, string>
+  /** Another wrangler config than the project's, relative to the repository (e.g. a bare Worker for a measurement). */
+  config?: string
 }
 
 export type RunningWorker = {
@@ -60,6 +62,7 @@ export const startWorker = async (options: StartWorkerOptions = {}): Promise<Run
     port,
     persistDir,
     vars: options.vars ?? {},
+    config: options.config,
     url,
     onOutput: (chunk) => (output = (output + chunk).slice(-OUTPUT_LIMIT)),
     output: () => output,
@@ -92,6 +95,7 @@ type LaunchOptions = {
   port: number
   persistDir: string
   vars: Record<string, string>
+  config: string | undefined
   url: string
   onOutput: (chunk: string) => void
   output: () => string
@@ -101,7 +105,7 @@ type LaunchOptions = {
 // signals the whole group (`kill 0`). `exec` then makes wrangler the group leader.
 const WATCHDOG = 'exec 3<&0; (read -r _ <&3; kill -TERM 0) & exec "$@" </dev/null 3<&-'
 
-const launch = async ({ port, persistDir, vars, url, onOutput, output }: LaunchOptions): Promise<ChildProcess> => {
+const launch = async ({ port, persistDir, vars, config, url, onOutput, output }: LaunchOptions): Promise<ChildProcess> => {
   const args = [
     'dev',
     '--ip', '127.0.0.1',
@@ -109,6 +113,7 @@ const launch = async ({ port, persistDir, vars, url, onOutput, output }: LaunchO
     '--inspector-port', String(await freePort()),
     '--persist-to', persistDir,
     '--show-interactive-dev-session=false',
+    ...(config === undefined ? [] : ['--config', config]),
     ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
   ]
   const child = spawn('/bin/sh', ['-c', WATCHDOG, 'wrangler-watchdog', join(binDir, 'wrangler'), ...args], {
