@@ -16,7 +16,7 @@ import { Effect, Fiber, Stream } from 'effect'
  * a backoff capped at 30 s, so anything shorter could mistake a backoff for a stall.
  */
 export interface LeaderSync {
-  /** Events the leader holds that the sync backend has not confirmed. */
+  /** Events the leader holds that the sync backend has not confirmed (client-only ones left out). */
   pending: number
   /** The global sequence number of the last event the sync backend confirmed. */
   confirmedHead: number
@@ -123,8 +123,12 @@ export const leaderSignalsOf = <TSchema extends LiveStoreSchema>(store: Store<TS
     )
     return () => void Effect.runFork(Fiber.interrupt(fiber))
   }
+  // Client-only events (this device's transfer states, written every second during a long
+  // transfer) stay among the leader's pending events, as the server never confirms them: only
+  // the events that go to the server can be waiting for it.
+  const clientOnly = new Set([...store.schema.eventsDefsMap.values()].filter((def) => def.options.clientOnly).map((def) => def.name))
   const toLeaderSync = (state: InternalSyncState): LeaderSync => ({
-    pending: state.pending.length,
+    pending: state.pending.filter((event) => !clientOnly.has(String(event.name))).length,
     confirmedHead: state.upstreamHead.global,
   })
 
@@ -139,7 +143,7 @@ export const leaderSignalsOf = <TSchema extends LiveStoreSchema>(store: Store<TS
 }
 
 interface InternalSyncState {
-  pending: readonly unknown[]
+  pending: ReadonlyArray<{ name?: unknown }>
   upstreamHead: { global: number }
 }
 interface InternalClientSession {
