@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Locator, Page } from '@playwright/test'
 import type { TestFile } from '../support/test-files.ts'
+import { fileRequests } from '../support/wrangler.ts'
 import { expect } from './fixtures.ts'
 
 // Made without the test runner, so that the benchmark (scripts/bench/) uses them too.
 export { patternMismatchInPage, type PatternFile, pngFile, type TestFile, writePatternFile } from '../support/test-files.ts'
+export { fileRequests } from '../support/wrangler.ts'
 
 export const randomFile = (name: string, size: number, mimeType = 'application/octet-stream'): TestFile => ({
   name,
@@ -104,17 +106,6 @@ export const serverStatus = async (workerUrl: string, storeId: string, file: Tes
 /** Whether the <img> of an item really shows a decoded picture. */
 export const imageIsDisplayed = (item: Locator): Promise<boolean> =>
   item.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)
-
-/** What the Worker logged for each file request: one JSON line per request. */
-export const fileRequests = (workerOutput: string): Array<{ route: string; key: string; method: string; status: number }> =>
-  workerOutput
-    .split('\n')
-    .map((line) => line.slice(line.indexOf('{')))
-    .filter((line) => line.startsWith('{"route":'))
-    .map((line) => {
-      const entry = JSON.parse(line) as { route: string; files: string; method: string; status: number }
-      return { route: entry.route, key: entry.files, method: entry.method, status: entry.status }
-    })
 
 /** Stored uploads (201: in one request, or the parts joined) per object key, as the Worker counted them. */
 export const storedUploads = (workerOutput: string): Map<string, number> => {
