@@ -19,7 +19,7 @@ export interface SwReadResult {
   verified: boolean
 }
 
-export const swRead = async ({ env, log }: ScenarioContext, file: PatternFile, runs = 3): Promise<SwReadResult> => {
+export const swRead = async ({ env, log }: ScenarioContext, file: PatternFile, runs = 5): Promise<SwReadResult> => {
   const { a } = await env.devices()
   const storeId = newStoreId('sw')
   await openStore(a, env.appUrl, storeId)
