@@ -17,7 +17,7 @@ import { latency } from './bench/scenarios/latency.ts'
 import { raw } from './bench/scenarios/raw.ts'
 import { smallFiles } from './bench/scenarios/small-files.ts'
 import { swRead } from './bench/scenarios/sw-read.ts'
-import { type ScenarioContext, startEnvironment } from './bench/setup.ts'
+import { problemsSince, type ScenarioContext, startEnvironment } from './bench/setup.ts'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 
@@ -36,12 +36,15 @@ const main = async (): Promise<number> => {
   const startedAt = new Date().toISOString()
   const machine = { ...machineInfo(), loadAverageAtStart: loadavg()[0]?.toFixed(2) ?? '' }
   const env = await startEnvironment(log)
+  // A second signal while cleaning up ends at once (startWorker still stops the Worker on exit).
+  let stopping = false
   const stopOnSignal = (signal: NodeJS.Signals) => {
-    log(`${signal}: stopping the servers and browsers…`)
+    if (stopping) process.exit(130)
+    stopping = true
+    log(`${signal}: stopping the browsers and servers, removing temporary files…`)
     void env.close().finally(() => process.exit(130))
   }
-  process.once('SIGINT', stopOnSignal)
-  process.once('SIGTERM', stopOnSignal)
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, stopOnSignal)
 
   const scenarios: ScenarioResults = {}
   const errors: BenchResults['errors'] = {}
@@ -85,10 +88,13 @@ const runScenarios = async (context: ScenarioContext, options: BenchOptions, res
   const run = async <Name extends ScenarioName>(name: Name, scenario: () => Promise<NonNullable<ScenarioResults[Name]>>) => {
     if (!wanted(name)) return
     context.log(`— ${name}`)
+    const logLengths = new Map(context.env.opened().map((device) => [device, device.logs.length]))
     try {
       results[name] = await scenario()
     } catch (error) {
-      errors[name] = error instanceof Error ? error.message : String(error)
+      const problems = problemsSince(context.env.opened(), logLengths)
+      const said = problems.length > 0 ? `\nthe pages said meanwhile:\n${problems.join('\n')}` : ''
+      errors[name] = `${error instanceof Error ? error.message : String(error)}${said}`
       context.log(`${name} failed: ${errors[name]}`)
     }
   }

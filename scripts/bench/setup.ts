@@ -19,16 +19,21 @@ export interface BenchEnvironment {
   workDir: string
   /** Device A and B, opened on first use. */
   devices(): Promise<{ a: Device; b: Device }>
+  /** The devices opened so far. */
+  opened(): Device[]
   close(): Promise<void>
 }
 
 export const startEnvironment = async (log: (line: string) => void): Promise<BenchEnvironment> => {
   const cleanups: Array<() => Promise<unknown>> = []
-  const close = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      await cleanup().catch((error: unknown) => console.error('cleanup failed:', error))
-    }
-  }
+  // One cleanup, however many ask for it (a signal, and the run ending because of it): each waits for all of it.
+  let closing: Promise<void> | undefined
+  const close = () =>
+    (closing ??= (async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) {
+        await cleanup().catch((error: unknown) => console.error('cleanup failed:', error))
+      }
+    })())
   try {
     const workDir = await mkdtemp(join(tmpdir(), 'file-sync-bench-'))
     cleanups.push(() => rm(workDir, { recursive: true, force: true }))
@@ -44,23 +49,42 @@ export const startEnvironment = async (log: (line: string) => void): Promise<Ben
     const proxy = { '/api': { target: worker.url, ws: true } }
     const server = await preview({ logLevel: 'warn', preview: { host: '127.0.0.1', port, strictPort: true, proxy } })
     cleanups.push(() => server.close())
+    // vite's preview server ends the process on SIGTERM once it has closed itself, which would
+    // leave the browsers, the Worker and the temporary files behind: bench.ts stops them all instead.
+    process.removeAllListeners('SIGTERM')
     const appUrl = `http://127.0.0.1:${port}`
 
-    let opened: Promise<{ a: Device; b: Device }> | undefined
+    const opened: Device[] = []
+    let both: Promise<{ a: Device; b: Device }> | undefined
     const open = async (name: string) => {
-      const device = await launchDevice(name)
+      // Stopped by close() on a signal (see bench.ts), with everything else, in order.
+      const device = await launchDevice(name, { handleSignals: false })
       cleanups.push(() => device.close())
+      opened.push(device)
       await recordTimelines(device.context)
       return device
     }
-    const devices = () => (opened ??= (async () => ({ a: await open('A'), b: await open('B') }))())
+    const devices = () => (both ??= (async () => ({ a: await open('A'), b: await open('B') }))())
 
-    return { worker, appUrl, workDir, devices, close }
+    return { worker, appUrl, workDir, devices, opened: () => [...opened], close }
   } catch (error) {
     await close()
     throw error
   }
 }
+
+/**
+ * What went wrong in the devices' pages since `since` (each device's log length then): their
+ * errors and warnings, LiveStore's included, the last few of each, for a failed scenario's report.
+ */
+export const problemsSince = (devices: Device[], since: Map<Device, number>): string[] =>
+  devices.flatMap((device) =>
+    device.logs
+      .slice(since.get(device) ?? 0)
+      .filter((line) => /^\[(error|warning|pageerror)\]|%c(WARN|ERROR)%c/.test(line))
+      .slice(-6)
+      .map((line) => `${device.name}: ${line.replace(/%c/g, '').replace(/ color:\S+/g, '').slice(0, 300)}`),
+  )
 
 /** Opens the store on a device and waits until the page can take files. */
 export const openStore = async (device: Device, appUrl: string, storeId: string): Promise<void> => {

@@ -34,10 +34,19 @@ export interface Device {
   close(): Promise<void>
 }
 
-export const launchDevice = async (name: string): Promise<Device> => {
+export interface LaunchOptions {
+  /**
+   * Let Playwright close the browser (and on Ctrl-C, end this process) on SIGINT, SIGTERM and
+   * SIGHUP: the default. A script that cleans up after itself on a signal turns it off.
+   */
+  handleSignals?: boolean
+}
+
+export const launchDevice = async (name: string, { handleSignals = true }: LaunchOptions = {}): Promise<Device> => {
   const profile = await mkdtemp(join(tmpdir(), `file-sync-${name}-`))
   try {
-    const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, args, headless: true })
+    const signals = { handleSIGINT: handleSignals, handleSIGTERM: handleSignals, handleSIGHUP: handleSignals }
+    const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, args, headless: true, ...signals })
     const page = context.pages()[0] ?? (await context.newPage())
     const logs: string[] = []
     page.on('console', (message) => logs.push(`[${message.type()}] ${message.text()}`))

@@ -39,24 +39,34 @@ export const largeFile = async ({ env, log }: ScenarioContext, file: PatternFile
   const watches = { ...deviceWatches([a, b]), ...workerWatch(env.worker.processGroup()), ...pageServerWatch() }
   log(`adding a file of ${(file.size / 2 ** 20).toFixed(0)} MiB on A…`)
   await a.page.getByTestId('file-input').setInputFiles(file.path)
-  await waitForTimeline(a.page, [file.name], { kind: 'state', remote: 'uploaded' }, { timeoutMs: timeoutFor(file.size), progress: (states) => log(`A: ${states}`) })
-  log('uploaded; waiting for B…')
-  await waitForTimeline(b.page, [file.name], { kind: 'state', local: 'present' }, { timeoutMs: timeoutFor(file.size), progress: (states) => log(`B: ${states}`) })
-  const memory = stopWatches(watches)
-
-  const [timelineA, timelineB] = [await timelineOf(a.page), await timelineOf(b.page)]
+  const waitingFor = (device: string) => ({ timeoutMs: timeoutFor(file.size), progress: (states: string) => log(`${device}: ${states}`) })
   const at = (device: string, timeline: TimelineEvent[], offset: ClockOffset, condition: Condition) => {
     const time = firstTimes(timeline, condition, offset).get(file.name)
     if (time === undefined) throw new Error(`${device} never showed ${file.name} as ${JSON.stringify(condition)}`)
     return time
   }
+  const between = (from: number, to: number): Throughput => throughput(file.size, (to - from) / 1000)
+
+  await waitForTimeline(a.page, [file.name], { kind: 'state', remote: 'uploaded' }, waitingFor('A'))
+  const timelineA = await timelineOf(a.page)
   const added = at('A', timelineA, offsetA, { kind: 'input' })
   const saved = at('A', timelineA, offsetA, { kind: 'state', local: 'present' })
   const uploading = at('A', timelineA, offsetA, { kind: 'state', remote: 'uploading' })
   const uploaded = at('A', timelineA, offsetA, { kind: 'state', remote: 'uploaded' })
+  log(`uploaded at ${between(added, uploaded).mbPerSecond.toFixed(1)} MB/s; waiting for B…`)
+  try {
+    await waitForTimeline(b.page, [file.name], { kind: 'state', local: 'present' }, waitingFor('B'))
+  } catch (error) {
+    // Say what was measured before B got stuck: the upload, and how much memory it took.
+    const grown = stopWatches(watches).sort((x, y) => y.growthBytes - x.growthBytes).slice(0, 3)
+    const upload = `${between(added, uploaded).mbPerSecond.toFixed(1)} MB/s`
+    const memory = grown.map((row) => `${row.process} +${(row.growthBytes / 1e6).toFixed(0)} MB`).join(', ')
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\nbefore that, A uploaded at ${upload}; most memory growth: ${memory}`, { cause: error })
+  }
+  const memory = stopWatches(watches)
+  const timelineB = await timelineOf(b.page)
   const downloading = at('B', timelineB, offsetB, { kind: 'state', local: 'downloading' })
   const present = at('B', timelineB, offsetB, { kind: 'state', local: 'present' })
-  const between = (from: number, to: number): Throughput => throughput(file.size, (to - from) / 1000)
 
   log('checking the bytes on B…')
   const verifiedOnB = (await patternMismatchInPage(b.page, storeId, file)) === -1

@@ -23,7 +23,7 @@ const defaultPartBytes = 16 * MiB
 const minPartBytes = 5 * MiB
 const maxParts = 10_000
 
-const pagePartBytes = (maxRequestBytes: number, fileBytes: number): number =>
+export const pagePartBytes = (maxRequestBytes: number, fileBytes: number): number =>
   Math.max(Math.max(minPartBytes, Math.min(defaultPartBytes, maxRequestBytes)), Math.ceil(fileBytes / maxParts))
 
 export interface RawTransfers {
