@@ -17,9 +17,13 @@ export interface BenchEnvironment {
   appUrl: string
   /** A temporary folder for the files the scenarios add. */
   workDir: string
-  /** Device A and B, opened on first use. */
-  devices(): Promise<{ a: Device; b: Device }>
-  /** The devices opened so far. */
+  /**
+   * Devices A and B, as new browser profiles: each scenario starts from fresh browsers, so none
+   * inherits another's memory, disk or the app's once-per-tab state (its watchdog's reload).
+   * The previous pair is closed and its profiles removed.
+   */
+  freshDevices(): Promise<{ a: Device; b: Device }>
+  /** The devices open now. */
   opened(): Device[]
   close(): Promise<void>
 }
@@ -55,7 +59,6 @@ export const startEnvironment = async (log: (line: string) => void): Promise<Ben
     const appUrl = `http://127.0.0.1:${port}`
 
     const opened: Device[] = []
-    let both: Promise<{ a: Device; b: Device }> | undefined
     const open = async (name: string) => {
       // Stopped by close() on a signal (see bench.ts), with everything else, in order.
       const device = await launchDevice(name, { handleSignals: false })
@@ -64,9 +67,12 @@ export const startEnvironment = async (log: (line: string) => void): Promise<Ben
       await recordTimelines(device.context)
       return device
     }
-    const devices = () => (both ??= (async () => ({ a: await open('A'), b: await open('B') }))())
+    const freshDevices = async () => {
+      for (const device of opened.splice(0)) await device.close()
+      return { a: await open('A'), b: await open('B') }
+    }
 
-    return { worker, appUrl, workDir, devices, opened: () => [...opened], close }
+    return { worker, appUrl, workDir, freshDevices, opened: () => [...opened], close }
   } catch (error) {
     await close()
     throw error

@@ -3,6 +3,7 @@
  * and down to B (from B's download starting until the file is on its disk), and how much every
  * process grows over its idle memory meanwhile. Its bytes on B are then checked chunk by chunk.
  */
+import type { Page } from '@playwright/test'
 import { patternMismatchInPage, type PatternFile } from '../../../tests/support/test-files.ts'
 import { fileRequests } from '../../../tests/support/wrangler.ts'
 import { deviceWatches, type MemoryGrowth, pageServerWatch, stopWatches, workerWatch } from '../memory.ts'
@@ -30,7 +31,7 @@ export interface LargeFileResult {
 }
 
 export const largeFile = async ({ env, log }: ScenarioContext, file: PatternFile): Promise<LargeFileResult> => {
-  const { a, b } = await env.devices()
+  const { a, b } = await env.freshDevices()
   const storeId = newStoreId('large')
   await Promise.all([openStore(a, env.appUrl, storeId), openStore(b, env.appUrl, storeId)])
   await sleep(settleMs)
@@ -61,7 +62,10 @@ export const largeFile = async ({ env, log }: ScenarioContext, file: PatternFile
     const grown = stopWatches(watches).sort((x, y) => y.growthBytes - x.growthBytes).slice(0, 3)
     const upload = `${between(added, uploaded).mbPerSecond.toFixed(1)} MB/s`
     const memory = grown.map((row) => `${row.process} +${(row.growthBytes / 1e6).toFixed(0)} MB`).join(', ')
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\nbefore that, A uploaded at ${upload}; most memory growth: ${memory}`, { cause: error })
+    const reloadsOf = (page: Page) => timelineOf(page).then(reloadsIn, () => '?')
+    const reloads = `reloads: A ${await reloadsOf(a.page)}, B ${await reloadsOf(b.page)}`
+    const measured = `A uploaded at ${upload}; most memory growth: ${memory}; ${reloads}`
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\nbefore that, ${measured}`, { cause: error })
   }
   const memory = stopWatches(watches)
   const timelineB = await timelineOf(b.page)

@@ -24,7 +24,7 @@ export interface LatencyResult {
 }
 
 export const latency = async ({ env, log }: ScenarioContext, tries: number): Promise<LatencyResult> => {
-  const { a, b } = await env.devices()
+  const { a, b } = await env.freshDevices()
   const storeId = newStoreId('latency')
   await Promise.all([openStore(a, env.appUrl, storeId), openStore(b, env.appUrl, storeId)])
   await sleep(settleMs)

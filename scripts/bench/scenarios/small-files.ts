@@ -35,7 +35,7 @@ export interface SmallFilesOptions {
 }
 
 export const smallFiles = async ({ env, log }: ScenarioContext, { count, bytes, perPick }: SmallFilesOptions): Promise<SmallFilesResult> => {
-  const { a, b } = await env.devices()
+  const { a, b } = await env.freshDevices()
   const folder = join(env.workDir, 'small-files')
   await mkdir(folder, { recursive: true })
   const files: Array<{ name: string; path: string; sha256: string }> = []

@@ -20,7 +20,7 @@ export interface SwReadResult {
 }
 
 export const swRead = async ({ env, log }: ScenarioContext, file: PatternFile, runs = 5): Promise<SwReadResult> => {
-  const { a } = await env.devices()
+  const { a } = await env.freshDevices()
   const storeId = newStoreId('sw')
   await openStore(a, env.appUrl, storeId)
   log(`adding a file of ${(file.size / 2 ** 20).toFixed(0)} MiB on A and letting it upload…`)
