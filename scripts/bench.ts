@@ -79,7 +79,7 @@ const main = async (): Promise<number> => {
 
 /**
  * In an order that keeps each comparison fair: the raw baseline right after the large file, so
- * both meet the machine (and the other agents on it) in much the same state; the large file
+ * both meet the machine (and whatever else runs on it) in much the same state; the large file
  * first, because the Worker's runtime keeps what the raw transfers made it grow, which would
  * hide its growth over idle. A scenario that fails is reported and the rest go on.
  */

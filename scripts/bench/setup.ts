@@ -1,7 +1,8 @@
 /**
  * Everything the benchmark runs against, started here and stopped in reverse order, on failure
  * too: the built app served by `vite preview` with `/api` proxied to a fresh `wrangler dev`
- * Worker (its own persist folder), and two headless Chromium profiles as devices A and B.
+ * Worker (its own persist folder), and for each scenario a fresh pair of headless Chromium
+ * profiles as devices A and B.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
