@@ -1,36 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { type BrowserContext, chromium, test as base, type Page } from '@playwright/test'
+import { writeFile } from 'node:fs/promises'
+import { test as base } from '@playwright/test'
 import { preview } from 'vite'
 import { type ChaosProxy, type ChaosRules, startChaosProxy } from '../support/chaos-proxy.ts'
+import { type Device, launchDevice } from '../support/chromium.ts'
 import { type SyncSocketCutter, startSyncSocketCutter } from '../support/sync-socket-cutter.ts'
 import { freePort, type RunningWorker, startWorker } from '../support/wrangler.ts'
 
-/** Debian's Chromium; browsers cannot be downloaded on these machines. */
-const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-// Quiet on a closed network: no background fetches, no QUIC, no sync.
-const args = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-
-/** One simulated device: a browser profile of its own, so its own OPFS and service worker. */
-export interface Device {
-  name: string
-  page: Page
-  context: BrowserContext
-  /** Everything the page logged, for failure messages. */
-  logs: string[]
-  /** The browser profile's folder: it names this device's Chromium processes (support/process-memory.ts). */
-  profile: string
-}
+export type { Device }
 
 interface Fixtures {
   /** Worker vars for a test that needs other limits (`test.use({ workerVars: {...} })`). */
@@ -115,28 +92,22 @@ export const test = base.extend<Fixtures>({
   storeId: async ({}, use) => use(`e2e-${randomUUID().slice(0, 8)}`),
 
   openDevice: async ({ appUrl, storeId }, use, testInfo) => {
-    const opened: Array<{ device: Device; profile: string }> = []
+    const opened: Device[] = []
     const open = async (name: string) => {
-      const profile = await mkdtemp(join(tmpdir(), `file-sync-${name}-`))
-      const context = await chromium.launchPersistentContext(profile, { executablePath, args, headless: true })
-      const page = context.pages()[0] ?? (await context.newPage())
-      const device: Device = { name, page, context, logs: [], profile }
-      page.on('console', (message) => device.logs.push(`[${message.type()}] ${message.text()}`))
-      page.on('pageerror', (error) => device.logs.push(`[pageerror] ${error.message}`))
-      opened.push({ device, profile })
-      await page.goto(`${appUrl}/?store=${storeId}`)
-      await page.getByTestId('file-input').waitFor({ state: 'attached' })
+      const device = await launchDevice(name)
+      opened.push(device)
+      await device.page.goto(`${appUrl}/?store=${storeId}`)
+      await device.page.getByTestId('file-input').waitFor({ state: 'attached' })
       return device
     }
     try {
       await use(open)
     } finally {
-      for (const { device, profile } of opened) {
+      for (const device of opened) {
         if (testInfo.status !== testInfo.expectedStatus) {
           await writeFile(testInfo.outputPath(`${device.name}-console.txt`), device.logs.join('\n'))
         }
-        await device.context.close().catch(() => {})
-        await rm(profile, { recursive: true, force: true })
+        await device.close()
       }
     }
   },

@@ -1,39 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { open } from 'node:fs/promises'
-import { basename } from 'node:path'
-import { crc32, deflateSync } from 'node:zlib'
 import type { Locator, Page } from '@playwright/test'
+import type { TestFile } from '../support/test-files.ts'
+import { fileRequests } from '../support/wrangler.ts'
 import { expect } from './fixtures.ts'
 
-export interface TestFile {
-  name: string
-  mimeType: string
-  buffer: Buffer
-}
-
-/** A real PNG of one colour, so that an <img> can prove it was displayed. */
-export const pngFile = (name: string, { width = 8, height = 8, rgb = [47, 111, 236] } = {}): TestFile => {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data])
-    const length = Buffer.alloc(4)
-    length.writeUInt32BE(data.length)
-    const crc = Buffer.alloc(4)
-    crc.writeUInt32BE(crc32(body))
-    return Buffer.concat([length, body, crc])
-  }
-  const header = Buffer.alloc(13)
-  header.writeUInt32BE(width, 0)
-  header.writeUInt32BE(height, 4)
-  header.set([8, 2, 0, 0, 0], 8) // 8-bit RGB, no interlace
-  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => rgb).flat())])
-  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)))
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
-  return {
-    name,
-    mimeType: 'image/png',
-    buffer: Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]),
-  }
-}
+// Made without the test runner, so that the benchmark (scripts/bench/) uses them too.
+export { patternMismatchInPage, type PatternFile, pngFile, type TestFile, writePatternFile } from '../support/test-files.ts'
+export { fileRequests } from '../support/wrangler.ts'
 
 export const randomFile = (name: string, size: number, mimeType = 'application/octet-stream'): TestFile => ({
   name,
@@ -134,17 +107,6 @@ export const serverStatus = async (workerUrl: string, storeId: string, file: Tes
 export const imageIsDisplayed = (item: Locator): Promise<boolean> =>
   item.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)
 
-/** What the Worker logged for each file request: one JSON line per request. */
-export const fileRequests = (workerOutput: string): Array<{ route: string; key: string; method: string; status: number }> =>
-  workerOutput
-    .split('\n')
-    .map((line) => line.slice(line.indexOf('{')))
-    .filter((line) => line.startsWith('{"route":'))
-    .map((line) => {
-      const entry = JSON.parse(line) as { route: string; files: string; method: string; status: number }
-      return { route: entry.route, key: entry.files, method: entry.method, status: entry.status }
-    })
-
 /** Stored uploads (201: in one request, or the parts joined) per object key, as the Worker counted them. */
 export const storedUploads = (workerOutput: string): Map<string, number> => {
   const counts = new Map<string, number>()
@@ -220,65 +182,3 @@ export const throttle = async (page: Page, bytesPerSecond: number): Promise<void
     uploadThroughput: bytesPerSecond,
   })
 }
-
-/**
- * A large file whose bytes follow a pattern of `seed`, written to `path` in pieces, so neither
- * the test nor the page ever holds it whole: `patternMismatchInPage` checks a copy chunk by chunk.
- */
-export interface PatternFile {
-  name: string
-  path: string
-  size: number
-  seed: number
-  sha256: string
-}
-
-export const writePatternFile = async (path: string, size: number, seed: number): Promise<PatternFile> => {
-  const file = await open(path, 'w')
-  const hash = createHash('sha256')
-  const chunkBytes = 4 * 1024 * 1024
-  try {
-    for (let offset = 0; offset < size; offset += chunkBytes) {
-      const chunk = patternBytes(offset, Math.min(chunkBytes, size - offset), seed)
-      hash.update(chunk)
-      await file.write(chunk)
-    }
-  } finally {
-    await file.close()
-  }
-  return { name: basename(path), path, size, seed, sha256: hash.digest('hex') }
-}
-
-/** Byte `i` of the pattern: four bytes of a multiplicative hash of `i >> 2` and the seed. */
-const patternBytes = (offset: number, length: number, seed: number): Buffer => {
-  const bytes = Buffer.alloc(length)
-  for (let index = 0; index < length; index += 1) {
-    const position = offset + index
-    const word = (Math.imul((position >>> 2) + seed, 2654435761) >>> 0) ^ seed
-    bytes[index] = (word >>> ((position & 3) * 8)) & 0xff
-  }
-  return bytes
-}
-
-/**
- * Reads `url` in the page (through its service worker) as a stream and compares every byte with
- * the pattern: the first differing offset, or -1 when all `size` bytes match (and no more came).
- */
-export const patternMismatchInPage = (page: Page, storeId: string, { sha256, size, seed }: PatternFile): Promise<number> =>
-  page.evaluate(
-    async ({ url, size, seed }) => {
-      const response = await fetch(url)
-      if (!response.ok || !response.body) return 0
-      const reader = response.body.getReader()
-      let position = 0
-      for (;;) {
-        const { done, value } = await reader.read()
-        if (done) return position === size ? -1 : position
-        for (let index = 0; index < value.byteLength; index += 1, position += 1) {
-          const word = (Math.imul((position >>> 2) + seed, 2654435761) >>> 0) ^ seed
-          if (value[index] !== ((word >>> ((position & 3) * 8)) & 0xff)) return position
-        }
-      }
-    },
-    { url: `/files/${storeId}/${sha256}`, size, seed },
-  )

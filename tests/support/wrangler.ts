@@ -203,6 +203,28 @@ const groupAlive = (pgid: number): boolean => {
   }
 }
 
+/** One request to the file API, as the Worker logged it (src/workers/files.ts). */
+export interface FileRequest {
+  route: string
+  key: string
+  method: string
+  status: number
+  /** The body's size: the answer's, else the request's. */
+  bytes: number
+  ms: number
+}
+
+/** What the Worker logged for each file request: one JSON line per request. */
+export const fileRequests = (workerOutput: string): FileRequest[] =>
+  workerOutput
+    .split('\n')
+    .map((line) => line.slice(line.indexOf('{')))
+    .filter((line) => line.startsWith('{"route":'))
+    .map((line) => {
+      const entry = JSON.parse(line) as { route: string; files: string; method: string; status: number; bytes?: number; ms?: number }
+      return { route: entry.route, key: entry.files, method: entry.method, status: entry.status, bytes: entry.bytes ?? 0, ms: entry.ms ?? 0 }
+    })
+
 /** A port nobody listens on right now: bind port 0, read it, close. */
 export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {

@@ -1,0 +1,160 @@
+/**
+ * The figures as a table, each throughput beside its raw baseline, the targets checked against
+ * them (PASS / FAIL, or SKIP when a scenario they need did not run), and the JSON written out.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import type { MemoryGrowth } from './memory.ts'
+import { MiB, type ScenarioName } from './options.ts'
+import type { LargeFileResult } from './scenarios/large-file.ts'
+import type { LatencyResult } from './scenarios/latency.ts'
+import type { RawResult } from './scenarios/raw.ts'
+import type { SmallFilesResult } from './scenarios/small-files.ts'
+import type { SwReadResult } from './scenarios/sw-read.ts'
+import type { Throughput } from './setup.ts'
+
+export interface ScenarioResults {
+  'small-files'?: SmallFilesResult
+  'large-file'?: LargeFileResult
+  latency?: LatencyResult
+  'sw-read'?: SwReadResult
+  raw?: RawResult
+}
+
+export interface BenchResults {
+  startedAt: string
+  finishedAt: string
+  machine: Record<string, string | number>
+  options: Record<string, unknown>
+  scenarios: ScenarioResults
+  /** Scenarios that could not finish, and why. */
+  errors: Partial<Record<ScenarioName, string>>
+  targets: Target[]
+}
+
+export interface Target {
+  target: string
+  measured: string
+  status: 'PASS' | 'FAIL' | 'SKIP'
+}
+
+export const targetRatio = 0.8
+export const memoryLimitBytes = 200e6
+export const latencyLimitMs = 300
+
+/** The processes the memory target is about: the devices' and the Worker's, not the page server's (it stands in for Cloudflare's edge). */
+const isTargetProcess = (growth: MemoryGrowth) => !growth.process.startsWith('page server')
+
+export const checkTargets = ({ raw, 'large-file': large, latency }: ScenarioResults): Target[] => {
+  const ratioTarget = (what: string, page: Throughput | undefined, baseline: Throughput | undefined): Target => {
+    const target = `${what} ≥ ${targetRatio} × raw`
+    if (!page || !baseline) return { target, measured: 'not measured', status: 'SKIP' }
+    const ratio = page.mbPerSecond / baseline.mbPerSecond
+    return { target, measured: `${ratio.toFixed(2)} × (${mbs(page)} vs ${mbs(baseline)})`, status: ratio >= targetRatio ? 'PASS' : 'FAIL' }
+  }
+  const memoryTarget = (): Target => {
+    const target = `peak memory growth while syncing the large file < ${memoryLimitBytes / 1e6} MB, every process of A, B, Worker`
+    const rows = large?.memory.filter(isTargetProcess) ?? []
+    if (rows.length === 0) return { target, measured: 'not measured', status: 'SKIP' }
+    const over = rows.filter((row) => row.growthBytes >= memoryLimitBytes)
+    const worst = rows.reduce((most, row) => (row.growthBytes > most.growthBytes ? row : most))
+    const measured = over.length > 0 ? `over: ${over.map((row) => `${row.process} ${mb(row.growthBytes)}`).join(', ')}` : `largest: ${worst.process} ${mb(worst.growthBytes)}`
+    return { target, measured, status: over.length > 0 ? 'FAIL' : 'PASS' }
+  }
+  const latencyTarget = (): Target => {
+    const target = `latency median < ${latencyLimitMs} ms`
+    if (!latency) return { target, measured: 'not measured', status: 'SKIP' }
+    return { target, measured: `${latency.medianMs.toFixed(0)} ms`, status: latency.medianMs < latencyLimitMs ? 'PASS' : 'FAIL' }
+  }
+  return [
+    ratioTarget('upload throughput', large?.upload, raw?.upload),
+    ratioTarget('download throughput', large?.download, raw?.download),
+    memoryTarget(),
+    latencyTarget(),
+  ]
+}
+
+/** The whole report as text: figures, memory, targets. */
+export const formatReport = (results: BenchResults): string => {
+  const { 'small-files': small, 'large-file': large, latency, 'sw-read': swRead, raw } = results.scenarios
+  const vsRaw = (page: Throughput | undefined, baseline: Throughput | undefined) =>
+    page && baseline ? `${(page.mbPerSecond / baseline.mbPerSecond).toFixed(2)} × raw` : ''
+  const figures: string[][] = [['scenario', 'measure', 'value', 'vs raw']]
+  if (small) {
+    const picks = small.perPick >= small.files ? 'in one pick' : `in picks of ${small.perPick}`
+    const what = `${small.files} files of ${(small.bytesEach / 1000).toFixed(0)} KB ${picks}`
+    figures.push(
+      ['small files', `${what}: added on A → all uploaded (A)`, `${small.allUploadedOnASeconds.toFixed(1)} s`, ''],
+      ['', `${what}: added on A → all present on B`, `${small.allPresentOnBSeconds.toFixed(1)} s (${small.filesPerSecond.toFixed(1)} files/s, ${small.mbPerSecond.toFixed(2)} MB/s)`, ''],
+    )
+  }
+  if (large) {
+    const size = `${(large.bytes / MiB).toFixed(0)} MiB`
+    figures.push(
+      ['large file', `${size} upload: added on A → uploaded (A)`, throughputText(large.upload), vsRaw(large.upload, raw?.upload)],
+      ['', '  of which saving into A\'s OPFS (hash, write)', `${large.saveSeconds.toFixed(1)} s`, ''],
+      ['', `  upload phase: uploading → uploaded (${large.parts.count} parts of ${(large.parts.bytes / MiB).toFixed(0)} MiB)`, throughputText(large.uploadPhase), vsRaw(large.uploadPhase, raw?.upload)],
+      ['', `${size} download: downloading on B → present (B)`, throughputText(large.download), vsRaw(large.download, raw?.download)],
+      ['', 'added on A → present on B', `${large.endToEndSeconds.toFixed(1)} s`, ''],
+    )
+  }
+  if (latency) {
+    figures.push([
+      'latency',
+      `${(latency.imageBytes / 1000).toFixed(0)} KB PNG: A's input → B's <img> shown, ${latency.tries} tries`,
+      `median ${latency.medianMs.toFixed(0)} ms, p95 ${latency.p95Ms.toFixed(0)} ms (±${latency.clockUncertaintyMs.toFixed(1)} ms)`,
+      '',
+    ])
+  }
+  if (swRead) {
+    const runs = swRead.runs.map((run) => run.mbPerSecond.toFixed(0)).join(', ')
+    figures.push([
+      'service worker read',
+      `${(swRead.bytes / MiB).toFixed(0)} MiB from A's OPFS (${swRead.source}), median of ${swRead.runs.length} (${runs} MB/s)`,
+      `${swRead.mbPerSecond.toFixed(1)} MB/s`,
+      vsRaw({ seconds: 0, mbPerSecond: swRead.mbPerSecond }, raw?.download),
+    ])
+  }
+  if (raw) {
+    const size = `${(raw.bytes / MiB).toFixed(0)} MiB`
+    const parts = raw.parts.count > 0 ? `${raw.parts.count} parts of ${(raw.parts.bytes / MiB).toFixed(0)} MiB` : 'one PUT'
+    figures.push(
+      ['raw baseline', `${size} from Node to the Worker, ${parts}`, throughputText(raw.upload), ''],
+      ['', `${size} from the Worker to Node`, throughputText(raw.download), ''],
+      ['', 'the same upload through the page server (vite preview)', throughputText(raw.viaPageServer.upload), vsRaw(raw.viaPageServer.upload, raw.upload)],
+      ['', 'the same download through the page server', throughputText(raw.viaPageServer.download), vsRaw(raw.viaPageServer.download, raw.download)],
+    )
+  }
+  const sections = [table(figures)]
+  if (large) {
+    const rows = large.memory.map((row) => [row.process, mb(row.idleBytes), mb(row.peakBytes), mb(row.growthBytes)])
+    sections.push(`Memory while the large file synced (resident, per kind of process):\n${table([['process', 'idle', 'peak', 'growth'], ...rows])}`)
+  }
+  if (raw) {
+    const rows = raw.workerMemory.map((row) => [row.process, mb(row.idleBytes), mb(row.peakBytes), mb(row.growthBytes)])
+    sections.push(`Memory of the Worker during the raw baseline:\n${table([['process', 'idle', 'peak', 'growth'], ...rows])}`)
+  }
+  for (const [scenario, result] of Object.entries(results.scenarios)) {
+    const counts: Record<string, number> = 'reloads' in result ? result.reloads : {}
+    const reloads = Object.entries(counts).filter(([, count]) => count > 0)
+    if (reloads.length > 0) sections.push(`${scenario}: ${reloads.map(([device, count]) => `${device} reloaded ${count}×`).join(', ')} (the app's stall watchdog)`)
+  }
+  for (const [scenario, error] of Object.entries(results.errors)) sections.push(`${scenario} FAILED: ${error}`)
+  sections.push(`Targets:\n${table(results.targets.map((target) => [target.status, target.target, target.measured]))}`)
+  return sections.join('\n\n')
+}
+
+export const writeResults = async (path: string, results: BenchResults): Promise<void> => {
+  await mkdir(dirname(path), { recursive: true })
+  await writeFile(path, `${JSON.stringify(results, null, 2)}\n`)
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
+const mbs = (throughput: Throughput) => `${throughput.mbPerSecond.toFixed(1)} MB/s`
+const throughputText = (throughput: Throughput) => `${mbs(throughput)} (${throughput.seconds.toFixed(1)} s)`
+
+/** Left-aligned columns, two spaces apart. */
+const table = (rows: string[][]): string => {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? []
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n')
+}

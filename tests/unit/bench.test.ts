@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest'
+import { MiB, parseOptions } from '../../scripts/bench/options.ts'
+import { checkTargets } from '../../scripts/bench/report.ts'
+import type { LargeFileResult } from '../../scripts/bench/scenarios/large-file.ts'
+import type { LatencyResult } from '../../scripts/bench/scenarios/latency.ts'
+import { pagePartBytes, type RawResult } from '../../scripts/bench/scenarios/raw.ts'
+import { median, percentile } from '../../scripts/bench/stats.ts'
+import { defaultPartBytes, minPartBytes } from '../../src/services/file-sync.ts'
+
+describe('pnpm bench', () => {
+  it('reads its options from flags, then the environment, then the defaults', () => {
+    const defaults = parseOptions([], {})
+    expect(defaults).toMatchObject({ largeBytes: 1024 * MiB, swReadBytes: 200 * MiB, check: false, out: 'bench-results/results.json' })
+    expect(defaults !== 'help' && [...defaults.scenarios]).toEqual(['small-files', 'large-file', 'latency', 'sw-read', 'raw'])
+
+    const fromEnv = parseOptions(['--large-mib', '256'], { BENCH_LARGE_MIB: '64', BENCH_SCENARIOS: 'raw, large-file', BENCH_CHECK: '1' })
+    expect(fromEnv).toMatchObject({ largeBytes: 256 * MiB, check: true })
+    expect(fromEnv !== 'help' && [...fromEnv.scenarios]).toEqual(['raw', 'large-file'])
+
+    expect(() => parseOptions(['--scenarios', 'small-files,fast'], {})).toThrow('unknown scenario fast')
+    expect(() => parseOptions(['--large-mib', 'lots'], {})).toThrow('--large-mib must be a positive number')
+    expect(() => parseOptions(['--small-per-pick', '0'], {})).toThrow('--small-per-pick must be a whole number')
+    expect(parseOptions(['--help'], {})).toBe('help')
+  })
+
+  it("sends the raw baseline in the page's part size", () => {
+    // The page: min(16 MiB, the server's request limit), at least R2's 5 MiB (src/boot.ts).
+    const page = (maxRequestBytes: number) => Math.max(minPartBytes, Math.min(defaultPartBytes, maxRequestBytes))
+    for (const maxRequestBytes of [100 * MiB, 8 * MiB, 1 * MiB]) {
+      expect(pagePartBytes(maxRequestBytes, 1024 * MiB)).toBe(page(maxRequestBytes))
+    }
+    // And never more than R2's 10,000 parts (src/services/file-transfers.ts).
+    expect(pagePartBytes(100 * MiB, 500 * 1024 * MiB)).toBe(Math.ceil((500 * 1024 * MiB) / 10_000))
+  })
+
+  it('takes the median and the nearest-rank percentile', () => {
+    expect(median([3, 1, 2])).toBe(2)
+    expect(median([4, 1, 3, 2])).toBe(2.5)
+    const twenty = Array.from({ length: 20 }, (_, index) => index + 1)
+    expect(percentile(twenty, 95)).toBe(19)
+    expect(percentile(twenty, 100)).toBe(20)
+  })
+
+  it('checks each target against what was measured, and skips those whose scenario did not run', () => {
+    const throughput = (mbPerSecond: number) => ({ seconds: 1, mbPerSecond })
+    const memory = (process: string, growthBytes: number) => ({ process, idleBytes: 0, peakBytes: growthBytes, growthBytes })
+    const large = {
+      upload: throughput(85),
+      download: throughput(70),
+      memory: [memory('A renderer', 150e6), memory('Worker workerd', 250e6), memory('page server vite preview', 900e6)],
+    } as LargeFileResult
+    const raw = { upload: throughput(100), download: throughput(100) } as RawResult
+    const latency = { medianMs: 120 } as LatencyResult
+
+    const targets = checkTargets({ 'large-file': large, raw, latency })
+    expect(targets.map((target) => target.status)).toEqual(['PASS', 'FAIL', 'FAIL', 'PASS'])
+    // Only the devices' and the Worker's processes count, not the page server standing in for Cloudflare.
+    expect(targets[2]?.measured).toBe('over: Worker workerd 250.0 MB')
+
+    expect(checkTargets({ latency }).map((target) => target.status)).toEqual(['SKIP', 'SKIP', 'SKIP', 'PASS'])
+  })
+})
