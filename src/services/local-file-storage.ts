@@ -39,6 +39,14 @@ export interface StoredFile {
   size: number
 }
 
+/**
+ * Saves at once, at most, and as many downloads. Each hashes in a WebAssembly instance of its
+ * own: 200 files dropped together would ask for 200 of them, which the browser refuses (out of
+ * memory); the disk is no faster for more anyway. Saves do not wait behind downloads, which wait
+ * for the network.
+ */
+export const maxConcurrentWrites = 4
+
 const partialSuffix = '.partial'
 const downloadSuffix = '.download'
 const partialMaxAgeMs = 10 * 60_000
@@ -144,67 +152,73 @@ export const createOpfsFileStorage = ({
       `The received bytes do not match the file (expected SHA-256 ${expectedHash.slice(0, 12)}…, got ${hash.slice(0, 12)}…).`,
     )
 
-  return {
-    async put(body, { expectedHash, signal } = {}) {
-      const name = `${crypto.randomUUID()}${partialSuffix}`
-      const handle = (await fileHandle(name, true)) as OpfsFileHandle
-      let access: SyncAccessHandle | undefined
-      try {
-        access = await openExclusive(handle)
-        const sha = await createSha256()
-        const size = await writeStream(access, body instanceof Blob ? body.stream() : body, 0, sha, signal)
-        access.flush()
-        access.close()
-        access = undefined
-        const hash = sha.digest()
-        if (expectedHash !== undefined && hash !== expectedHash) throw mismatch(expectedHash, hash)
-        await publish(handle, name, hash)
-        return { hash, size }
-      } catch (error) {
-        access?.close()
-        await removeEntry(name).catch(() => {})
-        throw toFileError(signal?.aborted ? (signal.reason ?? error) : error)
+  const put: LocalFileStorage['put'] = async (body, { expectedHash, signal } = {}) => {
+    const name = `${crypto.randomUUID()}${partialSuffix}`
+    const handle = (await fileHandle(name, true)) as OpfsFileHandle
+    let access: SyncAccessHandle | undefined
+    try {
+      access = await openExclusive(handle)
+      const sha = await createSha256()
+      const size = await writeStream(access, body instanceof Blob ? body.stream() : body, 0, sha, signal)
+      access.flush()
+      access.close()
+      access = undefined
+      const hash = sha.digest()
+      if (expectedHash !== undefined && hash !== expectedHash) throw mismatch(expectedHash, hash)
+      await publish(handle, name, hash)
+      return { hash, size }
+    } catch (error) {
+      access?.close()
+      await removeEntry(name).catch(() => {})
+      throw toFileError(signal?.aborted ? (signal.reason ?? error) : error)
+    }
+  }
+
+  const receive: LocalFileStorage['receive'] = async (hash, body, { offset, signal }) => {
+    checkHash(hash)
+    const name = `${hash}${downloadSuffix}`
+    const handle = (await fileHandle(name, true)) as OpfsFileHandle
+    let access: SyncAccessHandle | undefined
+    let keep = true
+    try {
+      access = await openExclusive(handle)
+      if (offset > access.getSize()) {
+        keep = false
+        throw new FileError('integrity', 'The kept part of this download is shorter than expected; it starts again.')
       }
-    },
+      // Bytes after `offset` may be the half-written tail of a try that stopped: not trusted.
+      access.truncate(offset)
+      const sha = await createSha256()
+      hashKept(access, offset, sha)
+      const size = await writeStream(access, body, offset, sha, signal)
+      access.flush()
+      access.close()
+      access = undefined
+      const received = sha.digest()
+      if (received !== hash) {
+        keep = false
+        throw mismatch(hash, received)
+      }
+      await publish(handle, name, hash)
+      return { hash, size }
+    } catch (error) {
+      access?.close()
+      if (!keep) await removeEntry(name).catch(() => {})
+      throw toFileError(signal?.aborted ? (signal.reason ?? error) : error)
+    }
+  }
+
+  const saves = limit(maxConcurrentWrites)
+  const downloads = limit(maxConcurrentWrites)
+
+  return {
+    put: (body, options) => saves(() => put(body, options)),
+    receive: (hash, body, options) => downloads(() => receive(hash, body, options)),
 
     async partialSize(hash) {
       checkHash(hash)
       const handle = await fileHandle(`${hash}${downloadSuffix}`)
       return handle ? (await handle.getFile()).size : 0
-    },
-
-    async receive(hash, body, { offset, signal }) {
-      checkHash(hash)
-      const name = `${hash}${downloadSuffix}`
-      const handle = (await fileHandle(name, true)) as OpfsFileHandle
-      let access: SyncAccessHandle | undefined
-      let keep = true
-      try {
-        access = await openExclusive(handle)
-        if (offset > access.getSize()) {
-          keep = false
-          throw new FileError('integrity', 'The kept part of this download is shorter than expected; it starts again.')
-        }
-        // Bytes after `offset` may be the half-written tail of a try that stopped: not trusted.
-        access.truncate(offset)
-        const sha = await createSha256()
-        hashKept(access, offset, sha)
-        const size = await writeStream(access, body, offset, sha, signal)
-        access.flush()
-        access.close()
-        access = undefined
-        const received = sha.digest()
-        if (received !== hash) {
-          keep = false
-          throw mismatch(hash, received)
-        }
-        await publish(handle, name, hash)
-        return { hash, size }
-      } catch (error) {
-        access?.close()
-        if (!keep) await removeEntry(name).catch(() => {})
-        throw toFileError(signal?.aborted ? (signal.reason ?? error) : error)
-      }
     },
 
     async read(hash) {
@@ -329,5 +343,21 @@ const chunksOf = (body: ReadableStream<Uint8Array>) => {
     },
     cancel: (reason: unknown) => reader.cancel(reason),
     release: () => reader.releaseLock(),
+  }
+}
+
+/** Runs at most `count` of the given tasks at once, the others in the order they came. */
+const limit = (count: number) => {
+  let running = 0
+  const waiting: Array<() => void> = []
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= count) await new Promise<void>((resolve) => waiting.push(resolve))
+    running += 1
+    try {
+      return await task()
+    } finally {
+      running -= 1
+      waiting.shift()?.()
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest'
-import { createOpfsFileStorage } from '../../src/services/local-file-storage.ts'
+import { createOpfsFileStorage, maxConcurrentWrites } from '../../src/services/local-file-storage.ts'
 import { bytesOf, sha256Of, textOn } from '../support/fakes.ts'
-import { waitFor } from '../support/wait.ts'
+import { settle, waitFor } from '../support/wait.ts'
 
 /**
  * The part of OPFS the storage uses, in memory: a folder tree whose files are written in place
@@ -210,6 +210,21 @@ describe('createOpfsFileStorage', () => {
     await storage.list()
     expect(folder()).toBeDefined()
     expect(rootCalls()).toBe(1)
+  })
+
+  test('writes a few files at a time when many are saved at once, and saves them all', async () => {
+    const { storage, names } = setup()
+    const bodies = Array.from({ length: 3 * maxConcurrentWrites }, () => manualBody())
+    const saved = bodies.map((body) => storage.put(body.stream))
+    await waitFor(() => names().length === maxConcurrentWrites)
+    await settle()
+    expect(names()).toHaveLength(maxConcurrentWrites) // the others wait their turn
+    bodies.forEach((body, index) => {
+      body.controller.enqueue(bytesOf(`file ${index}`))
+      body.controller.close()
+    })
+    expect(new Set((await Promise.all(saved)).map((file) => file.hash)).size).toBe(bodies.length)
+    expect(await storage.list()).toHaveLength(bodies.length)
   })
 
   describe('downloads', () => {
