@@ -130,27 +130,13 @@ export const createFileSync = ({
   const stateOf = (fileId: string): LocalFileState =>
     store.query(tables.localFilesState.where({ id: fileId }))[0]?.value ?? emptyLocalFileState
 
-  /**
-   * Writes a transfer's bytes so far into the state, at most once per `progressEveryMs`: what the
-   * UI's bar shows. What else a transfer records as it goes (a confirmed part) joins the next
-   * write, or `flush` writes it at once.
-   */
+  /** Writes a transfer's bytes so far into the state, at most once per `progressEveryMs`: what the UI's bar shows. */
   const progressOf = (fileId: string) => {
     let reportedAt = -Infinity
-    let pending: Partial<LocalFileState> | undefined
-    const write = () => {
+    return (bytes: number) => {
+      if (now() - reportedAt < progressEveryMs) return
       reportedAt = now()
-      if (pending) setState(fileId, pending)
-      pending = undefined
-    }
-    return {
-      report(bytes: number, patch: Partial<LocalFileState> = {}) {
-        pending = { ...pending, ...patch, ...transitions.progressed(bytes) }
-        if (now() - reportedAt >= progressEveryMs) write()
-      },
-      flush: () => {
-        if (pending) write()
-      },
+      setState(fileId, transitions.progressed(bytes))
     }
   }
 

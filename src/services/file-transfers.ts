@@ -28,11 +28,8 @@ export interface TransferContext {
   onDevice: Set<string>
   setState(fileId: string, patch: Partial<LocalFileState>): void
   stateOf(fileId: string): LocalFileState
-  /**
-   * Writes a transfer's bytes so far, and what else it records as it goes, into its file's state
-   * about once a second; `flush` writes what is still held back.
-   */
-  progressOf(fileId: string): { report(bytes: number, patch?: Partial<LocalFileState>): void; flush(): void }
+  /** A function that writes a transfer's bytes so far into its file's state, about once a second. */
+  progressOf(fileId: string): (bytes: number) => void
   /** A full disk: hold every download until space is freed. */
   holdDownloads(error: FileError): void
   /** Space was freed: held downloads may try again. */
@@ -86,8 +83,7 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
               // What an interrupted try received is on disk still: ask only for the rest.
               const kept = await local.partialSize(hash)
               const { body, from } = await remote.download(hash, { signal, from: kept })
-              const progress = context.progressOf(fileId)
-              await local.receive(hash, body.pipeThrough(countedFrom(from, (bytes) => progress.report(bytes))), { offset: from, signal })
+              await local.receive(hash, body.pipeThrough(countedFrom(from, context.progressOf(fileId))), { offset: from, signal })
             } catch (cause) {
               const error = toFileError(cause)
               if (error.kind === 'storage-full') {
@@ -188,8 +184,7 @@ const uploadWhole = async ({ remote, setState, stateOf, progressOf }: TransferCo
   setState(transfer.fileId, transitions.uploadStarted())
   // The server checked the SHA-256 when it stored them: present under the hash is enough.
   if (stored === undefined) {
-    const progress = progressOf(transfer.fileId)
-    await remote.upload(transfer.hash, bytes, transfer.mimeType, { signal, onProgress: (sent) => progress.report(sent) })
+    await remote.upload(transfer.hash, bytes, transfer.mimeType, { signal, onProgress: progressOf(transfer.fileId) })
   }
 }
 
@@ -211,7 +206,7 @@ const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: 
     setState(fileId, transitions.uploadStarted())
   }
   const { uploadId, partSize } = upload
-  const progress = context.progressOf(fileId)
+  const report = context.progressOf(fileId)
   const partCount = Math.max(1, Math.ceil(bytes.size / partSize))
   const sizeOf = (partNumber: number) => Math.min(partNumber * partSize, bytes.size) - (partNumber - 1) * partSize
   let sent = upload.parts.reduce((total, part) => total + sizeOf(part.partNumber), 0)
@@ -220,19 +215,17 @@ const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: 
       if (upload.parts.some((part) => part.partNumber === partNumber)) continue
       const slice = bytes.slice((partNumber - 1) * partSize, partNumber * partSize)
       const before = sent
-      const onProgress = (bytes: number) => progress.report(before + bytes)
+      const onProgress = (bytes: number) => report(before + bytes)
       const { etag } = await remote.uploadPart(hash, uploadId, partNumber, slice, { signal, onProgress })
       const patch = transitions.partUploaded(upload, { partNumber, etag })
       upload = patch.partsUpload ?? upload
       sent += slice.size
-      // Recorded at once, with the progress: a reload or a crash right after sends it no more.
-      progress.report(sent, patch)
-      progress.flush()
+      // Recorded at once, with the bytes so far: a reload or a crash right after sends it no more.
+      setState(fileId, { ...patch, ...transitions.progressed(sent) })
     }
     const parts = [...upload.parts].sort((a, b) => a.partNumber - b.partNumber)
     await remote.completeUpload(hash, uploadId, parts, { size: bytes.size, signal })
   } catch (cause) {
-    progress.flush() // the parts confirmed so far, for the next try
     const error = toFileError(cause)
     // The server no longer knows this upload (expired, or joined wrong): the next try starts anew.
     if (error.kind === 'not-found' || error.kind === 'bad-request') {

@@ -1,5 +1,7 @@
 import { FileError, toFileError } from './errors.ts'
-import { createSha256, isSha256Hex, type Sha256 } from './hash.ts'
+import { hashKept, type SyncAccessHandle, writeStream } from './access-handle-writes.ts'
+import { createSha256, isSha256Hex } from './hash.ts'
+import { concurrencyLimit } from './locks.ts'
 
 /**
  * Bytes on this device, addressed by their SHA-256. Two files with the same content share one
@@ -50,20 +52,11 @@ export const maxConcurrentWrites = 4
 const partialSuffix = '.partial'
 const downloadSuffix = '.download'
 const partialMaxAgeMs = 10 * 60_000
-const readChunkBytes = 1024 * 1024
 
 /**
  * The parts of the OPFS API this module uses that TypeScript's DOM types lack: `move`, and the
- * synchronous access handle, which exists in dedicated workers only.
+ * synchronous access handle (see access-handle-writes.ts), which exists in dedicated workers only.
  */
-interface SyncAccessHandle {
-  read(buffer: Uint8Array, options: { at: number }): number
-  write(buffer: Uint8Array, options: { at: number }): number
-  truncate(size: number): void
-  getSize(): number
-  flush(): void
-  close(): void
-}
 type OpfsFileHandle = FileSystemFileHandle & {
   move(destination: FileSystemDirectoryHandle, name: string): Promise<void>
   createSyncAccessHandle(): Promise<SyncAccessHandle>
@@ -208,8 +201,8 @@ export const createOpfsFileStorage = ({
     }
   }
 
-  const saves = limit(maxConcurrentWrites)
-  const downloads = limit(maxConcurrentWrites)
+  const saves = concurrencyLimit(maxConcurrentWrites)
+  const downloads = concurrencyLimit(maxConcurrentWrites)
 
   return {
     put: (body, options) => saves(() => put(body, options)),
@@ -260,104 +253,5 @@ export const createOpfsFileStorage = ({
         await dir.removeEntry(name).catch(() => {})
       }
     },
-  }
-}
-
-/** Feeds the bytes already on disk, up to `length`, to the hash: a resumed download is verified whole. */
-const hashKept = (access: SyncAccessHandle, length: number, sha: Sha256) => {
-  const buffer = new Uint8Array(Math.min(readChunkBytes, Math.max(length, 1)))
-  for (let at = 0; at < length; ) {
-    const read = access.read(buffer.subarray(0, Math.min(buffer.byteLength, length - at)), { at })
-    if (read === 0) throw new FileError('integrity', 'The kept part of this download could not be read back.')
-    sha.update(buffer.subarray(0, read))
-    at += read
-  }
-}
-
-/** Writes `body` from byte `at` while hashing it; resolves to the size the file then has. */
-const writeStream = async (
-  access: SyncAccessHandle,
-  body: ReadableStream<Uint8Array>,
-  at: number,
-  sha: Sha256,
-  signal: AbortSignal | undefined,
-): Promise<number> => {
-  const reader = chunksOf(body)
-  const onAbort = () => void reader.cancel(signal?.reason).catch(() => {})
-  signal?.addEventListener('abort', onAbort, { once: true })
-  try {
-    for (;;) {
-      if (signal?.aborted) throw signal.reason
-      const value = await reader.read()
-      // A cancel ends the reads as if the body were complete: the signal tells them apart.
-      if (signal?.aborted) throw signal.reason
-      if (value === undefined) return at
-      for (let written = 0; written < value.byteLength; ) {
-        written += access.write(value.subarray(written), { at: at + written })
-      }
-      sha.update(value)
-      at += value.byteLength
-    }
-  } catch (error) {
-    await reader.cancel(error).catch(() => {})
-    throw error
-  } finally {
-    signal?.removeEventListener('abort', onAbort)
-    reader.release()
-  }
-}
-
-const byobChunkBytes = 1024 * 1024
-
-/**
- * Reads a stream chunk by chunk. A byte stream (a Blob's, a fetch body's) is read into one buffer
- * used over and over, so a large file leaves no trail of garbage chunks behind it; any other
- * stream (one that crossed from the page) chunk by chunk as it comes.
- */
-const chunksOf = (body: ReadableStream<Uint8Array>) => {
-  let byob: ReadableStreamBYOBReader | undefined
-  try {
-    byob = body.getReader({ mode: 'byob' })
-  } catch {
-    byob = undefined // not a byte stream
-  }
-  if (byob) {
-    const reader = byob
-    let buffer: ArrayBuffer | undefined = new ArrayBuffer(byobChunkBytes)
-    return {
-      async read(): Promise<Uint8Array | undefined> {
-        const { done, value } = await reader.read(new Uint8Array(buffer ?? new ArrayBuffer(byobChunkBytes)))
-        if (done || !value) return undefined
-        buffer = value.buffer as ArrayBuffer // the same memory, handed back for the next read
-        return value
-      },
-      cancel: (reason: unknown) => reader.cancel(reason),
-      release: () => reader.releaseLock(),
-    }
-  }
-  const reader = body.getReader()
-  return {
-    async read(): Promise<Uint8Array | undefined> {
-      const { done, value } = await reader.read()
-      return done ? undefined : value
-    },
-    cancel: (reason: unknown) => reader.cancel(reason),
-    release: () => reader.releaseLock(),
-  }
-}
-
-/** Runs at most `count` of the given tasks at once, the others in the order they came. */
-const limit = (count: number) => {
-  let running = 0
-  const waiting: Array<() => void> = []
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (running >= count) await new Promise<void>((resolve) => waiting.push(resolve))
-    running += 1
-    try {
-      return await task()
-    } finally {
-      running -= 1
-      waiting.shift()?.()
-    }
   }
 }

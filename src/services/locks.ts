@@ -38,3 +38,19 @@ export const bytesLock = (storeId: string, hash: string): string => `file-bytes:
  * lock only works when everyone who takes it shares it.
  */
 export const realmLocks: WithLock = createLocalLocks()
+
+/** Runs at most `count` of the given tasks at once, the others in the order they came. */
+export const concurrencyLimit = (count: number) => {
+  let running = 0
+  const waiting: Array<() => void> = []
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= count) await new Promise<void>((resolve) => waiting.push(resolve))
+    running += 1
+    try {
+      return await task()
+    } finally {
+      running -= 1
+      waiting.shift()?.()
+    }
+  }
+}

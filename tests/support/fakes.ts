@@ -150,7 +150,7 @@ export interface MemoryRemote extends RemoteFileStorage {
   /** The next `times` calls of `method` fail with `error`. */
   fail(method: RemoteMethod, error: FileError, times?: number): void
   /** Uploads in parts begun and not completed nor aborted, by uploadId. */
-  readonly uploads: Map<string, { hash: string; size: number; parts: Map<number, { etag: string; bytes: Bytes }> }>
+  readonly uploads: Map<string, { hash: string; size: number; mimeType: string; parts: Map<number, { etag: string; bytes: Bytes }> }>
   /** The `Range` starts downloads asked for, in order (0 for a whole download). */
   readonly downloadsFrom: number[]
   /** The next download's body breaks off after `bytes` bytes, as a dropped connection does. */
@@ -223,8 +223,7 @@ export const createMemoryRemote = ({ storeId = 'store' }: { storeId?: string } =
       await begin('createUpload', hash, signal)
       if (objects.has(hash)) return { created: false as const }
       const uploadId = `upload-${calls.createUpload}`
-      uploads.set(uploadId, { hash, size, parts: new Map() })
-      void mimeType
+      uploads.set(uploadId, { hash, size, mimeType, parts: new Map() })
       return { uploadId }
     },
     async uploadPart(hash, uploadId, partNumber, body, { signal, onProgress } = {}) {
@@ -250,7 +249,7 @@ export const createMemoryRemote = ({ storeId = 'store' }: { storeId?: string } =
       const bytes = new Uint8Array(Buffer.concat(chunks))
       if ((await sha256Of(bytes)) !== hash) throw new FileError('bad-request', 'The bytes do not match their hash.', { status: 400 })
       const created = !objects.has(hash)
-      objects.set(hash, { bytes, mimeType: 'application/octet-stream' })
+      objects.set(hash, { bytes, mimeType: upload.mimeType })
       return { created }
     },
     async abortUpload(hash, uploadId, { signal } = {}) {
