@@ -8,6 +8,12 @@
  * ArrayBuffer, freed only when the garbage collector runs. Measured with
  * scripts/worker-memory.ts on a fresh workerd: hashing 90 MiB from R2 grew it
  * by 112 MiB piped, by 10 MiB with one buffer.
+ *
+ * Every few MiB the loop gives the event loop a turn. Local R2 reads ahead,
+ * so a read can resolve at once, and a loop of resolved promises never lets a
+ * timer or another request's I/O run: verifying 2 GiB held every request of
+ * the Worker and its sync Durable Object for 40 s, and the devices took the
+ * silence for a lost connection.
  */
 
 /** What the reading needs of `crypto.DigestStream` (structural, so Node tests can pass their own). */
@@ -18,12 +24,17 @@ export type DigestSink = {
 
 // What one read may take: the only memory hashing holds.
 export const DIGEST_BUFFER_BYTES = 1024 * 1024
+// How much is hashed between two turns of the event loop.
+export const DIGEST_YIELD_BYTES = 4 * DIGEST_BUFFER_BYTES
+
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0))
 
 /** Reads `body` to its end into `digest`; its digest as lowercase hex. A failed read or write cancels `body`. */
 export const digestHex = async (body: ReadableStream<Uint8Array>, digest: DigestSink): Promise<string> => {
   const writer = digest.getWriter()
   const reader = body.getReader({ mode: 'byob' })
   let buffer = new ArrayBuffer(DIGEST_BUFFER_BYTES)
+  let sinceTurn = 0
   try {
     for (;;) {
       const { done, value } = await reader.read(new Uint8Array(buffer))
@@ -31,6 +42,11 @@ export const digestHex = async (body: ReadableStream<Uint8Array>, digest: Digest
       // DigestStream hashes a chunk before the write resolves: the buffer is free again.
       await writer.write(value)
       buffer = value.buffer as ArrayBuffer
+      sinceTurn += value.byteLength
+      if (sinceTurn >= DIGEST_YIELD_BYTES) {
+        sinceTurn = 0
+        await nextTurn()
+      }
     }
   } catch (error) {
     await reader.cancel(error).catch(() => {})

@@ -187,6 +187,26 @@ describe('verification after complete', () => {
   })
 })
 
+describe('while a large upload is verified', () => {
+  it('the Worker keeps answering other requests', async () => {
+    // Verifying reads the whole object back. Local R2 has it read ahead, so reads resolve at once:
+    // a loop that never gave the event loop a turn held every other request (and the sync
+    // socket's pings) until the end, and devices took the silence for a lost connection.
+    const { client, uploadId, file } = await startedUpload(randomFile(160 * MiB + 7))
+    const parts = await sendParts(client, uploadId, file.bytes, 16 * MiB)
+    let completed = false
+    const completing = client.complete(uploadId, parts).finally(() => (completed = true))
+    let answeredMeanwhile = 0
+    while (!completed) {
+      const health = await fetch(`${worker.url}/api/health`)
+      expect(health.status).toBe(200)
+      if (!completed) answeredMeanwhile += 1
+    }
+    expect((await completing).status).toBe(201)
+    expect(answeredMeanwhile).toBeGreaterThanOrEqual(10)
+  }, 120_000)
+})
+
 describe('unknown and aborted uploads', () => {
   it('answers a part of an unknown upload with 404', async () => {
     const store = await newStore()
