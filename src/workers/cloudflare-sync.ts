@@ -5,13 +5,20 @@
  *   GET  /api/health                 liveness, the delete grace period and the size limits, no token
  *   GET  /api/auth/:storeId          development token (off with DEV_AUTH = "false")
  *   *    /api/files/:storeId/:sha256 file bytes (./files), and /uploads below it: multipart uploads
+ *   GET  /api/sync-head/:storeId     the store's last event number on the server (LiveStore's head)
  *   WS   /api/sync?storeId&payload&transport=ws   LiveStore sync
  */
 import { Schema } from '@livestore/livestore'
-import { type CfTypes, handleSyncRequest, makeDurableObject, matchSyncRequest } from '@livestore/sync-cf/cf-worker'
+import {
+  type CfTypes,
+  handleSyncRequest,
+  makeDurableObject,
+  matchSyncRequest,
+  PERSISTENCE_FORMAT_VERSION,
+} from '@livestore/sync-cf/cf-worker'
 import { env as moduleEnv } from 'cloudflare:workers'
 
-import { handleDevTokenRequest, verifyStoreToken, type AuthEnv } from './auth.ts'
+import { bearerToken, handleDevTokenRequest, isValidStoreId, verifyStoreToken, type AuthEnv } from './auth.ts'
 import { handleFileRequest, type FilesEnv } from './files.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
 import { maxFileBytes, maxRequestBytes } from './limits.ts'
@@ -60,7 +67,34 @@ export class SyncBackendDO extends makeDurableObject({
   // the module-level env of `cloudflare:workers` is the same object.
   onPush: (_message, { storeId, payload }) => assertSyncToken(moduleEnv as Env, storeId, payload),
   onPull: (_message, { storeId, payload }) => assertSyncToken(moduleEnv as Env, storeId, payload),
-}) {}
+}) {
+  readonly #sql: CfTypes.SqlStorage
+
+  constructor(ctx: CfTypes.DurableObjectState, env: Env) {
+    super(ctx, env)
+    this.#sql = ctx.storage.sql
+  }
+
+  /**
+   * The number of the store's last event, as LiveStore 0.4's sync backend keeps it (its context
+   * table, one row per store, written on every accepted push); 0 before the first push. A device
+   * whose leader stays behind it while connected has lost its live pull (see pull-stall.ts).
+   */
+  syncHead(storeId: string): number {
+    try {
+      const row = this.#sql
+        .exec<{ currentHead: number }>(`SELECT currentHead FROM "context_${PERSISTENCE_FORMAT_VERSION}" WHERE storeId = ?`, storeId)
+        .toArray()[0]
+      return row?.currentHead ?? 0
+    } catch (error) {
+      // No table yet: nothing was ever synced in this Durable Object.
+      if (String(error).includes('no such table')) return 0
+      throw error
+    }
+  }
+}
+
+type SyncHeadStub = { syncHead(storeId: string): Promise<number> }
 
 export default {
   async fetch(request, env, ctx) {
@@ -79,6 +113,7 @@ const route = async (request: Request, env: Env, ctx: ExecutionContext): Promise
     return request.method === 'GET' ? json(health(env)) : methodNotAllowed(['GET'])
   }
   if (pathname.startsWith('/api/auth/')) return handleDevTokenRequest(request, env)
+  if (pathname.startsWith('/api/sync-head/')) return handleSyncHeadRequest(request, env, pathname.slice('/api/sync-head/'.length))
   if (pathname === '/api/files' || pathname.startsWith('/api/files/')) return handleFileRequest(request, env)
 
   // LiveStore routes by query parameters; the page's client uses /api/sync.
@@ -88,6 +123,20 @@ const route = async (request: Request, env: Env, ctx: ExecutionContext): Promise
     if (pathname === '/api/sync') return errorResponse(400, 'expected LiveStore sync parameters: storeId, payload, transport')
   }
   return errorResponse(404, `no route for ${pathname}`)
+}
+
+/** `GET /api/sync-head/:storeId` with the store's token: `{ head }`. */
+const handleSyncHeadRequest = async (request: Request, env: Env, storeId: string): Promise<Response> => {
+  if (request.method !== 'GET') return methodNotAllowed(['GET'])
+  if (!isValidStoreId(storeId)) return errorResponse(400, 'expected /api/sync-head/<storeId>')
+  const token = bearerToken(request)
+  if (token === undefined) return errorResponse(401, 'missing "Authorization: Bearer <token>" header', { 'WWW-Authenticate': 'Bearer' })
+  if (!(await verifyStoreToken(env, storeId, token))) {
+    return errorResponse(401, `token is not valid for store "${storeId}"`, { 'WWW-Authenticate': 'Bearer' })
+  }
+  // The same Durable Object LiveStore's handleSyncRequest picks for the store.
+  const stub = env.SYNC_BACKEND_DO.get(env.SYNC_BACKEND_DO.idFromName(storeId)) as unknown as SyncHeadStub
+  return json({ head: await stub.syncHead(storeId) }, 200, { 'Cache-Control': 'no-store' })
 }
 
 /** LiveStore sync, or undefined when the request carries no sync parameters. */

@@ -148,3 +148,37 @@ describe('sync messages', () => {
     }
   })
 })
+
+describe('the store\'s head', () => {
+  const head = (storeId: string, token?: string, init: RequestInit = {}) =>
+    fetch(`${worker.url}/api/sync-head/${storeId}`, { ...init, headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } })
+
+  it('is 0 before any push and the last event\'s number after', async () => {
+    const storeId = newStoreId()
+    const token = await fetchToken(worker.url, storeId)
+    const before = await head(storeId, token)
+    expect(before.status).toBe(200)
+    expect(await before.json()).toEqual({ head: 0 })
+
+    const socket = await openSocket(syncUrl(storeId, { authToken: token }))
+    try {
+      const second = { ...firstEvent, seqNum: 2, parentSeqNum: 1 }
+      const pushed = await call(socket, 'SyncWsRpc.Push', { storeId, payload: { authToken: token }, batch: [firstEvent, second], backendId: { _tag: 'None' } })
+      expect(pushed).toEqual({ _tag: 'Success', value: {} })
+    } finally {
+      socket.close()
+    }
+    expect(await (await head(storeId, token)).json()).toEqual({ head: 2 })
+  })
+
+  it('needs a token of the store, and only answers GET', async () => {
+    const storeId = newStoreId()
+    const token = await fetchToken(worker.url, storeId)
+    const otherToken = await fetchToken(worker.url, newStoreId())
+    expect((await head(storeId)).status).toBe(401)
+    expect((await head(storeId, otherToken)).status).toBe(401)
+    expect((await head('no/such store', token)).status).toBe(400)
+    expect((await head(storeId, token, { method: 'POST' })).status).toBe(405)
+    expect((await head(storeId, token)).status).toBe(200)
+  })
+})
