@@ -14,7 +14,13 @@ import { webLocks } from './services/locks.ts'
 import { createRemoteFileStorage } from './services/remote-file-storage.ts'
 import { createSyncExecutor } from './services/sync-executor.ts'
 import { defaultDeleteGraceMs } from './services/sync-plan.ts'
-import { leaderSignalsOf, sessionPendingEventNames, watchSessionStall, watchUpstreamStall } from './services/upstream-stall.ts'
+import {
+  leaderAnswersWithin,
+  leaderSignalsOf,
+  sessionPendingEventNames,
+  watchSessionStall,
+  watchUpstreamStall,
+} from './services/upstream-stall.ts'
 
 /** Everything the page uses, built once here and handed to Vue; nothing else builds services. */
 export interface AppServices {
@@ -127,14 +133,18 @@ export const boot = async (): Promise<AppServices> => {
     // Connected means the socket is up (LiveStore's view) and the server answers (ours): a
     // socket can look up while the browser is offline, and nothing is stalled then.
     const signals = { ...leader, connection: bothConnected(leader.connection, connectivity) }
-    watchUpstreamStall({ signals, onStall: ({ pending }) => reloadIfSafe(`${pending} events wait for the server's confirmation while connected`) })
+    watchUpstreamStall({
+      signals,
+      onStall: ({ pending }) => reloadIfSafe(`${pending} events wait for the server's confirmation while connected (LiveStore 0.4 parked them)`),
+    })
   } else {
     console.warn('The LiveStore sync stall watchdog is off: this LiveStore version does not expose what it reads.')
   }
   // A tab's session to the shared leader, when another tab committed at the same moment.
   watchSessionStall({
     subscribe: (listener) => store.subscribeSyncStatus((status) => listener(status.pendingCount)),
-    onStall: (pending) => reloadIfSafe(`${pending} events of this tab wait for LiveStore's shared leader`),
+    leaderAnswers: leaderAnswersWithin(store),
+    onStall: (pending) => reloadIfSafe(`${pending} events of this tab wait for LiveStore's shared leader (LiveStore 0.4 parked them)`),
   })
 
   const tokenArrivedAfterBoot = authToken ? undefined : untilToken(tokens, connectivity)
@@ -199,7 +209,7 @@ const reloadOnce = (what: string, whenIdle: () => Promise<void>) => {
     return
   }
   window.sessionStorage.setItem(key, String(Date.now()))
-  console.warn(`${what} (LiveStore 0.4 parked them): reloading to resume.`)
+  console.warn(`${what}: reloading to resume.`)
   void whenIdle().then(() => window.location.reload())
 }
 

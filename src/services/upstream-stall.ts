@@ -158,11 +158,14 @@ interface InternalClientSession {
  * session whose push the leader refused (another tab committed at the same moment) waits for a
  * rebase that does not always come, and its events then stay pending in that tab for good: the
  * other tabs and devices never see them. Reported once, when the session's pending count stays
- * above zero without going down for `stallAfterMs` (a push to the leader takes milliseconds).
+ * above zero without going down for `stallAfterMs` (a push to the leader takes milliseconds),
+ * and the leader answers promptly: a leader that is only slow (its disk busy with gigabytes
+ * written by another process took seconds per push) is waited for, not reloaded.
  */
 export const watchSessionStall = ({
   subscribe,
   onStall,
+  leaderAnswers = async () => true,
   stallAfterMs = 10_000,
   setTimer = (callback, ms) => {
     const timer = setTimeout(callback, ms)
@@ -172,11 +175,15 @@ export const watchSessionStall = ({
   /** The session's pending count (`store.subscribeSyncStatus`), at once and on each change. */
   subscribe: (listener: (pendingCount: number) => void) => () => void
   onStall: (pendingCount: number) => void
+  /** Whether the leader answers a request promptly now; when it does not, the wait starts again. */
+  leaderAnswers?: () => Promise<boolean>
   stallAfterMs?: number
   setTimer?: (callback: () => void, ms: number) => () => void
 }): (() => void) => {
   let pending = 0
   let cancelTimer: (() => void) | undefined
+  /** Which wait is the current one: a wait restarted while the leader was asked reports nothing. */
+  let wait = 0
   let stopped = false
   const stop = () => {
     stopped = true
@@ -194,14 +201,44 @@ export const watchSessionStall = ({
       return
     }
     if (cancelTimer && !progressed) return
-    cancelTimer?.()
-    cancelTimer = setTimer(() => {
-      stop()
-      onStall(pending)
-    }, stallAfterMs)
+    arm()
   })
+  function arm() {
+    cancelTimer?.()
+    const mine = ++wait
+    cancelTimer = setTimer(() => void settle(mine), stallAfterMs)
+  }
+  async function settle(mine: number) {
+    const answered = await leaderAnswers().catch(() => false)
+    if (stopped || mine !== wait || pending === 0) return
+    if (!answered) return arm()
+    stop()
+    onStall(pending)
+  }
   return stop
 }
+
+/**
+ * Whether the leader of `store` answers a small request (its sync state) within `withinMs`
+ * (internals of 0.4.0; true when they are not where they were, as before this check existed).
+ */
+export const leaderAnswersWithin =
+  <TSchema extends LiveStoreSchema>(store: Store<TSchema>, withinMs = 2_000) =>
+  async (): Promise<boolean> => {
+    const clientSession = (store as unknown as Record<symbol, { clientSession?: InternalClientSession } | undefined>)[
+      StoreInternalsSymbol
+    ]?.clientSession
+    const syncGet = clientSession?.leaderThread?.syncState?.get
+    if (!syncGet) return true
+    const answered = await Effect.runPromise(
+      syncGet.pipe(
+        Effect.as(true),
+        Effect.timeoutTo({ duration: withinMs, onTimeout: () => false, onSuccess: (value) => value }),
+        Effect.catchAllCause(() => Effect.succeed(false)),
+      ),
+    )
+    return answered
+  }
 
 /** The names of the events this tab's session holds unconfirmed by the leader (internals, 0.4.0). */
 export const sessionPendingEventNames = <TSchema extends LiveStoreSchema>(store: Store<TSchema>): string[] | undefined => {

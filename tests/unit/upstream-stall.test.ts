@@ -1,37 +1,17 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import { events, tables } from '../../src/livestore/schema.ts'
 import {
-  type LeaderSignals,
   type LeaderSync,
+  leaderAnswersWithin,
   leaderSignalsOf,
   sessionPendingEventNames,
   watchSessionStall,
   watchUpstreamStall,
 } from '../../src/services/upstream-stall.ts'
 import { createManualClock } from '../support/fakes.ts'
+import { manualSignals } from '../support/leader-signals.ts'
 import { createTestStore, localState } from '../support/store.ts'
 import { settle, waitFor } from '../support/wait.ts'
-
-/** Leader signals the test sets by hand; each subscription gets the current value at once. */
-const manualSignals = () => {
-  const listeners = { leadership: new Set<(value: boolean) => void>(), connection: new Set<(value: boolean) => void>(), sync: new Set<(value: LeaderSync) => void>() }
-  const current = { leadership: true, connection: true, sync: { pending: 0, confirmedHead: 10 } as LeaderSync }
-  const subscribe =
-    <K extends keyof typeof listeners>(key: K) =>
-    (listener: (value: (typeof current)[K]) => void) => {
-      const set = listeners[key] as Set<typeof listener>
-      set.add(listener)
-      listener(current[key])
-      return () => void set.delete(listener)
-    }
-  const signals: LeaderSignals = { leadership: subscribe('leadership'), connection: subscribe('connection'), sync: subscribe('sync') }
-  const set = <K extends keyof typeof listeners>(key: K, value: (typeof current)[K]) => {
-    current[key] = value
-    for (const listener of listeners[key] as Set<(value: (typeof current)[K]) => void>) listener(value)
-  }
-  const subscribers = () => listeners.leadership.size + listeners.connection.size + listeners.sync.size
-  return { signals, set, subscribers }
-}
 
 const setup = () => {
   const clock = createManualClock()
@@ -152,6 +132,7 @@ describe('the session stall watchdog', () => {
     let listener: (count: number) => void = () => {}
     let subscribed = true
     const stalls: number[] = []
+    const leader = { answers: true, asked: 0 }
     watchSessionStall({
       subscribe: (next) => {
         listener = next
@@ -159,40 +140,87 @@ describe('the session stall watchdog', () => {
         return () => void (subscribed = false)
       },
       onStall: (count) => stalls.push(count),
+      leaderAnswers: async () => {
+        leader.asked += 1
+        return leader.answers
+      },
       stallAfterMs: 10_000,
       setTimer: clock.setTimer,
     })
-    return { clock, stalls, pending: (count: number) => listener(count), subscribed: () => subscribed }
+    /** Time passes, and the leader's answer (a promise) comes. */
+    const advance = async (ms: number) => {
+      clock.advance(ms)
+      await settle()
+    }
+    return { advance, stalls, leader, pending: (count: number) => listener(count), subscribed: () => subscribed }
   }
 
-  test('reports once when the session holds events that the leader does not take for the whole wait', () => {
-    const { clock, stalls, pending, subscribed } = setupSession()
+  test('reports once when the session holds events that an answering leader does not take for the whole wait', async () => {
+    const { advance, stalls, pending, subscribed } = setupSession()
     pending(2)
-    clock.advance(9_999)
+    await advance(9_999)
     pending(3) // more local events are not progress
-    clock.advance(1)
+    await advance(1)
     expect(stalls).toEqual([3])
-    clock.advance(60_000)
+    await advance(60_000)
     expect(stalls).toEqual([3])
     expect(subscribed()).toBe(false)
   })
 
-  test('a session whose events go through, even slowly, is not stalled', () => {
-    const { clock, stalls, pending } = setupSession()
+  test('a session whose events go through, even slowly, is not stalled', async () => {
+    const { advance, stalls, pending } = setupSession()
     pending(3)
-    clock.advance(9_000)
+    await advance(9_000)
     pending(2)
-    clock.advance(9_000)
+    await advance(9_000)
     pending(0)
-    clock.advance(60_000)
+    await advance(60_000)
     expect(stalls).toEqual([])
   })
 
-  test('reads the names of the events a real session holds', async () => {
+  test('a leader too busy to answer is waited for, and reported once it answers with the events still not taken', async () => {
+    const { advance, stalls, leader, pending } = setupSession()
+    leader.answers = false
+    pending(4)
+    for (let wait = 0; wait < 6; wait += 1) await advance(10_000)
+    expect(stalls).toEqual([])
+    expect(leader.asked).toBe(6)
+    leader.answers = true
+    await advance(10_000)
+    expect(stalls).toEqual([4])
+  })
+
+  test('events taken while the leader is asked end the wait', async () => {
+    const clock = createManualClock()
+    let listener: (count: number) => void = () => {}
+    const stalls: number[] = []
+    let answer: (answered: boolean) => void = () => {}
+    watchSessionStall({
+      subscribe: (next) => {
+        listener = next
+        return () => {}
+      },
+      onStall: (count) => stalls.push(count),
+      leaderAnswers: () => new Promise((resolve) => (answer = resolve)),
+      stallAfterMs: 10_000,
+      setTimer: clock.setTimer,
+    })
+    listener(2)
+    clock.advance(10_000)
+    listener(0) // the leader took them while it was asked
+    answer(true)
+    await settle()
+    expect(stalls).toEqual([])
+  })
+
+  test('reads the names of the events a real session holds, and asks its leader', async () => {
     const store = await createTestStore()
     try {
       expect(sessionPendingEventNames(store)).toEqual([])
       expect(sessionPendingEventNames({} as never)).toBeUndefined()
+      // Its leader answers; without the internals the check does not hold the watchdog back.
+      expect(await leaderAnswersWithin(store)()).toBe(true)
+      expect(await leaderAnswersWithin({} as never)()).toBe(true)
     } finally {
       await store.shutdownPromise()
     }
