@@ -21,6 +21,7 @@ import {
   watchSessionStall,
   watchUpstreamStall,
 } from './services/upstream-stall.ts'
+import { syncHeadFrom, watchPullStall } from './services/pull-stall.ts'
 
 /** Everything the page uses, built once here and handed to Vue; nothing else builds services. */
 export interface AppServices {
@@ -117,10 +118,11 @@ export const boot = async (): Promise<AppServices> => {
     await new Promise<never>(() => {}) // held until this tab goes away
   })
 
-  // Works around two ways LiveStore 0.4 parks a push for good. A reload restarts it, but drops
-  // what this tab's session has not handed to the leader yet: it happens only when that is
-  // nothing, or only the file sync's own events, which it recomputes after the reload (it asks
-  // the server, then records the upload again). A person's own change is never dropped that way.
+  // Works around three ways LiveStore 0.4 stops syncing for good: two parked pushes and a lost
+  // live pull. A reload restarts them, but drops what this tab's session has not handed to the
+  // leader yet: it happens only when that is nothing, or only the file sync's own events, which
+  // it recomputes after the reload (it asks the server, then records the upload again). A
+  // person's own change is never dropped that way.
   const recomputable = new Set<string>([events.fileUploaded.name, events.localFileStateSet.name, events.deviceSyncStateSet.name])
   const reloadIfSafe = (what: string) => {
     const names = sessionPendingEventNames(store)
@@ -136,6 +138,13 @@ export const boot = async (): Promise<AppServices> => {
     watchUpstreamStall({
       signals,
       onStall: ({ pending }) => reloadIfSafe(`${pending} events wait for the server's confirmation while connected (LiveStore 0.4 parked them)`),
+    })
+    // The leader's live pull, lost when its socket reopened after missed pings (upstream #1365).
+    watchPullStall({
+      signals,
+      serverHead: syncHeadFrom({ url: `${origin}/api/sync-head/${storeId}`, token: () => tokens.cached() }),
+      onStall: ({ confirmedHead, serverHead }) =>
+        reloadIfSafe(`The server has events up to #${serverHead}, this device stays at #${confirmedHead} while connected (LiveStore 0.4 lost its live pull)`),
     })
   } else {
     console.warn('The LiveStore sync stall watchdog is off: this LiveStore version does not expose what it reads.')

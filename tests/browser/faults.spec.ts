@@ -154,3 +154,24 @@ test.describe('a push the server stored but whose answer was lost', () => {
     await expectSyncedEverywhere([a.page, b.page], storeId, [...first, ...later], 120_000)
   })
 })
+
+// LiveStore's WebSocket client reopens a socket whose pings go unanswered, but its live pull
+// stays on the old one (upstream #1365): the device keeps pushing and hears nothing. The app
+// compares its head with the server's and starts its leader again.
+test.describe('a sync socket that goes silent without closing', () => {
+  test.use({ cutSync: true })
+
+  test('is reopened, and the device still gets what the other device adds afterwards', async ({ openDevice, storeId, syncCutter }) => {
+    test.setTimeout(240_000)
+    const a = await openDevice('A')
+    const b = await openDevice('B')
+    const before = randomFile('before the silence.bin', 32 * 1024)
+    await addFiles(a.page, [before])
+    await expectSyncedEverywhere([a.page, b.page], storeId, [before])
+
+    await syncCutter!.silenceOpenConnections()
+    const after = randomFile('after the silence.bin', 32 * 1024)
+    await addFiles(a.page, [after])
+    await expectSyncedEverywhere([a.page, b.page], storeId, [before, after], 180_000)
+  })
+})

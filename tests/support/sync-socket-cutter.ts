@@ -16,6 +16,12 @@ export interface SyncSocketCutter {
    * than the answers to its pushes: the order in which LiveStore's pusher waits for good.
    */
   cutAfterNextPush(options?: { delayPullAfterMs?: number }): Promise<void>
+  /**
+   * Silences every connection open now, both ways, without closing it: what a busy server or a
+   * network that drops packets looks like. Resolves once the devices have closed all of them
+   * (their pings went unanswered); connections opened later pass as usual.
+   */
+  silenceOpenConnections(): Promise<void>
   /** What went through, in order: `<ms> <direction> <message start>`. */
   log: string[]
   stop(): Promise<void>
@@ -32,6 +38,8 @@ export const startSyncSocketCutter = async (target: string, storeGraceMs = 500):
   let armed: (() => void) | undefined
   let delayNextPullMs = 0
   const sockets = new Set<WebSocket>()
+  /** Silences a connection; resolves when it is closed. One per connection open now. */
+  const silencers = new Set<() => Promise<void>>()
 
   const server = createServer((_request, response) => response.writeHead(404).end())
   const wss = new WebSocketServer({ noServer: true })
@@ -42,6 +50,14 @@ export const startSyncSocketCutter = async (target: string, storeGraceMs = 500):
       sockets.add(upstream)
       const queued: RawData[] = []
       let muted = false
+      let silenced = false
+      const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+      const silence = () => {
+        silenced = true
+        return closed
+      }
+      silencers.add(silence)
+      void closed.then(() => silencers.delete(silence))
       const pullDelayMs = delayNextPullMs
       delayNextPullMs = 0
       const closeBoth = () => {
@@ -53,14 +69,15 @@ export const startSyncSocketCutter = async (target: string, storeGraceMs = 500):
       })
       upstream.on('message', (data, isBinary) => {
         const text = data.toString()
-        note(muted ? 'swallowed' : 'down', text)
-        if (muted) return
+        note(muted || silenced ? 'swallowed' : 'down', text)
+        if (muted || silenced) return
         if (pullDelayMs > 0 && text.startsWith('{"_tag":"Chunk"')) setTimeout(() => client.send(data, { binary: isBinary }), pullDelayMs)
         else client.send(data, { binary: isBinary })
       })
       client.on('message', (data) => {
         const text = data.toString()
-        note('up', text)
+        note(silenced ? 'lost' : 'up', text)
+        if (silenced) return
         if (armed && isPush(text)) {
           const cut = armed
           armed = undefined
@@ -92,6 +109,9 @@ export const startSyncSocketCutter = async (target: string, storeGraceMs = 500):
           resolve()
         }
       }),
+    silenceOpenConnections: async () => {
+      await Promise.all([...silencers].map((silence) => silence()))
+    },
     async stop() {
       for (const socket of sockets) socket.terminate()
       wss.close()
