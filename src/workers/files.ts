@@ -15,6 +15,7 @@ import { answerRead, httpDate } from './http-range.ts'
 import { declaredBodySize } from './limits.ts'
 import { abortUpload, completeUpload, createUpload, uploadPart, type UploadsEnv } from './multipart.ts'
 import { R2_ERROR, r2ErrorCode } from './r2-errors.ts'
+import { R2_WINDOW_BYTES, readInWindows } from './r2-windows.ts'
 
 export type FilesEnv = AuthEnv & UploadsEnv
 
@@ -117,7 +118,8 @@ const deleteFile = async (env: FilesEnv, file: FileKey): Promise<Response> => {
 const readFile = async (request: Request, env: FilesEnv, file: FileKey): Promise<Response> => {
   const withBody = request.method === 'GET'
   const decidesFirst = !withBody || READ_CONDITIONS.some((name) => request.headers.has(name))
-  const object = decidesFirst ? await env.FILES_BUCKET.head(file.key) : await env.FILES_BUCKET.get(file.key)
+  // A plain GET asks for the first window only: all of a small file, and the size of a large one.
+  const object = decidesFirst ? await env.FILES_BUCKET.head(file.key) : await firstWindow(env, file)
   if (object === null) return missing(file)
 
   const answer = answerRead(request.headers, { etag: file.sha256, size: object.size, lastModified: object.uploaded })
@@ -133,20 +135,39 @@ const readFile = async (request: Request, env: FilesEnv, file: FileKey): Promise
     }
     case 200: {
       if (!withBody) return new Response(null, { headers })
-      const body = hasBody(object) ? object : await env.FILES_BUCKET.get(file.key)
-      return body === null ? missing(file) : new Response(body.body, { headers })
+      const first = hasBody(object) ? object.body : undefined
+      return new Response(bytesOf(env, file, { offset: 0, length: object.size, first }), { headers })
     }
     case 206: {
       headers.set('Content-Range', answer.contentRange)
       headers.set('Content-Length', String(answer.length))
       if (!withBody) return new Response(null, { status: 206, headers })
-      const part = await env.FILES_BUCKET.get(file.key, { range: { offset: answer.offset, length: answer.length } })
-      return part === null ? missing(file) : new Response(part.body, { status: 206, headers })
+      return new Response(bytesOf(env, file, { offset: answer.offset, length: answer.length }), { status: 206, headers })
     }
   }
 }
 
 const hasBody = (object: R2Object): object is R2ObjectBody => 'body' in object
+
+/**
+ * The object with the body of its first window. A zero-byte object has no range to ask for:
+ * R2 refuses one (local R2 with an unspecified error), and then it is read whole.
+ */
+const firstWindow = async (env: FilesEnv, file: FileKey): Promise<R2ObjectBody | null> => {
+  try {
+    return await env.FILES_BUCKET.get(file.key, { range: { offset: 0, length: R2_WINDOW_BYTES } })
+  } catch (error) {
+    if ((await env.FILES_BUCKET.head(file.key))?.size === 0) return env.FILES_BUCKET.get(file.key)
+    throw error
+  }
+}
+
+/** The bytes of a stored file, streamed from R2 a window at a time (./r2-windows). */
+const bytesOf = (env: FilesEnv, file: FileKey, range: { offset: number; length: number; first?: ReadableStream<Uint8Array> | undefined }) =>
+  readInWindows(env.FILES_BUCKET, file.key, {
+    ...range,
+    sink: new FixedLengthStream(range.length) as unknown as TransformStream<Uint8Array, Uint8Array>,
+  })
 
 // Request headers that can change the answer from a plain 200 (If-Range only matters with Range).
 const READ_CONDITIONS = ['Range', 'If-None-Match', 'If-Modified-Since']
