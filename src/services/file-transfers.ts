@@ -28,8 +28,11 @@ export interface TransferContext {
   onDevice: Set<string>
   setState(fileId: string, patch: Partial<LocalFileState>): void
   stateOf(fileId: string): LocalFileState
-  /** A function that writes a transfer's bytes so far into its file's state, about once a second. */
-  progressOf(fileId: string): (bytes: number) => void
+  /**
+   * A function that writes a transfer's bytes so far into its file's state, a few times a minute
+   * at most; a `record` passed along is written with the next of those writes.
+   */
+  progressOf(fileId: string): (bytes: number, record?: Partial<LocalFileState>) => void
   /** A full disk: hold every download until space is freed. */
   holdDownloads(error: FileError): void
   /** Space was freed: held downloads may try again. */
@@ -220,8 +223,10 @@ const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: 
       const patch = transitions.partUploaded(upload, { partNumber, etag })
       upload = patch.partsUpload ?? upload
       sent += slice.size
-      // Recorded at once, with the bytes so far: a reload or a crash right after sends it no more.
-      setState(fileId, { ...patch, ...transitions.progressed(sent) })
+      // Recorded with the next progress write, not at once: every write stays in LiveStore's
+      // memory until the upload is confirmed (a 2 GiB upload that wrote each part grew the tab
+      // by 900 MB). A reload or a crash sends again the parts confirmed since that write.
+      report(sent, patch)
     }
     const parts = [...upload.parts].sort((a, b) => a.partNumber - b.partNumber)
     await remote.completeUpload(hash, uploadId, parts, { size: bytes.size, signal })
@@ -231,6 +236,10 @@ const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: 
     if (error.kind === 'not-found' || error.kind === 'bad-request') {
       setState(fileId, transitions.partsAbandoned())
       if (error.kind === 'not-found') throw new FileError('server', 'The server no longer had this upload; it starts again.', { cause: error })
+    } else if (upload.parts.length > (stateOf(fileId).partsUpload?.parts.length ?? 0)) {
+      // Any other end (a failure, a cancel, a stop): what the server confirmed since the last
+      // write is recorded now, so that the next try does not send it again.
+      setState(fileId, { partsUpload: upload })
     }
     throw error
   }

@@ -55,17 +55,18 @@ test('the Worker dies in the middle of twenty uploads and comes back: nothing is
 test('a reload in the middle of an upload, and of a download, finishes both', async ({ openDevice, storeId, worker }) => {
   const a = await openDevice('A')
   const b = await openDevice('B')
-  // Slow enough to reload while the bytes are on the wire.
+  // Slow enough to reload while the bytes are on the wire: about 8 s each way, and the first
+  // progress is written after 3 s.
   const big = randomFile('big.bin', 8 * 1024 * 1024)
-  await throttle(a.page, 2 * 1024 * 1024)
-  await throttle(b.page, 2 * 1024 * 1024)
+  await throttle(a.page, 1024 * 1024)
+  await throttle(b.page, 1024 * 1024)
   await addFiles(a.page, [big])
   await expectFileState(fileItem(a.page, big.name), { local: 'present', remote: 'uploading' })
   // The card shows how far the upload is, in a bar and in words.
   const sent = fileItem(a.page, big.name).getByTestId('file-progress')
   await expect.poll(async () => Number(await sent.getAttribute('value'))).toBeGreaterThan(0)
   await expect(fileItem(a.page, big.name).getByTestId('file-status')).toContainText(/uploading… \d+%/)
-  await a.page.waitForTimeout(1_000) // about a quarter of the bytes sent
+  await a.page.waitForTimeout(1_000) // about half of the bytes sent
   await a.page.reload()
   await throttle(a.page, 2 * 1024 * 1024)
   await expectFileState(fileItem(a.page, big.name), { local: 'present', remote: 'uploaded' }, 60_000)

@@ -25,11 +25,16 @@ test.describe('with requests of at most 5 MiB', () => {
     const requests = (route: string, status: number) =>
       fileRequests(worker.output()).filter((request) => request.route === route && request.status === status)
     await expect.poll(() => requests('upload-part', 200).length, { timeout: 30_000 }).toBe(1)
+    // A confirmed part is recorded with the next progress write (every 3 s): once the bar is
+    // past the first part, that part is on record, and a reload does not send it again.
+    const progress = fileItem(a.page, big.name).getByTestId('file-progress')
+    await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 30_000 }).toBeGreaterThan(5 * MiB)
+    expect(requests('upload-part', 200)).toHaveLength(1)
     await a.page.reload()
     await throttle(a.page, 2 * MiB)
     await expectFileState(fileItem(a.page, big.name), { local: 'present', remote: 'uploaded' }, 60_000)
 
-    // One upload, resumed after the reload: the first part was not sent again.
+    // One upload, resumed after the reload: the part on record was not sent again.
     expect(requests('upload-create', 201)).toHaveLength(1)
     expect(requests('upload-part', 200)).toHaveLength(3)
     expect(requests('upload-complete', 201)).toHaveLength(1)

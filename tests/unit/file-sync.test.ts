@@ -43,6 +43,7 @@ const device = ({
   online = true,
   maxAttempts = 3,
   partBytes = undefined as number | undefined,
+  progressEveryMs = undefined as number | undefined,
   local = createMemoryFileStorage(),
   remote = createMemoryRemote(),
 } = {}) => {
@@ -62,6 +63,7 @@ const device = ({
     now: clock.now,
     setTimer: clock.setTimer,
     ...(partBytes === undefined ? {} : { partBytes }),
+    ...(progressEveryMs === undefined ? {} : { progressEveryMs }),
   })
   const storage = createFileStorage({ store, local, deleteGraceMs: grace, now: clock.now })
   return { local, remote, connectivity, executor, errors, storage, sync, clock }
@@ -421,9 +423,9 @@ describe('priority', () => {
 })
 
 describe('download progress', () => {
-  test('counts the bytes received into the state, at most every progressEveryMs, and clears it at the end', async () => {
+  test('counts the bytes received into the state, first after progressEveryMs and then at most that often, and clears it at the end', async () => {
     const remote = createMemoryRemote()
-    const chunks = [bytesOf('aaaa'), bytesOf('bbbb'), bytesOf('cc')]
+    const chunks = [bytesOf('aaaa'), bytesOf('bbbb'), bytesOf('cc'), bytesOf('dd')]
     const hash = await remote.seed(new Uint8Array(Buffer.concat(chunks)), 'text/plain')
     let time = 0
     const gates = chunks.map(() => deferred())
@@ -439,7 +441,7 @@ describe('download progress', () => {
             index += 1
           },
         })
-        return { body, size: 10, from: 0 }
+        return { body, size: 12, from: 0 }
       },
     }
     const local = createMemoryFileStorage()
@@ -454,18 +456,23 @@ describe('download progress', () => {
     })
     await sync.start()
     store.commit(
-      events.fileCreated({ id: 'movie', name: 'movie.txt', mimeType: 'text/plain', size: 10, contentHash: hash, createdAt: 1 }),
+      events.fileCreated({ id: 'movie', name: 'movie.txt', mimeType: 'text/plain', size: 12, contentHash: hash, createdAt: 1 }),
       events.fileUploaded({ id: 'movie', contentHash: hash, remoteKey: remote.keyOf(hash) }),
     )
+    await waitFor(() => views('movie').local === 'downloading')
     gates[0]!.resolve()
-    await waitFor(() => localState(store, 'movie').transferredBytes === 4)
-    expect(views('movie').local).toBe('downloading')
-    time = 100 // too soon to write again
-    gates[1]!.resolve()
     await settle()
-    expect(localState(store, 'movie').transferredBytes).toBe(4)
-    time = 600
+    // Nothing is written before progressEveryMs: a short transfer writes no progress at all.
+    expect(localState(store, 'movie').transferredBytes).toBe(0)
+    time = 500
+    gates[1]!.resolve()
+    await waitFor(() => localState(store, 'movie').transferredBytes === 8)
+    time = 900 // too soon to write again
     gates[2]!.resolve()
+    await settle()
+    expect(localState(store, 'movie').transferredBytes).toBe(8)
+    time = 1000
+    gates[3]!.resolve()
     await waitFor(() => views('movie').local === 'present')
     expect(localState(store, 'movie').transferredBytes).toBe(0)
   })
@@ -921,7 +928,7 @@ describe('uploads in parts', () => {
   test('after a stop in the middle (a reload), sends only the parts the server has not confirmed', async () => {
     const remote = createMemoryRemote()
     const local = createMemoryFileStorage()
-    const first = await started({ partBytes: 16, local, remote: stallingPartsFrom(remote, 3) })
+    const first = await started({ partBytes: 16, progressEveryMs: 0, local, remote: stallingPartsFrom(remote, 3) })
     const id = await first.storage.saveFile(new File([content], 'big.bin'))
     await waitFor(() => localState(store, id).partsUpload?.parts.length === 2)
     first.sync.stop()
@@ -936,10 +943,29 @@ describe('uploads in parts', () => {
     expect(remote.uploads.has(uploadId)).toBe(false)
   })
 
+  test('records the confirmed parts with the next progress write, and all of them when stopped', async () => {
+    const remote = createMemoryRemote()
+    const local = createMemoryFileStorage()
+    // The clock of these tests stands still: after the first write, none until the upload ends.
+    const first = await started({ partBytes: 16, local, remote: stallingPartsFrom(remote, 3) })
+    const id = await first.storage.saveFile(new File([content], 'big.bin'))
+    await waitFor(() => remote.calls.uploadPart === 2)
+    await settle()
+    // Part 2 is confirmed, but not written: it waits for the next progress write.
+    expect(localState(store, id).partsUpload?.parts.map((part) => part.partNumber)).not.toContain(2)
+    first.sync.stop()
+    await waitFor(() => localState(store, id).partsUpload?.parts.length === 2)
+
+    await started({ partBytes: 16, local, remote })
+    await waitFor(() => isUploaded(id))
+    expect(remote.calls).toMatchObject({ createUpload: 1, uploadPart: 4, completeUpload: 1 })
+    expect(remote.objects.get(fileRow(store, id)?.contentHash ?? '')?.bytes).toEqual(content)
+  })
+
   test('starts anew when the server no longer knows the upload (it expired)', async () => {
     const remote = createMemoryRemote()
     const local = createMemoryFileStorage()
-    const first = await started({ partBytes: 16, local, remote: stallingPartsFrom(remote, 2) })
+    const first = await started({ partBytes: 16, progressEveryMs: 0, local, remote: stallingPartsFrom(remote, 2) })
     const id = await first.storage.saveFile(new File([content], 'big.bin'))
     await waitFor(() => localState(store, id).partsUpload?.parts.length === 1)
     first.sync.stop()
@@ -953,7 +979,7 @@ describe('uploads in parts', () => {
 
   test('asks the server to drop the parts of a file deleted in the middle of its upload', async () => {
     const remote = createMemoryRemote()
-    const { storage } = await started({ partBytes: 16, remote: stallingPartsFrom(remote, 2) })
+    const { storage } = await started({ partBytes: 16, progressEveryMs: 0, remote: stallingPartsFrom(remote, 2) })
     const id = await storage.saveFile(new File([content], 'big.bin'))
     await waitFor(() => localState(store, id).partsUpload?.parts.length === 1)
     storage.deleteFile(id)
@@ -965,7 +991,7 @@ describe('uploads in parts', () => {
 
   test('drops its own parts when another device uploaded the same content first', async () => {
     const remote = createMemoryRemote()
-    const { storage } = await started({ partBytes: 16, remote: stallingPartsFrom(remote, 2) })
+    const { storage } = await started({ partBytes: 16, progressEveryMs: 0, remote: stallingPartsFrom(remote, 2) })
     const id = await storage.saveFile(new File([content], 'big.bin'))
     await waitFor(() => localState(store, id).partsUpload?.parts.length === 1)
     await uploadedElsewhere(remote, id, content)
