@@ -236,10 +236,12 @@ const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: 
     if (error.kind === 'not-found' || error.kind === 'bad-request') {
       setState(fileId, transitions.partsAbandoned())
       if (error.kind === 'not-found') throw new FileError('server', 'The server no longer had this upload; it starts again.', { cause: error })
-    } else if (upload.parts.length > (stateOf(fileId).partsUpload?.parts.length ?? 0)) {
+    } else {
       // Any other end (a failure, a cancel, a stop): what the server confirmed since the last
-      // write is recorded now, so that the next try does not send it again.
-      setState(fileId, { partsUpload: upload })
+      // write is recorded now, so that the next try does not send it again. Only while this
+      // upload is still the one on record: an abandoned one (the file deleted) stays abandoned.
+      const recorded = stateOf(fileId).partsUpload
+      if (recorded?.uploadId === upload.uploadId && recorded.parts.length < upload.parts.length) setState(fileId, { partsUpload: upload })
     }
     throw error
   }
