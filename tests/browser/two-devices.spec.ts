@@ -46,6 +46,40 @@ test('files added on one device arrive byte for byte on the other, both ways', a
   await expect(b.page.getByTestId('file-item')).toHaveCount(3)
 })
 
+// A device hears of a new file before it hears that its upload ended, and the upload of a
+// picture often ends first: it is shown as soon as the server has it.
+test('a picture shows on the other device once the server has it, before the upload is recorded', async ({ openDevice, storeId, worker }) => {
+  const a = await openDevice('A')
+  const b = await openDevice('B')
+  const photo = pngFile('early.png', { width: 64, height: 64, noise: true })
+  // The server has the bytes, but A cannot reach the file API: A never records an upload, so
+  // the file stays "waiting for the device that added it" on B.
+  const { token } = (await (await fetch(`${worker.url}/api/auth/${storeId}`)).json()) as { token: string }
+  const stored = await fetch(`${worker.url}/api/files/${storeId}/${sha256(photo.buffer)}`, {
+    method: 'PUT',
+    body: new Uint8Array(photo.buffer),
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'image/png' },
+  })
+  expect(stored.status).toBe(201)
+  await a.page.route('**/api/files/**', (route) => route.abort())
+
+  await addFiles(a.page, [photo])
+  const onB = fileItem(b.page, photo.name)
+  await expectFileState(onB, { local: 'missing', remote: 'pending' })
+  await expect.poll(() => imageIsDisplayed(onB)).toBe(true)
+  await expectFileState(onB, { local: 'missing', remote: 'pending' })
+
+  // A picture the server does not have shows nothing (no broken image) until it has it.
+  const later = pngFile('later.png', { width: 32, height: 32, noise: true })
+  await addFiles(a.page, [later])
+  const laterOnB = fileItem(b.page, later.name)
+  await expectFileState(laterOnB, { local: 'missing', remote: 'pending' })
+  await expect(laterOnB.locator('img')).toHaveCount(0)
+  await a.page.unroute('**/api/files/**')
+  await expectFileState(laterOnB, { local: 'present', remote: 'uploaded' }, 60_000)
+  await expect.poll(() => imageIsDisplayed(laterOnB)).toBe(true)
+})
+
 test.describe('with a grace period of 3 seconds for deleted files', () => {
   test.use({ workerVars: { DELETE_GRACE_SECONDS: '3' } })
 
