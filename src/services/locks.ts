@@ -44,13 +44,16 @@ export const concurrencyLimit = (count: number) => {
   let running = 0
   const waiting: Array<() => void> = []
   return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (running >= count) await new Promise<void>((resolve) => waiting.push(resolve))
-    running += 1
+    // A task that ends hands its place to the next one waiting, so that none that comes
+    // meanwhile can take it first and run one too many.
+    if (running < count) running += 1
+    else await new Promise<void>((resolve) => waiting.push(resolve))
     try {
       return await task()
     } finally {
-      running -= 1
-      waiting.shift()?.()
+      const next = waiting.shift()
+      if (next) next()
+      else running -= 1
     }
   }
 }

@@ -1,4 +1,4 @@
-import type { LeaderSignals } from './upstream-stall.ts'
+import { type LeaderSignals, realTimer } from './upstream-stall.ts'
 
 /**
  * A watchdog for LiveStore 0.4's live pull, which can die without a sign.
@@ -33,10 +33,7 @@ export const watchPullStall = ({
   serverHead,
   onStall,
   checkEveryMs = defaultPullCheckEveryMs,
-  setTimer = (callback, ms) => {
-    const timer = setTimeout(callback, ms)
-    return () => clearTimeout(timer)
-  },
+  setTimer = realTimer,
 }: PullStallOptions): (() => void) => {
   let isLeader = false
   let connected = false

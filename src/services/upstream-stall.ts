@@ -41,14 +41,17 @@ export interface UpstreamStallOptions {
 
 export const defaultStallAfterMs = 45_000
 
+/** The watchdogs' timers unless a test gives its clock: starts one, returns its cancel. */
+export const realTimer = (callback: () => void, ms: number): (() => void) => {
+  const timer = setTimeout(callback, ms)
+  return () => clearTimeout(timer)
+}
+
 export const watchUpstreamStall = ({
   signals,
   onStall,
   stallAfterMs = defaultStallAfterMs,
-  setTimer = (callback, ms) => {
-    const timer = setTimeout(callback, ms)
-    return () => clearTimeout(timer)
-  },
+  setTimer = realTimer,
 }: UpstreamStallOptions): (() => void) => {
   let isLeader = false
   let connected = false
@@ -107,9 +110,7 @@ export const watchUpstreamStall = ({
  * undefined (no watchdog) when they are not where they were.
  */
 export const leaderSignalsOf = <TSchema extends LiveStoreSchema>(store: Store<TSchema>): LeaderSignals | undefined => {
-  const clientSession = (store as unknown as Record<symbol, { clientSession?: InternalClientSession } | undefined>)[
-    StoreInternalsSymbol
-  ]?.clientSession
+  const clientSession = clientSessionOf(store)
   const syncGet = clientSession?.leaderThread?.syncState?.get
   const syncChanges = clientSession?.leaderThread?.syncState?.changes
   const lockChanges = clientSession?.lockStatus?.changes
@@ -142,6 +143,10 @@ export const leaderSignalsOf = <TSchema extends LiveStoreSchema>(store: Store<TS
   }
 }
 
+/** The store's client session, from its internals (pinned to 0.4.0); undefined when it is not there. */
+const clientSessionOf = <TSchema extends LiveStoreSchema>(store: Store<TSchema>): InternalClientSession | undefined =>
+  (store as unknown as Record<symbol, { clientSession?: InternalClientSession } | undefined>)[StoreInternalsSymbol]?.clientSession
+
 interface InternalSyncState {
   pending: ReadonlyArray<{ name?: unknown }>
   upstreamHead: { global: number }
@@ -167,10 +172,7 @@ export const watchSessionStall = ({
   onStall,
   leaderAnswers = async () => true,
   stallAfterMs = 10_000,
-  setTimer = (callback, ms) => {
-    const timer = setTimeout(callback, ms)
-    return () => clearTimeout(timer)
-  },
+  setTimer = realTimer,
 }: {
   /** The session's pending count (`store.subscribeSyncStatus`), at once and on each change. */
   subscribe: (listener: (pendingCount: number) => void) => () => void
@@ -225,9 +227,7 @@ export const watchSessionStall = ({
 export const leaderAnswersWithin =
   <TSchema extends LiveStoreSchema>(store: Store<TSchema>, withinMs = 2_000) =>
   async (): Promise<boolean> => {
-    const clientSession = (store as unknown as Record<symbol, { clientSession?: InternalClientSession } | undefined>)[
-      StoreInternalsSymbol
-    ]?.clientSession
+    const clientSession = clientSessionOf(store)
     const syncGet = clientSession?.leaderThread?.syncState?.get
     if (!syncGet) return true
     const answered = await Effect.runPromise(
