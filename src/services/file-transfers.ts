@@ -1,5 +1,6 @@
 import { type AppStore, events, type LocalFileState, type PartsUpload, tables } from '../livestore/schema.ts'
 import type { Connectivity } from './connectivity.ts'
+import { downloadInto } from './download.ts'
 import { FileError, toFileError } from './errors.ts'
 import { transitions } from './file-state.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
@@ -83,10 +84,12 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
           if (!(await local.exists(hash))) {
             setState(fileId, transitions.downloadStarted())
             try {
-              // What an interrupted try received is on disk still: ask only for the rest.
-              const kept = await local.partialSize(hash)
-              const { body, from } = await remote.download(hash, { signal, from: kept })
-              await local.receive(hash, body.pipeThrough(countedFrom(from, context.progressOf(fileId))), { offset: from, signal })
+              // What an interrupted try received is on disk still: only the rest is asked for.
+              // Where the local storage can fetch by itself (the files worker), the bytes go
+              // from the network to the disk without crossing to the page.
+              const onProgress = context.progressOf(fileId)
+              if (local.download && remote.endpoint) await local.download(hash, remote.endpoint, { signal, onProgress })
+              else await downloadInto(local, remote, hash, { signal, onProgress })
             } catch (cause) {
               const error = toFileError(cause)
               if (error.kind === 'storage-full') {
@@ -264,15 +267,3 @@ const failure =
     if (final) onError?.(error, transfer)
     if (error.kind === 'network' || error.kind === 'timeout') connectivity.check()
   }
-
-/** Passes a download through, reporting the bytes the file then has (it starts at `from`). */
-const countedFrom = (from: number, report: (bytes: number) => void) => {
-  let received = from
-  return new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      received += chunk.byteLength
-      report(received)
-      controller.enqueue(chunk)
-    },
-  })
-}

@@ -2,6 +2,7 @@ import { FileError, toFileError } from './errors.ts'
 import { hashKept, type SyncAccessHandle, writeStream } from './access-handle-writes.ts'
 import { createSha256, isSha256Hex } from './hash.ts'
 import { concurrencyLimit } from './locks.ts'
+import type { RemoteFileEndpoint } from './remote-file-storage.ts'
 
 /**
  * Bytes on this device, addressed by their SHA-256. Two files with the same content share one
@@ -22,6 +23,16 @@ export interface LocalFileStorage {
    * next try; the file shows under its hash only once the whole of it hashes right.
    */
   receive(hash: string, body: ReadableStream<Uint8Array>, options: { offset: number; signal?: AbortSignal }): Promise<StoredFile>
+  /**
+   * Downloads `hash` from the server by itself, as `receive` would write it (continuing the kept
+   * bytes). Where the storage runs in a worker, the bytes then go from the network to the disk
+   * without crossing to the page. Optional: without it, the page downloads and calls `receive`.
+   */
+  download?(
+    hash: string,
+    from: RemoteFileEndpoint,
+    options: { signal?: AbortSignal; onProgress?: (bytes: number) => void },
+  ): Promise<StoredFile>
   /** A disk-backed File: reading it does not load it into memory. */
   read(hash: string): Promise<File | undefined>
   exists(hash: string): Promise<boolean>

@@ -1,12 +1,15 @@
+import { downloadInto } from './download.ts'
 import { FileError, type FileErrorKind, toFileError } from './errors.ts'
-import type { LocalFileStorage } from './local-file-storage.ts'
+import type { LocalFileStorage, StoredFile } from './local-file-storage.ts'
+import { createRemoteFileStorage, type RemoteFileEndpoint } from './remote-file-storage.ts'
 
 /**
  * A LocalFileStorage that lives in a dedicated worker, and its stand-in in the page. OPFS's
  * fast, resumable writes (synchronous access handles) exist in dedicated workers only, and the
  * hashing of every byte belongs off the page's thread anyway. Bodies cross as transferred
  * streams or as disk-backed Blobs, so no file is ever copied whole into a message; a cancel
- * crosses as a message of its own.
+ * crosses as a message of its own. Downloads are fetched by the worker itself, with a token the
+ * page sends along, so their bytes do not cross at all; their progress comes back as messages.
  */
 
 /** The few members of a Worker, a DedicatedWorkerGlobalScope or a MessagePort used here. */
@@ -19,7 +22,15 @@ export interface MessageEndpoint {
 
 type Method = keyof LocalFileStorage
 type Call = { id: number; method: Method; args: unknown[]; folder: readonly string[] } | { id: number; cancel: true }
-type Reply = { id: number; value?: unknown; error?: { kind: FileErrorKind; message: string; status?: number } }
+type Reply =
+  | { id: number; value?: unknown; error?: { kind: FileErrorKind; message: string; status?: number } }
+  | { id: number; progress: number }
+
+/** The endpoint as it crosses to the worker: the token itself instead of the function that gets it. */
+type EndpointWithToken = Omit<RemoteFileEndpoint, 'getToken'> & { token: string }
+
+/** How often a download in the worker tells the page how far it got. */
+const progressEveryMs = 250
 
 /** In the worker: answers the page's calls with the storage of the folder each call names. */
 export const serveLocalFileStorage = (endpoint: MessageEndpoint, storageFor: (folder: readonly string[]) => LocalFileStorage) => {
@@ -36,7 +47,14 @@ export const serveLocalFileStorage = (endpoint: MessageEndpoint, storageFor: (fo
     if (!storage) storages.set(key, (storage = storageFor(call.folder)))
     const controller = new AbortController()
     running.set(call.id, controller)
-    void run(storage, call.method, call.args, controller.signal)
+    let reportedAt = 0
+    const onProgress = (bytes: number) => {
+      const now = Date.now()
+      if (now - reportedAt < progressEveryMs) return
+      reportedAt = now
+      endpoint.postMessage({ id: call.id, progress: bytes } satisfies Reply)
+    }
+    void run(storage, call.method, call.args, controller.signal, onProgress)
       .then(
         (value): Reply => ({ id: call.id, value }),
         (error: unknown): Reply => {
@@ -51,8 +69,22 @@ export const serveLocalFileStorage = (endpoint: MessageEndpoint, storageFor: (fo
   })
 }
 
-const run = (storage: LocalFileStorage, method: Method, args: unknown[], signal: AbortSignal): Promise<unknown> => {
+const run = (
+  storage: LocalFileStorage,
+  method: Method,
+  args: unknown[],
+  signal: AbortSignal,
+  onProgress: (bytes: number) => void,
+): Promise<unknown> => {
   switch (method) {
+    case 'download': {
+      const { token, ...endpoint } = args[1] as EndpointWithToken
+      // The page's token, once: a 401 comes back to the page as 'unauthorized', and the page
+      // asks again with a fresh one.
+      const getToken = ({ refresh = false } = {}) =>
+        refresh ? Promise.reject(new FileError('unauthorized', 'The server refused our credentials.')) : Promise.resolve(token)
+      return downloadInto(storage, createRemoteFileStorage({ ...endpoint, getToken }), args[0] as string, { signal, onProgress })
+    }
     case 'put':
       return storage.put(args[0] as ReadableStream<Uint8Array> | Blob, { ...(args[1] as { expectedHash?: string }), signal })
     case 'receive':
@@ -67,11 +99,13 @@ const run = (storage: LocalFileStorage, method: Method, args: unknown[], signal:
 /** In the page: the storage of `folder`, run by `worker` (which calls serveLocalFileStorage). */
 export const connectLocalFileStorage = ({ worker, folder }: { worker: MessageEndpoint; folder: readonly string[] }): LocalFileStorage => {
   let nextId = 0
-  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: FileError) => void }>()
+  type Pending = { resolve: (value: unknown) => void; reject: (error: FileError) => void; onProgress?: ((bytes: number) => void) | undefined }
+  const pending = new Map<number, Pending>()
   worker.addEventListener('message', (event: MessageEvent<Reply>) => {
     const reply = event.data
     const call = pending.get(reply.id)
     if (!call) return
+    if ('progress' in reply) return call.onProgress?.(reply.progress)
     pending.delete(reply.id)
     if (reply.error) {
       const { kind, message, status } = reply.error
@@ -87,7 +121,15 @@ export const connectLocalFileStorage = ({ worker, folder }: { worker: MessageEnd
     pending.clear()
   })
 
-  const call = <T>(method: Method, args: unknown[], { signal, transfer = [] }: { signal?: AbortSignal | undefined; transfer?: Transferable[] } = {}) =>
+  const call = <T>(
+    method: Method,
+    args: unknown[],
+    {
+      signal,
+      transfer = [],
+      onProgress,
+    }: { signal?: AbortSignal | undefined; transfer?: Transferable[]; onProgress?: ((bytes: number) => void) | undefined } = {},
+  ) =>
     new Promise<T>((resolve, reject) => {
       if (signal?.aborted) return reject(toFileError(signal.reason))
       const id = (nextId += 1)
@@ -97,6 +139,7 @@ export const connectLocalFileStorage = ({ worker, folder }: { worker: MessageEnd
       // so that a retry never finds the file still open.
       const settle = () => signal?.removeEventListener('abort', onAbort)
       pending.set(id, {
+        onProgress,
         resolve: (value) => {
           settle()
           resolve(value as T)
@@ -122,5 +165,17 @@ export const connectLocalFileStorage = ({ worker, folder }: { worker: MessageEnd
     remove: (hash) => call('remove', [hash]),
     list: () => call('list', []),
     removePartials: (keepDownloads = []) => call('removePartials', [[...keepDownloads]]),
+    async download(hash, { getToken, ...endpoint }, { signal, onProgress }) {
+      for (const refresh of [false, true]) {
+        const token = await getToken({ refresh })
+        try {
+          return await call<StoredFile>('download', [hash, { ...endpoint, token } satisfies EndpointWithToken], { signal, onProgress })
+        } catch (error) {
+          // The token may have expired: once more with a fresh one.
+          if (refresh || !(error instanceof FileError) || error.kind !== 'unauthorized') throw error
+        }
+      }
+      throw new FileError('unauthorized', 'The server refused our credentials.')
+    },
   }
 }

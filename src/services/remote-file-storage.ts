@@ -47,7 +47,15 @@ export interface RemoteFileStorage {
   ): Promise<{ body: ReadableStream<Uint8Array>; size: number; from: number }>
   head(hash: string, options?: { signal?: AbortSignal }): Promise<{ size: number; mimeType: string } | undefined>
   remove(hash: string, options?: { signal?: AbortSignal }): Promise<void>
+  /**
+   * What another thread needs to make these requests itself, so that a download's bytes go
+   * from the network to the disk without crossing to the page (see `LocalFileStorage.download`).
+   * Absent when this storage was given its own `fetch`, which cannot cross.
+   */
+  readonly endpoint?: RemoteFileEndpoint | undefined
 }
+
+export type RemoteFileEndpoint = Pick<RemoteFileStorageOptions, 'baseUrl' | 'storeId' | 'getToken' | 'timeoutMs' | 'bodyIdleTimeoutMs'>
 
 export interface UploadedPart {
   partNumber: number
@@ -72,16 +80,18 @@ export interface RemoteFileStorageOptions {
   bodyIdleTimeoutMs?: number
 }
 
-export const createRemoteFileStorage = ({
-  baseUrl,
-  storeId,
-  getToken,
-  fetch = globalThis.fetch.bind(globalThis),
-  fetchWithProgress = typeof XMLHttpRequest === 'undefined' ? undefined : fetchWithUploadProgress,
-  timeoutMs = 30_000,
-  minBytesPerSecond = 64 * 1024,
-  bodyIdleTimeoutMs = 20_000,
-}: RemoteFileStorageOptions): RemoteFileStorage => {
+export const createRemoteFileStorage = (options: RemoteFileStorageOptions): RemoteFileStorage => {
+  const {
+    baseUrl,
+    storeId,
+    getToken,
+    fetch = globalThis.fetch.bind(globalThis),
+    fetchWithProgress = typeof XMLHttpRequest === 'undefined' ? undefined : fetchWithUploadProgress,
+    timeoutMs = 30_000,
+    minBytesPerSecond = 64 * 1024,
+    bodyIdleTimeoutMs = 20_000,
+  } = options
+
   /** `/api/files/<storeId>/<hash>`, then more segments (an upload's), each encoded on its own. */
   const urlOf = (hash: string, ...more: ReadonlyArray<string | number>) =>
     new URL(`/api/files/${[storeId, hash, ...more].map((segment) => encodeURIComponent(segment)).join('/')}`, baseUrl)
@@ -148,6 +158,8 @@ export const createRemoteFileStorage = ({
   })
 
   return {
+    endpoint: options.fetch ? undefined : { baseUrl, storeId, getToken, timeoutMs, bodyIdleTimeoutMs },
+
     keyOf: (hash) => `${storeId}/${hash}`,
 
     async upload(hash, body, mimeType, { signal, onProgress } = {}) {

@@ -1,3 +1,5 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, test } from 'vitest'
 import { connectLocalFileStorage, type MessageEndpoint, serveLocalFileStorage } from '../../src/services/local-file-worker.ts'
 import { bytesOf, createMemoryFileStorage, type MemoryFileStorage, sha256Of, textOn } from '../support/fakes.ts'
@@ -62,4 +64,77 @@ describe('a LocalFileStorage in a worker', () => {
     await local.removePartials([hash])
     expect(storage()?.partials.size).toBe(0)
   })
+
+  test('downloads by itself with the page’s token, continues the kept bytes, and asks for a fresh token once', async () => {
+    const { local, storage } = setup()
+    const content = bytesOf('0123456789'.repeat(1000))
+    const hash = await sha256Of(content)
+    const asked: Array<{ authorization?: string; range?: string }> = []
+    // The Worker's file API as far as a download sees it: a token, and Range.
+    server = await listen((request, response) => {
+      asked.push({ authorization: request.headers.authorization, range: request.headers.range })
+      if (request.url !== `/api/files/store-1/${hash}`) return void response.writeHead(404).end()
+      if (request.headers.authorization !== 'Bearer fresh') return void response.writeHead(401).end('{"error":"expired"}')
+      const start = Number(/^bytes=(\d+)-$/.exec(request.headers.range ?? '')?.[1] ?? 0)
+      const headers = start > 0 ? { 'Content-Range': `bytes ${start}-${content.length - 1}/${content.length}` } : {}
+      response.writeHead(start > 0 ? 206 : 200, headers).end(content.subarray(start))
+    })
+    // An earlier try kept the first 4000 bytes.
+    await local.receive(hash, streamThatFails(content.slice(0, 4000)), { offset: 0 }).catch(() => undefined)
+    expect(await local.partialSize(hash)).toBe(4000)
+
+    const tokens: boolean[] = []
+    const getToken = async ({ refresh = false } = {}) => (tokens.push(refresh), refresh ? 'fresh' : 'expired')
+    const progress: number[] = []
+    const stored = await local.download?.(hash, { baseUrl: urlOf(server), storeId: 'store-1', getToken }, { onProgress: (bytes) => progress.push(bytes) })
+
+    expect(stored).toEqual({ hash, size: content.length })
+    expect(await textOn(local, hash)).toBe('0123456789'.repeat(1000))
+    expect(tokens).toEqual([false, true])
+    expect(asked).toEqual([
+      { authorization: 'Bearer expired', range: 'bytes=4000-' },
+      { authorization: 'Bearer fresh', range: 'bytes=4000-' },
+    ])
+    // Counted from the kept bytes on, at most every 250 ms.
+    expect(progress[0]).toBeGreaterThan(4000)
+    expect(Math.max(...progress)).toBeLessThanOrEqual(content.length)
+    expect(storage()?.partials.size).toBe(0)
+  })
+
+  test('a download the server refuses fails with the server’s reason, and keeps nothing', async () => {
+    const { local, storage } = setup()
+    server = await listen((_request, response) => void response.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":"No such file."}'))
+    const hash = await sha256Of(bytesOf('gone'))
+    const getToken = async () => 'token'
+    const error = await local.download?.(hash, { baseUrl: urlOf(server), storeId: 'store-1', getToken }, {}).catch((error: unknown) => error)
+    expect(error).toMatchObject({ name: 'FileError', kind: 'not-found', message: 'No such file.' })
+    expect(await local.exists(hash)).toBe(false)
+    expect(storage()?.partials.size).toBe(0)
+  })
 })
+
+let server: Server | undefined
+afterEach(async () => {
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)))
+  server = undefined
+})
+
+const listen = (handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<Server> =>
+  new Promise((resolve) => {
+    const created = createServer(handler).listen(0, '127.0.0.1', () => resolve(created))
+  })
+
+const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+/** Gives `bytes`, then fails, as a connection that drops would. */
+const streamThatFails = (bytes: Uint8Array) => {
+  let sent = false
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent) return controller.error(new TypeError('The connection dropped.'))
+      sent = true
+      controller.enqueue(bytes)
+    },
+  })
+}
+
