@@ -133,9 +133,9 @@ export const createFileSync = ({
   /**
    * Writes a transfer's bytes so far into the state once per `progressEveryMs` at most, the first
    * time after that long (a short transfer writes none): what the UI's bar shows. A `record` (the
-   * parts an upload has confirmed) goes with the next write. Every write costs the tab memory
-   * until the transfer ends (LiveStore keeps it pending): a write a second and one per part grew
-   * the tab by 900 MB during a 2 GiB upload.
+   * parts an upload has confirmed) goes with the next write. Every write during a transfer costs
+   * the tab memory until the transfer ends: a write a second and one per part grew the tab by
+   * 900 MB during a 2 GiB upload, a write every 3 s by about 260 MB, none by 20 MB.
    */
   const progressOf = (fileId: string) => {
     let reportedAt = now()

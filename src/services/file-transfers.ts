@@ -226,9 +226,9 @@ const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: 
       const patch = transitions.partUploaded(upload, { partNumber, etag })
       upload = patch.partsUpload ?? upload
       sent += slice.size
-      // Recorded with the next progress write, not at once: every write stays in LiveStore's
-      // memory until the upload is confirmed (a 2 GiB upload that wrote each part grew the tab
-      // by 900 MB). A reload or a crash sends again the parts confirmed since that write.
+      // Recorded with the next progress write, not at once: every write during the upload costs
+      // the tab memory until it ends (a 2 GiB upload that wrote each part grew the tab by
+      // 900 MB). A reload or a crash sends again the parts confirmed since that write.
       report(sent, patch)
     }
     const parts = [...upload.parts].sort((a, b) => a.partNumber - b.partNumber)
