@@ -8,9 +8,9 @@ import { useStore } from './services.ts'
  * setter that changes only the fields it is given. A document nobody has written yet reads as
  * the table's default.
  */
-export const useClientDocument = <TName extends string, TValue>(
-  // `any`: the encoded form of the value, which this composable never looks at.
-  table: State.SQLite.ClientDocumentTableDef<TName, TValue, any, { partialSet: true; default: { id: undefined; value: TValue } }>,
+export const useClientDocument = <TName extends string, TValue, TEncoded>(
+  // TEncoded: the encoded form of the value, inferred from the table and never looked at here.
+  table: State.SQLite.ClientDocumentTableDef<TName, TValue, TEncoded, { partialSet: true; default: { id: undefined; value: TValue } }>,
   id: string,
 ): { value: Readonly<Ref<TValue>>; set(patch: Partial<TValue>): void } => {
   const store = useStore()

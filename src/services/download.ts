@@ -14,8 +14,8 @@ export const downloadInto = async (
   { signal, onProgress }: { signal?: AbortSignal | undefined; onProgress?: ((bytes: number) => void) | undefined } = {},
 ): Promise<StoredFile> => {
   const kept = await local.partialSize(hash)
-  const { body, from } = await remote.download(hash, { ...(signal ? { signal } : {}), from: kept })
-  return local.receive(hash, onProgress ? body.pipeThrough(countedFrom(from, onProgress)) : body, { offset: from, ...(signal ? { signal } : {}) })
+  const { body, from } = await remote.download(hash, { signal, from: kept })
+  return local.receive(hash, onProgress ? body.pipeThrough(countedFrom(from, onProgress)) : body, { offset: from, signal })
 }
 
 /** Passes a download through, reporting the bytes the file then has (it starts at `from`). */

@@ -15,7 +15,8 @@ import { answerRead, httpDate } from './http-range.ts'
 import { declaredBodySize } from './limits.ts'
 import { abortUpload, completeUpload, createUpload, uploadPart, type UploadsEnv } from './multipart.ts'
 import { R2_ERROR, r2ErrorCode } from './r2-errors.ts'
-import { R2_WINDOW_BYTES, readInWindows } from './r2-windows.ts'
+import { R2_WINDOW_BYTES } from './r2-windows.ts'
+import { storedBytes } from './stored-bytes.ts'
 
 export type FilesEnv = AuthEnv & UploadsEnv
 
@@ -136,13 +137,13 @@ const readFile = async (request: Request, env: FilesEnv, file: FileKey): Promise
     case 200: {
       if (!withBody) return new Response(null, { headers })
       const first = hasBody(object) ? object.body : undefined
-      return new Response(bytesOf(env, file, { offset: 0, length: object.size, first }), { headers })
+      return new Response(storedBytes(env.FILES_BUCKET, file.key, { offset: 0, length: object.size, first }), { headers })
     }
     case 206: {
       headers.set('Content-Range', answer.contentRange)
       headers.set('Content-Length', String(answer.length))
       if (!withBody) return new Response(null, { status: 206, headers })
-      return new Response(bytesOf(env, file, { offset: answer.offset, length: answer.length }), { status: 206, headers })
+      return new Response(storedBytes(env.FILES_BUCKET, file.key, { offset: answer.offset, length: answer.length }), { status: 206, headers })
     }
   }
 }
@@ -162,12 +163,6 @@ const firstWindow = async (env: FilesEnv, file: FileKey): Promise<R2ObjectBody |
   }
 }
 
-/** The bytes of a stored file, streamed from R2 a window at a time (./r2-windows). */
-const bytesOf = (env: FilesEnv, file: FileKey, range: { offset: number; length: number; first?: ReadableStream<Uint8Array> | undefined }) =>
-  readInWindows(env.FILES_BUCKET, file.key, {
-    ...range,
-    sink: new FixedLengthStream(range.length) as unknown as TransformStream<Uint8Array, Uint8Array>,
-  })
 
 // Request headers that can change the answer from a plain 200 (If-Range only matters with Range).
 const READ_CONDITIONS = ['Range', 'If-None-Match', 'If-Modified-Since']

@@ -16,7 +16,7 @@ import { storedFile, MAX_PART_NUMBER, type FileKey } from './file-routes.ts'
 import { errorResponse, json, readJson } from './http.ts'
 import { declaredBodySize, maxFileBytes, type LimitsEnv } from './limits.ts'
 import { R2_ERROR, r2ErrorCode } from './r2-errors.ts'
-import { readInWindows } from './r2-windows.ts'
+import { storedBytes } from './stored-bytes.ts'
 import { digestHex } from './stream-digest.ts'
 
 export type UploadsEnv = LimitsEnv & { FILES_BUCKET: R2Bucket }
@@ -114,11 +114,7 @@ const verify = async (env: UploadsEnv, file: FileKey, object: R2Object): Promise
     return `file of ${object.size} bytes does not match its declared size of ${declaredSize ?? 'unknown'} bytes`
   }
   // In windows (./r2-windows): local R2 would otherwise read the whole object ahead into memory.
-  const stored = readInWindows(env.FILES_BUCKET, file.key, {
-    offset: 0,
-    length: object.size,
-    sink: new FixedLengthStream(object.size) as unknown as TransformStream<Uint8Array, Uint8Array>,
-  })
+  const stored = storedBytes(env.FILES_BUCKET, file.key, { offset: 0, length: object.size })
   if ((await digestHex(stored, new crypto.DigestStream('SHA-256'))) !== file.sha256) {
     return 'content does not match its SHA-256 (the last path segment)'
   }
