@@ -13,6 +13,7 @@ import { connectLocalFileStorage } from './services/local-file-worker.ts'
 import { webLocks } from './services/locks.ts'
 import { createRemoteFileStorage } from './services/remote-file-storage.ts'
 import { createSyncExecutor } from './services/sync-executor.ts'
+import { createTransferProgress, type TransferProgress } from './services/transfer-progress.ts'
 import { defaultDeleteGraceMs } from './services/sync-plan.ts'
 import {
   leaderAnswersWithin,
@@ -29,6 +30,8 @@ export interface AppServices {
   store: AppStore
   fileStorage: FileStorage
   fileSync: FileSync
+  /** How far each running transfer got, in any tab of the store. */
+  progress: TransferProgress
   connectivity: Connectivity
   tokens: TokenProvider
   /** How long a deleted file can be restored, as the server says (`GET /api/health`). */
@@ -99,7 +102,9 @@ export const boot = async (): Promise<AppServices> => {
   const executor = createSyncExecutor()
   // Larger files go up in parts that each fit in one request to the server (and R2 wants 5 MiB at least).
   const partBytes = Math.max(minPartBytes, Math.min(defaultPartBytes, maxRequestBytes))
-  const fileSync = createFileSync({ store, local, remote, executor, connectivity, withLock, deleteGraceMs, partBytes })
+  // Shared with the store's other tabs: only the tab that transfers knows how far it got.
+  const progress = createTransferProgress({ channel: new BroadcastChannel(`transfer-progress:${storeId}`) })
+  const fileSync = createFileSync({ store, local, remote, executor, connectivity, withLock, deleteGraceMs, partBytes, progress })
   const fileStorage = createFileStorage({ store, local, withLock, deleteGraceMs, maxFileBytes })
 
   // Tabs of one store share OPFS and the local state: one of them (the lock holder) transfers,
@@ -158,7 +163,7 @@ export const boot = async (): Promise<AppServices> => {
 
   const tokenArrivedAfterBoot = authToken ? undefined : untilToken(tokens, connectivity)
 
-  return { storeId, store, fileStorage, fileSync, connectivity, tokens, deleteGraceMs, tokenArrivedAfterBoot }
+  return { storeId, store, fileStorage, fileSync, progress, connectivity, tokens, deleteGraceMs, tokenArrivedAfterBoot }
 }
 
 const serverSettingsKey = 'file-sync:serverSettings'

@@ -14,9 +14,10 @@ export const describeFileStatus = (
   state: LocalFileState,
   online: boolean,
   size = 0,
+  /** Bytes the running transfer moved so far. */
+  received = 0,
 ): FileStatus => {
   const retrying = state.lastError ? ` (retrying: ${state.lastError})` : ''
-  const received = state.transferredBytes ?? 0
   const percent = size > 0 && received > 0 ? ` ${Math.min(100, Math.floor((received / size) * 100))}%` : ''
   if (local === 'failed') return { label: `Download failed: ${state.lastError}`, tone: 'failed', canRetry: true }
   if (remote === 'failed') return { label: `Upload failed: ${state.lastError}`, tone: 'failed', canRetry: true }

@@ -6,6 +6,7 @@ import { inGrace, nextGraceEnd } from '../services/sync-plan.ts'
 import { type SyncTotals, syncTotals } from '../services/sync-totals.ts'
 import { useQuery } from './live-query.ts'
 import { useServices } from './services.ts'
+import { useTransferProgress } from './transfer-progress.ts'
 
 export interface GalleryEntry {
   item: GalleryItemRow
@@ -80,7 +81,8 @@ export const useRecentlyDeleted = (): Readonly<Ref<readonly FileRow[]>> => {
 export const useSyncTotals = (): ComputedRef<SyncTotals> => {
   const files = useQuery(visibleFiles$)
   const states = useQuery(localFileStates$)
-  return computed(() => syncTotals(files.value, new Map(states.value.map((row) => [row.id, row.value]))))
+  const progress = useTransferProgress()
+  return computed(() => syncTotals(files.value, new Map(states.value.map((row) => [row.id, row.value])), progress.value))
 }
 
 const toError = (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason)))

@@ -46,8 +46,10 @@ export const TransferStatus = Schema.Literal('idle', 'active', 'failed')
 export type TransferStatus = typeof TransferStatus.Type
 
 /**
- * An upload in parts that has begun on this device (files larger than one request may carry):
- * the parts the server confirmed are kept, so an interrupted upload resumes after the last of them.
+ * An upload in parts that has begun on this device (files larger than one request may carry).
+ * The parts the server confirmed are kept beside the bytes on disk, not here (see
+ * `LocalFileStorage.keepParts`): a write to the store for each of them would grow the tab's memory
+ * for as long as the upload runs.
  */
 export const PartsUpload = Schema.Struct({
   /** The content being uploaded: a new version of the file abandons this upload. */
@@ -55,7 +57,6 @@ export const PartsUpload = Schema.Struct({
   uploadId: Schema.String,
   /** Fixed for the whole upload (every part but the last has this size). */
   partSize: Schema.Number,
-  parts: Schema.Array(Schema.Struct({ partNumber: Schema.Number, etag: Schema.String })),
 })
 export type PartsUpload = typeof PartsUpload.Type
 
@@ -77,8 +78,6 @@ export const LocalFileState = Schema.Struct({
   failedHash: Schema.String,
   /** This device has asked the server to drop the bytes of this deleted file. */
   remoteRemoved: Schema.Boolean,
-  /** Bytes sent or received so far by the transfer in flight (of the file's `size`); 0 or absent when none runs. */
-  transferredBytes: Schema.optional(Schema.Number),
   /** The upload in parts this device has begun for the file; null or absent when none. */
   partsUpload: Schema.optional(Schema.NullOr(PartsUpload)),
 })
@@ -93,7 +92,6 @@ export const emptyLocalFileState: LocalFileState = {
   lastError: '',
   failedHash: '',
   remoteRemoved: false,
-  transferredBytes: 0,
   partsUpload: null,
 }
 

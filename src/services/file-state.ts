@@ -22,7 +22,7 @@ import type { FileRow, LocalFileState, PartsUpload, TransferStatus } from '../li
  *
  *   side    from          transition                     to
  *   local   missing       downloadStarted                downloading
- *   local   downloading   progressed / downloadRetrying  downloading (bytes so far / error, attempt)
+ *   local   downloading   downloadRetrying               downloading (error, attempt)
  *   local   downloading   downloaded                     present (hash verified)
  *   local   downloading   downloadFailed                 failed (a final error, or tries used up)
  *   local   downloading   downloadCancelled/downloadHeld missing (deleted, or the disk is full)
@@ -31,9 +31,9 @@ import type { FileRow, LocalFileState, PartsUpload, TransferStatus } from '../li
  *   local   present       localRemoved / bytesVanished   missing (file deleted / copy gone)
  *   local   any           saved                          present (saved or edited on this device)
  *   remote  pending       uploadStarted                  uploading
- *   remote  uploading     progressed / uploadRetrying    uploading
- *   remote  uploading     partsStarted / partUploaded    uploading (an upload in parts, and the parts
- *                                                        the server confirmed: a resume skips them)
+ *   remote  uploading     uploadRetrying                 uploading
+ *   remote  uploading     partsStarted                   uploading (an upload in parts: a resume
+ *                                                        continues it, after the parts kept on disk)
  *   remote  uploading     uploaded + v1.FileUploaded     uploaded
  *   remote  uploading     uploadFailed                   failed
  *   remote  uploading     uploadCancelled/bytesVanished  pending
@@ -45,6 +45,10 @@ import type { FileRow, LocalFileState, PartsUpload, TransferStatus } from '../li
  *   both    active        (start of a new leader)        idle, unless an upload resumes: what the
  *                                                        file sync's reconcile() finds on disk
  *
+ * What is not recorded: the bytes a transfer has moved so far (transfer-progress.ts keeps them
+ * in memory), and the parts an upload in parts has sent (kept on disk beside the bytes). Writing
+ * to the store while a large transfer runs costs the tab memory until it ends.
+ *
  * A failure is about one content hash, so a new version of the file is tried afresh. A deleted
  * file leaves the machine: its local copy goes (localRemoved) and the server is asked to drop
  * its copy (serverCopyRemoved, or serverCopyKept when it refused).
@@ -53,57 +57,47 @@ export type FileStatePatch = Partial<LocalFileState>
 
 export const transitions = {
   /** A file saved or edited on this device: its bytes are here, nothing is uploaded yet. */
-  saved: (hash: string): FileStatePatch => ({ localHash: hash, upload: 'idle', uploadAttempts: 0, lastError: '', transferredBytes: 0 }),
+  saved: (hash: string): FileStatePatch => ({ localHash: hash, upload: 'idle', uploadAttempts: 0, lastError: '' }),
 
   uploadStarted: (): FileStatePatch => ({ upload: 'active' }),
   uploadRetrying: (error: string, attempt: number): FileStatePatch => ({
     upload: 'active',
     uploadAttempts: attempt,
     lastError: error,
-    transferredBytes: 0,
   }),
   uploadFailed: (error: string, attempt: number, hash: string): FileStatePatch => ({
     upload: 'failed',
     uploadAttempts: attempt,
     lastError: error,
     failedHash: hash,
-    transferredBytes: 0,
   }),
-  /** An upload in parts begun, or one more of its parts confirmed by the server. */
+  /** An upload in parts begun. */
   partsStarted: (upload: PartsUpload): FileStatePatch => ({ upload: 'active', partsUpload: upload }),
-  partUploaded: (upload: PartsUpload, part: PartsUpload['parts'][number]): FileStatePatch => ({
-    partsUpload: { ...upload, parts: [...upload.parts.filter((done) => done.partNumber !== part.partNumber), part] },
-  }),
   partsAbandoned: (): FileStatePatch => ({ partsUpload: null }),
   /** Committed together with v1.FileUploaded, which makes the remote side 'uploaded'. */
-  uploaded: (): FileStatePatch => ({ upload: 'idle', uploadAttempts: 0, lastError: '', transferredBytes: 0, partsUpload: null }),
-  uploadCancelled: (): FileStatePatch => ({ upload: 'idle', transferredBytes: 0 }),
+  uploaded: (): FileStatePatch => ({ upload: 'idle', uploadAttempts: 0, lastError: '', partsUpload: null }),
+  uploadCancelled: (): FileStatePatch => ({ upload: 'idle' }),
 
   downloadStarted: (): FileStatePatch => ({ download: 'active' }),
   downloadRetrying: (error: string, attempt: number): FileStatePatch => ({
     download: 'active',
     downloadAttempts: attempt,
     lastError: error,
-    transferredBytes: 0,
   }),
   downloadFailed: (error: string, attempt: number, hash: string): FileStatePatch => ({
     download: 'failed',
     downloadAttempts: attempt,
     lastError: error,
     failedHash: hash,
-    transferredBytes: 0,
   }),
   /** The bytes are here and verified (downloaded, or found on disk under the right hash). */
-  downloaded: (hash: string): FileStatePatch => ({ localHash: hash, download: 'idle', downloadAttempts: 0, lastError: '', transferredBytes: 0 }),
-  downloadCancelled: (): FileStatePatch => ({ download: 'idle', transferredBytes: 0 }),
+  downloaded: (hash: string): FileStatePatch => ({ localHash: hash, download: 'idle', downloadAttempts: 0, lastError: '' }),
+  downloadCancelled: (): FileStatePatch => ({ download: 'idle' }),
   /** The disk is full: the download waits in the queue, with no failure of its own. */
-  downloadHeld: (): FileStatePatch => ({ download: 'idle', transferredBytes: 0 }),
-
-  /** Bytes sent or received so far by the transfer in flight. */
-  progressed: (bytes: number): FileStatePatch => ({ transferredBytes: bytes }),
+  downloadHeld: (): FileStatePatch => ({ download: 'idle' }),
 
   /** The copy is gone from the disk (cleared by the browser or by hand): upload cannot go on. */
-  bytesVanished: (): FileStatePatch => ({ localHash: '', upload: 'idle', transferredBytes: 0 }),
+  bytesVanished: (): FileStatePatch => ({ localHash: '', upload: 'idle' }),
   /** The copy of a deleted file was removed from this device. */
   localRemoved: (): FileStatePatch => ({ localHash: '' }),
   localRemovalFailed: (error: string): FileStatePatch => ({ localHash: '', lastError: `Could not remove the copy on this device: ${error}` }),

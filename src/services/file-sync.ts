@@ -15,6 +15,7 @@ import type { LocalFileStorage } from './local-file-storage.ts'
 import { realmLocks, type WithLock } from './locks.ts'
 import type { RemoteFileStorage } from './remote-file-storage.ts'
 import { delayUntil, type SyncExecutor } from './sync-executor.ts'
+import { createTransferProgress, type TransferProgress } from './transfer-progress.ts'
 import { defaultDeleteGraceMs, nextGraceEnd, type PlannedTransfer, planTransfers, transferKey } from './sync-plan.ts'
 
 export interface FileSync {
@@ -41,8 +42,8 @@ export interface FileSyncOptions {
   onError?: (error: FileError, transfer: PlannedTransfer) => void
   /** How long downloads held by a full disk wait before trying again by themselves. */
   heldRetryMs?: number
-  /** How often a transfer's progress is written to the state, at most (and how long before the first write). */
-  progressEveryMs?: number
+  /** Where transfers tell how far they got (see transfer-progress.ts); the UI reads it too. */
+  progress?: TransferProgress
   /** How long a deleted file stays restorable (see sync-plan.ts); the same as the file storage's. */
   deleteGraceMs?: number
   /**
@@ -72,7 +73,7 @@ export const createFileSync = ({
   withLock = realmLocks,
   onError,
   heldRetryMs = 60_000,
-  progressEveryMs = 3_000,
+  progress = createTransferProgress(),
   deleteGraceMs = defaultDeleteGraceMs,
   partBytes = defaultPartBytes,
   partsAboveBytes = partBytes,
@@ -130,24 +131,8 @@ export const createFileSync = ({
   const stateOf = (fileId: string): LocalFileState =>
     store.query(tables.localFilesState.where({ id: fileId }))[0]?.value ?? emptyLocalFileState
 
-  /**
-   * Writes a transfer's bytes so far into the state once per `progressEveryMs` at most, the first
-   * time after that long (a short transfer writes none): what the UI's bar shows. A `record` (the
-   * parts an upload has confirmed) goes with the next write. Every write during a transfer costs
-   * the tab memory until the transfer ends: a write a second and one per part grew the tab by
-   * 900 MB during a 2 GiB upload, a write every 3 s by about 260 MB, none by 20 MB.
-   */
-  const progressOf = (fileId: string) => {
-    let reportedAt = now()
-    let unwritten: Partial<LocalFileState> = {}
-    return (bytes: number, record?: Partial<LocalFileState>) => {
-      if (record) unwritten = { ...unwritten, ...record }
-      if (now() - reportedAt < progressEveryMs) return
-      reportedAt = now()
-      setState(fileId, { ...unwritten, ...transitions.progressed(bytes) })
-      unwritten = {}
-    }
-  }
+  /** Progress stays in memory: writing it to the store would grow the tab's memory with the transfer. */
+  const progressOf = (fileId: string) => (bytes: number) => progress.set(fileId, bytes)
 
   const context: TransferContext = {
     store,
@@ -201,6 +186,7 @@ export const createFileSync = ({
         })
         .finally(() => {
           scheduled.delete(key)
+          if (transfer.kind === 'upload' || transfer.kind === 'download') progress.clear(transfer.fileId)
           requestSchedule()
         })
     }
@@ -251,7 +237,6 @@ export const createFileSync = ({
       const resumesUpload = bytesHere && file?.contentHash === state.localHash && file.remoteKey === '' && file.deletedAt === null
       if (state.upload === 'active' && !resumesUpload) patch.upload = 'idle'
       if (state.download === 'active') patch.download = 'idle'
-      if (state.transferredBytes) patch.transferredBytes = 0
       if (Object.keys(patch).length > 0) patches.push([fileId, patch])
     }
     for (const file of currentFiles) {

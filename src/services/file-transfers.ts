@@ -1,11 +1,11 @@
-import { type AppStore, events, type LocalFileState, type PartsUpload, tables } from '../livestore/schema.ts'
+import { type AppStore, events, type LocalFileState, tables } from '../livestore/schema.ts'
 import type { Connectivity } from './connectivity.ts'
 import { downloadInto } from './download.ts'
 import { FileError, toFileError } from './errors.ts'
 import { transitions } from './file-state.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
 import { bytesLock, type WithLock } from './locks.ts'
-import type { RemoteFileStorage } from './remote-file-storage.ts'
+import type { RemoteFileStorage, UploadedPart } from './remote-file-storage.ts'
 import type { TransferTask } from './sync-executor.ts'
 import { needsBytes, type PlannedTransfer, transferKey } from './sync-plan.ts'
 
@@ -29,11 +29,8 @@ export interface TransferContext {
   onDevice: Set<string>
   setState(fileId: string, patch: Partial<LocalFileState>): void
   stateOf(fileId: string): LocalFileState
-  /**
-   * A function that writes a transfer's bytes so far into its file's state, a few times a minute
-   * at most; a `record` passed along is written with the next of those writes.
-   */
-  progressOf(fileId: string): (bytes: number, record?: Partial<LocalFileState>) => void
+  /** Where a transfer tells the bytes it has moved so far (in memory, see transfer-progress.ts). */
+  progressOf(fileId: string): (bytes: number) => void
   /** A full disk: hold every download until space is freed. */
   holdDownloads(error: FileError): void
   /** Space was freed: held downloads may try again. */
@@ -168,6 +165,8 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
         async run(signal) {
           await remote.abortUpload(hash, transfer.uploadId, { signal })
           if (stateOf(fileId).partsUpload?.uploadId === transfer.uploadId) setState(fileId, transitions.partsAbandoned())
+          // Its record on disk, unless another file's upload of the same bytes replaced it since.
+          if ((await local.partsOf(hash).catch(() => undefined))?.uploadId === transfer.uploadId) await local.keepParts(hash, null).catch(() => {})
         },
         // A server that cannot drop the parts now drops them by itself (R2: after 7 days).
         onFailure: (_error, _attempt, retryInMs) => {
@@ -195,59 +194,57 @@ const uploadWhole = async ({ remote, setState, stateOf, progressOf }: TransferCo
 }
 
 /**
- * In parts, each a slice of the file on disk: every part the server confirms is recorded in the
- * file's state, so a try after a reload, a crash or a lost connection sends only the rest.
+ * In parts, each a slice of the file on disk. Every part the server confirms is recorded beside
+ * the bytes on disk (not in the store: see transfer-progress.ts for why), so a try after a
+ * reload, a crash or a lost connection sends only the rest.
  */
 const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: File, signal: AbortSignal) => {
-  const { remote, setState, stateOf } = context
+  const { local, remote, setState, stateOf } = context
   const { fileId, hash } = transfer
-  let upload: PartsUpload | undefined = stateOf(fileId).partsUpload ?? undefined
-  if (upload?.hash !== hash) {
+  let upload = stateOf(fileId).partsUpload ?? undefined
+  let parts: UploadedPart[] = []
+  if (upload?.hash === hash) {
+    const kept = await local.partsOf(hash)
+    if (kept?.uploadId === upload.uploadId) parts = kept.parts
+    setState(fileId, transitions.uploadStarted())
+  } else {
     const started = await remote.createUpload(hash, { size: bytes.size, mimeType: transfer.mimeType, signal })
     if (!('uploadId' in started)) return // the server has this content already
     const partSize = Math.max(context.partBytes, Math.ceil(bytes.size / maxParts))
-    upload = { hash, uploadId: started.uploadId, partSize, parts: [] }
+    upload = { hash, uploadId: started.uploadId, partSize }
     setState(fileId, transitions.partsStarted(upload))
-  } else {
-    setState(fileId, transitions.uploadStarted())
   }
   const { uploadId, partSize } = upload
   const report = context.progressOf(fileId)
   const partCount = Math.max(1, Math.ceil(bytes.size / partSize))
   const sizeOf = (partNumber: number) => Math.min(partNumber * partSize, bytes.size) - (partNumber - 1) * partSize
-  let sent = upload.parts.reduce((total, part) => total + sizeOf(part.partNumber), 0)
+  const done = new Set(parts.map((part) => part.partNumber))
+  let sent = [...done].reduce((total, partNumber) => total + sizeOf(partNumber), 0)
+  report(sent)
   try {
     for (let partNumber = 1; partNumber <= partCount; partNumber += 1) {
-      if (upload.parts.some((part) => part.partNumber === partNumber)) continue
+      if (done.has(partNumber)) continue
       const slice = bytes.slice((partNumber - 1) * partSize, partNumber * partSize)
       const before = sent
       const onProgress = (bytes: number) => report(before + bytes)
       const { etag } = await remote.uploadPart(hash, uploadId, partNumber, slice, { signal, onProgress })
-      const patch = transitions.partUploaded(upload, { partNumber, etag })
-      upload = patch.partsUpload ?? upload
+      parts = [...parts, { partNumber, etag }]
       sent += slice.size
-      // Recorded with the next progress write, not at once: every write during the upload costs
-      // the tab memory until it ends (a 2 GiB upload that wrote each part grew the tab by
-      // 900 MB). A reload or a crash sends again the parts confirmed since that write.
-      report(sent, patch)
+      report(sent)
+      // A record that cannot be written (a full disk) costs only the parts sent again after a reload.
+      await local.keepParts(hash, { uploadId, parts }).catch(() => {})
     }
-    const parts = [...upload.parts].sort((a, b) => a.partNumber - b.partNumber)
-    await remote.completeUpload(hash, uploadId, parts, { size: bytes.size, signal })
+    await remote.completeUpload(hash, uploadId, [...parts].sort((a, b) => a.partNumber - b.partNumber), { size: bytes.size, signal })
   } catch (cause) {
     const error = toFileError(cause)
     // The server no longer knows this upload (expired, or joined wrong): the next try starts anew.
     if (error.kind === 'not-found' || error.kind === 'bad-request') {
       setState(fileId, transitions.partsAbandoned())
       if (error.kind === 'not-found') throw new FileError('server', 'The server no longer had this upload; it starts again.', { cause: error })
-    } else {
-      // Any other end (a failure, a cancel, a stop): what the server confirmed since the last
-      // write is recorded now, so that the next try does not send it again. Only while this
-      // upload is still the one on record: an abandoned one (the file deleted) stays abandoned.
-      const recorded = stateOf(fileId).partsUpload
-      if (recorded?.uploadId === upload.uploadId && recorded.parts.length < upload.parts.length) setState(fileId, { partsUpload: upload })
     }
     throw error
   }
+  await local.keepParts(hash, null).catch(() => {})
 }
 
 /** Records a failed try; a final one marks the transfer failed for this content. */

@@ -2,7 +2,7 @@ import { FileError, toFileError } from './errors.ts'
 import { hashKept, type SyncAccessHandle, writeStream } from './access-handle-writes.ts'
 import { createSha256, isSha256Hex } from './hash.ts'
 import { concurrencyLimit } from './locks.ts'
-import type { RemoteFileEndpoint } from './remote-file-storage.ts'
+import type { RemoteFileEndpoint, UploadedPart } from './remote-file-storage.ts'
 
 /**
  * Bytes on this device, addressed by their SHA-256. Two files with the same content share one
@@ -36,13 +36,22 @@ export interface LocalFileStorage {
   /** A disk-backed File: reading it does not load it into memory. */
   read(hash: string): Promise<File | undefined>
   exists(hash: string): Promise<boolean>
-  /** Removes the copy of `hash`, and any kept part of a download of it. */
+  /**
+   * Records, beside the bytes of `hash`, the parts of its upload in parts that the server has
+   * confirmed (replacing what was recorded; null forgets them). Written whole or not at all, so
+   * that an upload interrupted by a reload or a crash sends only the parts not recorded.
+   */
+  keepParts(hash: string, kept: KeptParts | null): Promise<void>
+  /** What `keepParts` recorded for `hash`, if anything (and readable). */
+  partsOf(hash: string): Promise<KeptParts | undefined>
+  /** Removes the copy of `hash`, any kept part of a download of it, and its kept upload parts. */
   remove(hash: string): Promise<void>
   /** Hashes of the complete files on disk. */
   list(): Promise<string[]>
   /**
-   * Drops the leftovers of writes that never finished (a crash, a closed tab), and the kept
-   * downloads of content no longer wanted (any hash not in `keepDownloads`).
+   * Drops the leftovers of writes that never finished (a crash, a closed tab), the kept
+   * downloads of content no longer wanted (any hash not in `keepDownloads`), and kept upload
+   * parts of content no longer on disk.
    */
   removePartials(keepDownloads?: Iterable<string>): Promise<void>
 }
@@ -50,6 +59,12 @@ export interface LocalFileStorage {
 export interface StoredFile {
   hash: string
   size: number
+}
+
+/** The parts of one upload in parts (`uploadId`) that the server confirmed. */
+export interface KeptParts {
+  uploadId: string
+  parts: UploadedPart[]
 }
 
 /**
@@ -62,6 +77,7 @@ export const maxConcurrentWrites = 4
 
 const partialSuffix = '.partial'
 const downloadSuffix = '.download'
+const partsSuffix = '.parts'
 const partialMaxAgeMs = 10 * 60_000
 
 /**
@@ -69,6 +85,7 @@ const partialMaxAgeMs = 10 * 60_000
  * synchronous access handle (see access-handle-writes.ts), which exists in dedicated workers only.
  */
 type OpfsFileHandle = FileSystemFileHandle & {
+  createWritable(): Promise<{ write(data: string): Promise<void>; close(): Promise<void>; abort(): Promise<void> }>
   move(destination: FileSystemDirectoryHandle, name: string): Promise<void>
   createSyncAccessHandle(): Promise<SyncAccessHandle>
 }
@@ -78,8 +95,8 @@ type OpfsFileHandle = FileSystemFileHandle & {
  * synchronous access handles, in place and at disk speed, so that a download interrupted by a
  * reload or a crash keeps what it received. Hashing happens there too, off the page's thread.
  * Files live in `<folder...>/<sha256>`, a folder of their own apart from LiveStore's databases
- * (e.g. `['files', storeId]`); `<sha256>.download` holds a download in progress, and
- * `<uuid>.partial` a save in progress.
+ * (e.g. `['files', storeId]`); `<sha256>.download` holds a download in progress,
+ * `<uuid>.partial` a save in progress, and `<sha256>.parts` the confirmed parts of an upload.
  */
 export const createOpfsFileStorage = ({
   root,
@@ -233,10 +250,40 @@ export const createOpfsFileStorage = ({
 
     exists,
 
+    async keepParts(hash, kept) {
+      checkHash(hash)
+      if (kept === null) return removeEntry(`${hash}${partsSuffix}`)
+      const handle = (await fileHandle(`${hash}${partsSuffix}`, true)) as OpfsFileHandle
+      // A writable stream writes to a copy and replaces the file when closed: a crash in between
+      // leaves the last record whole.
+      const writable = await handle.createWritable().catch((error: unknown) => Promise.reject(toFileError(error)))
+      try {
+        await writable.write(JSON.stringify(kept))
+        await writable.close()
+      } catch (error) {
+        await writable.abort().catch(() => {})
+        throw toFileError(error)
+      }
+    },
+
+    async partsOf(hash) {
+      checkHash(hash)
+      const handle = await fileHandle(`${hash}${partsSuffix}`)
+      if (!handle) return undefined
+      try {
+        const kept = JSON.parse(await (await handle.getFile()).text()) as Partial<KeptParts>
+        if (typeof kept.uploadId !== 'string' || !Array.isArray(kept.parts)) return undefined
+        return { uploadId: kept.uploadId, parts: kept.parts.filter(isUploadedPart) }
+      } catch {
+        return undefined // unreadable: the parts are sent again
+      }
+    },
+
     async remove(hash) {
       checkHash(hash)
       await removeEntry(hash)
       await removeEntry(`${hash}${downloadSuffix}`)
+      await removeEntry(`${hash}${partsSuffix}`)
     },
 
     async list() {
@@ -258,6 +305,8 @@ export const createOpfsFileStorage = ({
         } else if (name.endsWith(downloadSuffix)) {
           const hash = name.slice(0, -downloadSuffix.length)
           if (keep.has(hash) && !complete.has(hash)) continue
+        } else if (name.endsWith(partsSuffix)) {
+          if (complete.has(name.slice(0, -partsSuffix.length))) continue
         } else {
           continue
         }
@@ -266,3 +315,9 @@ export const createOpfsFileStorage = ({
     },
   }
 }
+
+const isUploadedPart = (part: unknown): part is UploadedPart =>
+  typeof part === 'object' &&
+  part !== null &&
+  Number.isInteger((part as UploadedPart).partNumber) &&
+  typeof (part as UploadedPart).etag === 'string'

@@ -1,6 +1,6 @@
 import { downloadInto } from './download.ts'
 import { FileError, type FileErrorKind, toFileError } from './errors.ts'
-import type { LocalFileStorage, StoredFile } from './local-file-storage.ts'
+import type { KeptParts, LocalFileStorage, StoredFile } from './local-file-storage.ts'
 import { createRemoteFileStorage, type RemoteFileEndpoint } from './remote-file-storage.ts'
 
 /**
@@ -91,6 +91,8 @@ const run = (
       return storage.receive(args[0] as string, args[1] as ReadableStream<Uint8Array>, { ...(args[2] as { offset: number }), signal })
     case 'removePartials':
       return storage.removePartials(args[0] as string[])
+    case 'keepParts':
+      return storage.keepParts(args[0] as string, args[1] as KeptParts | null)
     default:
       return (storage[method] as (hash: string) => Promise<unknown>)(args[0] as string)
   }
@@ -163,6 +165,8 @@ export const connectLocalFileStorage = ({ worker, folder }: { worker: MessageEnd
     read: (hash) => call('read', [hash]),
     exists: (hash) => call('exists', [hash]),
     remove: (hash) => call('remove', [hash]),
+    keepParts: (hash, kept) => call('keepParts', [hash, kept]),
+    partsOf: (hash) => call('partsOf', [hash]),
     list: () => call('list', []),
     removePartials: (keepDownloads = []) => call('removePartials', [[...keepDownloads]]),
     async download(hash, { getToken, ...endpoint }, { signal, onProgress }) {

@@ -14,16 +14,22 @@ export interface SyncTotals {
   download: DirectionTotals
 }
 
-/** A store's whole picture on this device, from the same two facts the plan reads. */
-export const syncTotals = (files: readonly FileRow[], states: ReadonlyMap<string, LocalFileState>): SyncTotals => {
+/**
+ * A store's whole picture on this device, from the same two facts the plan reads, and the bytes
+ * the running transfers moved so far, by file (see transfer-progress.ts).
+ */
+export const syncTotals = (
+  files: readonly FileRow[],
+  states: ReadonlyMap<string, LocalFileState>,
+  moved: ReadonlyMap<string, number> = new Map(),
+): SyncTotals => {
   const totals: SyncTotals = { upload: { files: 0, bytes: 0 }, download: { files: 0, bytes: 0 } }
   for (const file of files) {
     if (file.deletedAt !== null) continue
     const state = states.get(file.id) ?? emptyLocalFileState
     const local = localView(file, state)
     const remote = remoteView(file, state)
-    const moved = state.transferredBytes ?? 0
-    const left = (active: boolean) => Math.max(0, file.size - (active ? moved : 0))
+    const left = (active: boolean) => Math.max(0, file.size - (active ? (moved.get(file.id) ?? 0) : 0))
     if (local === 'present' && (remote === 'pending' || remote === 'uploading')) {
       totals.upload.files += 1
       totals.upload.bytes += left(remote === 'uploading')

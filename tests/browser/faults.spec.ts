@@ -55,8 +55,7 @@ test('the Worker dies in the middle of twenty uploads and comes back: nothing is
 test('a reload in the middle of an upload, and of a download, finishes both', async ({ openDevice, storeId, worker }) => {
   const a = await openDevice('A')
   const b = await openDevice('B')
-  // Slow enough to reload while the bytes are on the wire: about 8 s each way, and the first
-  // progress is written after 3 s.
+  // Slow enough to reload while the bytes are on the wire: about 8 s each way.
   const big = randomFile('big.bin', 8 * 1024 * 1024)
   await throttle(a.page, 1024 * 1024)
   await throttle(b.page, 1024 * 1024)

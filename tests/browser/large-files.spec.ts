@@ -9,7 +9,7 @@ test.describe('with requests of at most 5 MiB', () => {
   // The page sends files larger than one request may carry in parts of that size (R2's minimum).
   test.use({ workerVars: { MAX_UPLOAD_BYTES: String(5 * MiB) } })
 
-  test('a file larger than one request goes up in parts, survives a reload in the middle, and arrives byte for byte', async ({
+  test('a file larger than one request goes up in parts, shows its progress in every tab, survives a reload in the middle, and arrives byte for byte', async ({
     openDevice,
     storeId,
     worker,
@@ -17,22 +17,32 @@ test.describe('with requests of at most 5 MiB', () => {
     test.setTimeout(150_000)
     const big = await writePatternFile(testInfo.outputPath('parts.bin'), 12 * MiB + 123, 11)
     const a = await openDevice('A')
+    // A second tab of the same store on A: it does not transfer (the first tab does) but shows
+    // how far the upload is, and takes over the upload when the first tab goes.
+    const secondTab = await a.context.newPage()
+    await secondTab.goto(a.page.url())
+    await secondTab.getByTestId('file-input').waitFor({ state: 'attached' })
     const b = await openDevice('B')
-    await throttle(a.page, 2 * MiB) // a part takes about 2.5 s: time to reload in the middle
+    // A part takes about 2.5 s: time to reload in the middle.
+    await throttle(a.page, 2 * MiB)
+    await throttle(secondTab, 2 * MiB)
     await a.page.getByTestId('file-input').setInputFiles(big.path)
     await expectFileState(fileItem(a.page, big.name), { local: 'present', remote: 'uploading' })
 
     const requests = (route: string, status: number) =>
       fileRequests(worker.output()).filter((request) => request.route === route && request.status === status)
     await expect.poll(() => requests('upload-part', 200).length, { timeout: 30_000 }).toBe(1)
-    // A confirmed part is recorded with the next progress write (every 3 s): once the bar is
-    // past the first part, that part is on record, and a reload does not send it again.
-    const progress = fileItem(a.page, big.name).getByTestId('file-progress')
+    // Past the first part in the other tab's bar: the first part is confirmed and on record
+    // (the next part is sent only once it is), so a reload does not send it again.
+    const progress = fileItem(secondTab, big.name).getByTestId('file-progress')
     await expect.poll(async () => Number(await progress.getAttribute('value')), { timeout: 30_000 }).toBeGreaterThan(5 * MiB)
+    await expect(fileItem(secondTab, big.name).getByTestId('file-status')).toContainText(/uploading… \d+%/)
     expect(requests('upload-part', 200)).toHaveLength(1)
     await a.page.reload()
     await throttle(a.page, 2 * MiB)
     await expectFileState(fileItem(a.page, big.name), { local: 'present', remote: 'uploaded' }, 60_000)
+    await expectFileState(fileItem(secondTab, big.name), { local: 'present', remote: 'uploaded' })
+    await expect(fileItem(secondTab, big.name).getByTestId('file-progress')).toHaveCount(0)
 
     // One upload, resumed after the reload: the part on record was not sent again.
     expect(requests('upload-create', 201)).toHaveLength(1)

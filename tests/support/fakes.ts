@@ -6,7 +6,7 @@
 import type { Connectivity } from '../../src/services/connectivity.ts'
 import { FileError, toFileError } from '../../src/services/errors.ts'
 import { hashingStream, isSha256Hex, sha256OfBlob } from '../../src/services/hash.ts'
-import type { LocalFileStorage } from '../../src/services/local-file-storage.ts'
+import type { KeptParts, LocalFileStorage } from '../../src/services/local-file-storage.ts'
 import type { RemoteFileStorage } from '../../src/services/remote-file-storage.ts'
 import type { Clock } from '../../src/services/sync-executor.ts'
 
@@ -40,6 +40,8 @@ export interface MemoryFileStorage extends LocalFileStorage {
   lose(hash: string): void
   /** The bytes kept from interrupted downloads, by hash. */
   readonly partials: Map<string, Bytes>
+  /** What `keepParts` recorded, by hash. */
+  readonly keptParts: Map<string, KeptParts>
 }
 
 /**
@@ -49,6 +51,7 @@ export interface MemoryFileStorage extends LocalFileStorage {
 export const createMemoryFileStorage = (): MemoryFileStorage => {
   const files = new Map<string, Bytes>()
   const partials = new Map<string, Bytes>()
+  const keptParts = new Map<string, KeptParts>()
   let puts = 0
 
   /** Reads `body` to its end, or to the abort of `signal`, handing each chunk to `onChunk`. */
@@ -61,6 +64,7 @@ export const createMemoryFileStorage = (): MemoryFileStorage => {
 
   return {
     partials,
+    keptParts,
     async put(body, { expectedHash, signal } = {}) {
       puts += 1
       const chunks: Uint8Array[] = []
@@ -110,10 +114,21 @@ export const createMemoryFileStorage = (): MemoryFileStorage => {
       checkHash(hash)
       return files.has(hash)
     },
+    async keepParts(hash, kept) {
+      checkHash(hash)
+      if (kept === null) keptParts.delete(hash)
+      else keptParts.set(hash, structuredClone(kept))
+    },
+    async partsOf(hash) {
+      checkHash(hash)
+      const kept = keptParts.get(hash)
+      return kept && structuredClone(kept)
+    },
     async remove(hash) {
       checkHash(hash)
       files.delete(hash)
       partials.delete(hash)
+      keptParts.delete(hash)
     },
     async list() {
       return [...files.keys()]
@@ -122,6 +137,7 @@ export const createMemoryFileStorage = (): MemoryFileStorage => {
       // A save in memory cannot outlive the process that made it; kept downloads can.
       const keep = new Set(keepDownloads)
       for (const hash of partials.keys()) if (!keep.has(hash) || files.has(hash)) partials.delete(hash)
+      for (const hash of keptParts.keys()) if (!files.has(hash)) keptParts.delete(hash)
     },
     get puts() {
       return puts

@@ -1,9 +1,10 @@
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { type AppStore, deviceSyncStateId, events, tables } from '../../src/livestore/schema.ts'
 import { FileError, type FileErrorKind } from '../../src/services/errors.ts'
 import { createFileStorage } from '../../src/services/file-storage.ts'
 import { createFileSync, type FileSync } from '../../src/services/file-sync.ts'
 import { createSyncExecutor } from '../../src/services/sync-executor.ts'
+import { createTransferProgress } from '../../src/services/transfer-progress.ts'
 import { localView, remoteView } from '../../src/services/sync-plan.ts'
 import {
   type Bytes,
@@ -12,6 +13,7 @@ import {
   createManualClock,
   createMemoryFileStorage,
   createMemoryRemote,
+  type MemoryFileStorage,
   type MemoryRemote,
   sha256Of,
   textOn,
@@ -43,7 +45,6 @@ const device = ({
   online = true,
   maxAttempts = 3,
   partBytes = undefined as number | undefined,
-  progressEveryMs = undefined as number | undefined,
   local = createMemoryFileStorage(),
   remote = createMemoryRemote(),
 } = {}) => {
@@ -63,7 +64,6 @@ const device = ({
     now: clock.now,
     setTimer: clock.setTimer,
     ...(partBytes === undefined ? {} : { partBytes }),
-    ...(progressEveryMs === undefined ? {} : { progressEveryMs }),
   })
   const storage = createFileStorage({ store, local, deleteGraceMs: grace, now: clock.now })
   return { local, remote, connectivity, executor, errors, storage, sync, clock }
@@ -423,11 +423,10 @@ describe('priority', () => {
 })
 
 describe('download progress', () => {
-  test('counts the bytes received into the state, first after progressEveryMs and then at most that often, and clears it at the end', async () => {
+  test('tells the bytes received so far as they arrive, writes none of them to the store, and clears them at the end', async () => {
     const remote = createMemoryRemote()
     const chunks = [bytesOf('aaaa'), bytesOf('bbbb'), bytesOf('cc'), bytesOf('dd')]
     const hash = await remote.seed(new Uint8Array(Buffer.concat(chunks)), 'text/plain')
-    let time = 0
     const gates = chunks.map(() => deferred())
     const slowRemote: MemoryRemote = {
       ...remote,
@@ -444,15 +443,16 @@ describe('download progress', () => {
         return { body, size: 12, from: 0 }
       },
     }
-    const local = createMemoryFileStorage()
+    const progress = createTransferProgress({ everyMs: 0 })
+    const told: number[] = []
+    progress.subscribe((figures) => told.push(figures.get('movie') ?? 0))
     sync = createFileSync({
       store,
-      local,
+      local: createMemoryFileStorage(),
       remote: slowRemote,
       executor: createSyncExecutor(),
       connectivity: createFakeConnectivity(true),
-      progressEveryMs: 500,
-      now: () => time,
+      progress,
     })
     await sync.start()
     store.commit(
@@ -460,21 +460,21 @@ describe('download progress', () => {
       events.fileUploaded({ id: 'movie', contentHash: hash, remoteKey: remote.keyOf(hash) }),
     )
     await waitFor(() => views('movie').local === 'downloading')
+    const commits = vi.spyOn(store, 'commit')
     gates[0]!.resolve()
-    await settle()
-    // Nothing is written before progressEveryMs: a short transfer writes no progress at all.
-    expect(localState(store, 'movie').transferredBytes).toBe(0)
-    time = 500
+    await waitFor(() => progress.get('movie') === 4)
     gates[1]!.resolve()
-    await waitFor(() => localState(store, 'movie').transferredBytes === 8)
-    time = 900 // too soon to write again
+    await waitFor(() => progress.get('movie') === 8)
     gates[2]!.resolve()
-    await settle()
-    expect(localState(store, 'movie').transferredBytes).toBe(8)
-    time = 1000
+    await waitFor(() => progress.get('movie') === 10)
+    // Every write to the store while a transfer runs costs the tab memory until it ends.
+    expect(commits).not.toHaveBeenCalled()
+    commits.mockRestore()
     gates[3]!.resolve()
     await waitFor(() => views('movie').local === 'present')
-    expect(localState(store, 'movie').transferredBytes).toBe(0)
+    await waitFor(() => told.at(-1) === 0)
+    expect(progress.get('movie')).toBe(0)
+    expect(told).toEqual(expect.arrayContaining([4, 8, 10]))
   })
 })
 
@@ -908,14 +908,16 @@ describe('uploads in parts', () => {
   }
 
   test('sends a file larger than one part as parts of the file on disk, and records it uploaded', async () => {
-    const { remote, storage } = await started({ partBytes: 16 })
+    const { local, remote, storage } = await started({ partBytes: 16 })
     const id = await storage.saveFile(new File([content], 'big.bin'))
     await waitFor(() => isUploaded(id))
     const hash = fileRow(store, id)?.contentHash ?? ''
     expect(remote.objects.get(hash)?.bytes).toEqual(content)
     expect(remote.calls).toMatchObject({ createUpload: 1, uploadPart: 4, completeUpload: 1, upload: 0 })
     expect(remote.uploads.size).toBe(0)
-    expect(localState(store, id)).toMatchObject({ upload: 'idle', partsUpload: null, transferredBytes: 0 })
+    expect(localState(store, id)).toMatchObject({ upload: 'idle', partsUpload: null })
+    // The record of its parts on disk goes with it.
+    expect(local.keptParts.size).toBe(0)
   })
 
   test('a small file still goes in one request', async () => {
@@ -925,15 +927,19 @@ describe('uploads in parts', () => {
     expect(remote.calls).toMatchObject({ createUpload: 0, upload: 1 })
   })
 
-  test('after a stop in the middle (a reload), sends only the parts the server has not confirmed', async () => {
+  /** The parts of `fileId`'s upload that the device recorded on its disk. */
+  const keptParts = (local: MemoryFileStorage, fileId: string) => local.keptParts.get(fileRow(store, fileId)?.contentHash ?? '')?.parts ?? []
+
+  test('after a stop in the middle (a reload), sends only the parts the server has confirmed', async () => {
     const remote = createMemoryRemote()
     const local = createMemoryFileStorage()
-    const first = await started({ partBytes: 16, progressEveryMs: 0, local, remote: stallingPartsFrom(remote, 3) })
+    const first = await started({ partBytes: 16, local, remote: stallingPartsFrom(remote, 3) })
     const id = await first.storage.saveFile(new File([content], 'big.bin'))
-    await waitFor(() => localState(store, id).partsUpload?.parts.length === 2)
+    await waitFor(() => keptParts(local, id).length === 2)
     first.sync.stop()
-    const { uploadId, parts } = localState(store, id).partsUpload ?? { uploadId: '', parts: [] }
-    expect(parts.map((part) => part.partNumber)).toEqual([1, 2])
+    const uploadId = localState(store, id).partsUpload?.uploadId ?? ''
+    expect(local.keptParts.get(fileRow(store, id)?.contentHash ?? '')?.uploadId).toBe(uploadId)
+    expect(keptParts(local, id).map((part) => part.partNumber)).toEqual([1, 2])
 
     const second = await started({ partBytes: 16, local, remote })
     await waitFor(() => isUploaded(id))
@@ -943,31 +949,42 @@ describe('uploads in parts', () => {
     expect(remote.uploads.has(uploadId)).toBe(false)
   })
 
-  test('records the confirmed parts with the next progress write, and all of them when stopped', async () => {
+  test('records each part on disk once confirmed, and writes nothing to the store while the parts go', async () => {
     const remote = createMemoryRemote()
     const local = createMemoryFileStorage()
-    // The clock of these tests stands still: after the first write, none until the upload ends.
+    const { storage } = await started({ partBytes: 16, local, remote: stallingPartsFrom(remote, 4) })
+    const id = await storage.saveFile(new File([content], 'big.bin'))
+    await waitFor(() => localState(store, id).partsUpload !== null)
+    const commits = vi.spyOn(store, 'commit')
+    await waitFor(() => keptParts(local, id).length === 3)
+    // Every write to the store while a transfer runs costs the tab memory until it ends.
+    expect(commits).not.toHaveBeenCalled()
+    commits.mockRestore()
+  })
+
+  test('sends every part again when the record on disk is of another upload', async () => {
+    const remote = createMemoryRemote()
+    const local = createMemoryFileStorage()
     const first = await started({ partBytes: 16, local, remote: stallingPartsFrom(remote, 3) })
     const id = await first.storage.saveFile(new File([content], 'big.bin'))
-    await waitFor(() => remote.calls.uploadPart === 2)
-    await settle()
-    // Part 2 is confirmed, but not written: it waits for the next progress write.
-    expect(localState(store, id).partsUpload?.parts.map((part) => part.partNumber)).not.toContain(2)
+    await waitFor(() => keptParts(local, id).length === 2)
     first.sync.stop()
-    await waitFor(() => localState(store, id).partsUpload?.parts.length === 2)
+    const hash = fileRow(store, id)?.contentHash ?? ''
+    // What a crash between the start of an upload and its first record would leave.
+    await local.keepParts(hash, { uploadId: 'an-older-upload', parts: [{ partNumber: 1, etag: 'stale' }] })
 
     await started({ partBytes: 16, local, remote })
     await waitFor(() => isUploaded(id))
-    expect(remote.calls).toMatchObject({ createUpload: 1, uploadPart: 4, completeUpload: 1 })
-    expect(remote.objects.get(fileRow(store, id)?.contentHash ?? '')?.bytes).toEqual(content)
+    expect(remote.calls).toMatchObject({ createUpload: 1, uploadPart: 6, completeUpload: 1 })
+    expect(remote.objects.get(hash)?.bytes).toEqual(content)
   })
 
   test('starts anew when the server no longer knows the upload (it expired)', async () => {
     const remote = createMemoryRemote()
     const local = createMemoryFileStorage()
-    const first = await started({ partBytes: 16, progressEveryMs: 0, local, remote: stallingPartsFrom(remote, 2) })
+    const first = await started({ partBytes: 16, local, remote: stallingPartsFrom(remote, 2) })
     const id = await first.storage.saveFile(new File([content], 'big.bin'))
-    await waitFor(() => localState(store, id).partsUpload?.parts.length === 1)
+    await waitFor(() => keptParts(local, id).length === 1)
     first.sync.stop()
     remote.uploads.clear()
 
@@ -979,11 +996,12 @@ describe('uploads in parts', () => {
 
   test('asks the server to drop the parts of a file deleted in the middle of its upload', async () => {
     const remote = createMemoryRemote()
-    const { storage } = await started({ partBytes: 16, progressEveryMs: 0, remote: stallingPartsFrom(remote, 2) })
+    const { local, storage } = await started({ partBytes: 16, remote: stallingPartsFrom(remote, 2) })
     const id = await storage.saveFile(new File([content], 'big.bin'))
-    await waitFor(() => localState(store, id).partsUpload?.parts.length === 1)
+    await waitFor(() => keptParts(local, id).length === 1)
     storage.deleteFile(id)
     await waitFor(() => localState(store, id).partsUpload === null)
+    await waitFor(() => local.keptParts.size === 0)
     expect(remote.calls.abortUpload).toBe(1)
     expect(remote.uploads.size).toBe(0)
     expect(remote.objects.size).toBe(0)
@@ -991,11 +1009,12 @@ describe('uploads in parts', () => {
 
   test('drops its own parts when another device uploaded the same content first', async () => {
     const remote = createMemoryRemote()
-    const { storage } = await started({ partBytes: 16, progressEveryMs: 0, remote: stallingPartsFrom(remote, 2) })
+    const { local, storage } = await started({ partBytes: 16, remote: stallingPartsFrom(remote, 2) })
     const id = await storage.saveFile(new File([content], 'big.bin'))
-    await waitFor(() => localState(store, id).partsUpload?.parts.length === 1)
+    await waitFor(() => keptParts(local, id).length === 1)
     await uploadedElsewhere(remote, id, content)
     await waitFor(() => localState(store, id).partsUpload === null)
+    await waitFor(() => local.keptParts.size === 0)
     expect(remote.uploads.size).toBe(0)
     expect(views(id)).toEqual({ local: 'present', remote: 'uploaded' })
   })

@@ -9,6 +9,8 @@ import { settle, waitFor } from '../support/wait.ts'
  * keeps the file from being removed while it is open.
  */
 class MemoryDirectory {
+  /** Makes every write through a writable stream fail, as a full disk does. */
+  diskFull = false
   readonly files = new Map<string, { bytes: Uint8Array<ArrayBuffer>; lastModified: number; writing: boolean }>()
   readonly folders = new Map<string, MemoryDirectory>()
 
@@ -72,6 +74,21 @@ class MemoryDirectory {
           getSize: () => file.bytes.byteLength,
           flush: () => {},
           close: () => void (file.writing = false),
+        }
+      },
+      // Writes go to a copy, which replaces the file only when closed (as in the browser).
+      createWritable: async () => {
+        let copy = ''
+        return {
+          write: async (data: string) => {
+            if (this.diskFull) throw new DOMException('The disk is full.', 'QuotaExceededError')
+            copy += data
+          },
+          close: async () => {
+            entry().bytes = new TextEncoder().encode(copy)
+            entry().lastModified = Date.now()
+          },
+          abort: async () => {},
         }
       },
       move: async (directory: MemoryDirectory, newName: string) => {
@@ -225,6 +242,58 @@ describe('createOpfsFileStorage', () => {
     })
     expect(new Set((await Promise.all(saved)).map((file) => file.hash)).size).toBe(bodies.length)
     expect(await storage.list()).toHaveLength(bodies.length)
+  })
+
+  describe('the parts of an upload', () => {
+    const kept = { uploadId: 'upload-1', parts: [{ partNumber: 1, etag: 'e1' }] }
+
+    test('are kept beside the bytes, replaced whole, and forgotten', async () => {
+      const { storage, names } = setup()
+      const { hash } = await storage.put(new Blob(['a large file']))
+      expect(await storage.partsOf(hash)).toBeUndefined()
+      await storage.keepParts(hash, kept)
+      const more = { ...kept, parts: [...kept.parts, { partNumber: 2, etag: 'e2' }] }
+      await storage.keepParts(hash, more)
+      expect(await storage.partsOf(hash)).toEqual(more)
+      expect(await storage.list()).toEqual([hash])
+      expect(names().sort()).toEqual([hash, `${hash}.parts`])
+      await storage.keepParts(hash, null)
+      expect(await storage.partsOf(hash)).toBeUndefined()
+      expect(names()).toEqual([hash])
+    })
+
+    test('a record that cannot be written leaves the last one whole, and says why', async () => {
+      const { storage, folder } = setup()
+      const { hash } = await storage.put(new Blob(['a large file']))
+      await storage.keepParts(hash, kept)
+      const disk = folder()
+      if (disk) disk.diskFull = true
+      await expect(storage.keepParts(hash, { ...kept, parts: [] })).rejects.toMatchObject({ kind: 'storage-full' })
+      expect(await storage.partsOf(hash)).toEqual(kept)
+    })
+
+    test('a record that is not one reads as none: its parts are sent again', async () => {
+      const { storage, folder } = setup()
+      const { hash } = await storage.put(new Blob(['a large file']))
+      for (const text of ['{"uploadId":"u', '[]', '{"uploadId":1,"parts":[]}']) {
+        folder()?.files.set(`${hash}.parts`, { bytes: bytesOf(text), lastModified: 0, writing: false })
+        expect(await storage.partsOf(hash)).toBeUndefined()
+      }
+      await expect(storage.keepParts('../secrets', kept)).rejects.toMatchObject({ kind: 'bad-request' })
+    })
+
+    test('go with the bytes, and are dropped as leftovers once the bytes are gone', async () => {
+      const { storage, names } = setup()
+      const { hash } = await storage.put(new Blob(['a large file']))
+      const { hash: other } = await storage.put(new Blob(['another one']))
+      await storage.keepParts(hash, kept)
+      await storage.keepParts(other, kept)
+      await storage.remove(hash)
+      expect(names()).not.toContain(`${hash}.parts`)
+      await storage.keepParts(hash, kept) // as a crash between the removal and the record would leave it
+      await storage.removePartials()
+      expect(names().sort()).toEqual([other, `${other}.parts`].sort())
+    })
   })
 
   describe('downloads', () => {

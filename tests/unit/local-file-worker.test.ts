@@ -38,6 +38,17 @@ describe('a LocalFileStorage in a worker', () => {
     expect(await textOn(local, fromStream.hash)).toBe('from a stream')
   })
 
+  test('keeps, reads and forgets the parts of an upload in the worker', async () => {
+    const { local, storage } = setup()
+    const { hash } = await local.put(new Blob(['a large file']))
+    const kept = { uploadId: 'upload-1', parts: [{ partNumber: 1, etag: 'e1' }] }
+    await local.keepParts(hash, kept)
+    expect(await storage()?.partsOf(hash)).toEqual(kept)
+    expect(await local.partsOf(hash)).toEqual(kept)
+    await local.keepParts(hash, null)
+    expect(await local.partsOf(hash)).toBeUndefined()
+  })
+
   test('passes the worker’s failures on as FileErrors of the same kind', async () => {
     const { local } = setup()
     const expectedHash = await sha256Of(bytesOf('expected'))

@@ -232,7 +232,7 @@ describe('remoteView', () => {
 })
 
 describe('uploads in parts', () => {
-  const partsOf = (hash: string) => ({ partsUpload: { hash, uploadId: 'u1', partSize: 5, parts: [] } })
+  const partsOf = (hash: string) => ({ partsUpload: { hash, uploadId: 'u1', partSize: 5 } })
   const abandon = (hash: string) => ({ kind: 'abandonUpload', fileId: 'f1', hash, uploadId: 'u1' })
 
   test('an upload in parts of the current content goes on', () => {

@@ -112,10 +112,10 @@ describe('the signals of a real LiveStore store', () => {
     store.commit(events.galleryItemRemoved({ id: 'item', removedAt: 2 }))
     await waitFor(() => (seen.sync.at(-1)?.pending ?? 0) >= 2)
     expect(seen.sync.at(-1)?.confirmedHead).toBe(0)
-    // A long transfer writes this device's state every second: client-only events, which the
-    // server never confirms. They are not waiting for it, so they do not count.
-    for (let bytes = 1; bytes <= 5; bytes += 1) store.commit(tables.localFilesState.set({ transferredBytes: bytes }, 'file'))
-    await waitFor(() => localState(store, 'file').transferredBytes === 5)
+    // The file sync writes this device's state as transfers start and end: client-only events,
+    // which the server never confirms. They are not waiting for it, so they do not count.
+    for (let attempt = 1; attempt <= 5; attempt += 1) store.commit(tables.localFilesState.set({ uploadAttempts: attempt }, 'file'))
+    await waitFor(() => localState(store, 'file').uploadAttempts === 5)
     await settle()
     expect(seen.sync.at(-1)?.pending).toBe(2)
     for (const stop of stops) stop()
