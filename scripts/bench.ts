@@ -1,5 +1,5 @@
 /**
- * `pnpm bench`: builds the app, starts a Worker and the page server, drives two headless
+ * `pnpm bench`: builds the app, starts a Worker that serves it, drives two headless
  * Chromium devices through the scenarios, prints the figures and writes them as JSON.
  * Run with the project's Node 22 (`node scripts/bench.ts`: Node strips the types itself).
  * See the README's "Benchmark" section; `pnpm bench --help` for the options.
@@ -29,7 +29,7 @@ const main = async (): Promise<number> => {
   }
   const options = parsed
   const out = resolve(options.out) // relative to where it was started, before moving to the project
-  process.chdir(repoRoot) // vite build and preview read vite.config.ts from here
+  process.chdir(repoRoot) // vite build reads vite.config.ts from here, wrangler its wrangler.toml
   const started = Date.now()
   const log = (line: string) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`)
 

@@ -22,11 +22,6 @@ export const workerWatch = (workerGroup: number | undefined): MemoryWatches => {
 export const deviceWatches = (devices: Device[]): MemoryWatches =>
   Object.fromEntries(devices.map((device) => [device.name, watchMemory(() => chromiumProcesses(device.profile))]))
 
-/** This process: it serves the page (`vite preview`) and proxies every /api request to the Worker. */
-export const pageServerWatch = (): MemoryWatches => ({
-  'page server': watchMemory(() => [{ pid: process.pid, ppid: process.ppid, pgrp: 0, rssBytes: process.memoryUsage.rss(), kind: 'vite preview' }]),
-})
-
 export const stopWatches = (watches: MemoryWatches): MemoryGrowth[] =>
   Object.entries(watches).flatMap(([where, watch]) => {
     const { peak, growth } = watch.stop()

@@ -4,7 +4,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import type { MemoryGrowth } from './memory.ts'
 import { MiB, type ScenarioName } from './options.ts'
 import type { LargeFileResult } from './scenarios/large-file.ts'
 import type { LatencyResult } from './scenarios/latency.ts'
@@ -42,9 +41,6 @@ export const targetRatio = 0.8
 export const memoryLimitBytes = 200e6
 export const latencyLimitMs = 300
 
-/** The processes the memory target is about: the devices' and the Worker's, not the page server's (it stands in for Cloudflare's edge). */
-const isTargetProcess = (growth: MemoryGrowth) => !growth.process.startsWith('page server')
-
 export const checkTargets = ({ raw, 'large-file': large, latency }: ScenarioResults): Target[] => {
   const ratioTarget = (what: string, page: Throughput | undefined, baseline: Throughput | undefined): Target => {
     const target = `${what} ≥ ${targetRatio} × raw`
@@ -54,7 +50,7 @@ export const checkTargets = ({ raw, 'large-file': large, latency }: ScenarioResu
   }
   const memoryTarget = (): Target => {
     const target = `peak memory growth while syncing the large file < ${memoryLimitBytes / 1e6} MB, every process of A, B, Worker`
-    const rows = large?.memory.filter(isTargetProcess) ?? []
+    const rows = large?.memory ?? []
     if (rows.length === 0) return { target, measured: 'not measured', status: 'SKIP' }
     const over = rows.filter((row) => row.growthBytes >= memoryLimitBytes)
     const worst = rows.reduce((most, row) => (row.growthBytes > most.growthBytes ? row : most))
@@ -123,8 +119,6 @@ export const formatReport = (results: BenchResults): string => {
     figures.push(
       ['raw baseline', `${size} from Node to the Worker, ${parts}`, throughputText(raw.upload), ''],
       ['', `${size} from the Worker to Node`, throughputText(raw.download), ''],
-      ['', 'the same upload through the page server (vite preview)', throughputText(raw.viaPageServer.upload), vsRaw(raw.viaPageServer.upload, raw.upload)],
-      ['', 'the same download through the page server', throughputText(raw.viaPageServer.download), vsRaw(raw.viaPageServer.download, raw.download)],
     )
   }
   const sections = [table(figures)]

@@ -1,20 +1,20 @@
 /**
  * Everything the benchmark runs against, started here and stopped in reverse order, on failure
- * too: the built app served by `vite preview` with `/api` proxied to a fresh `wrangler dev`
- * Worker (its own persist folder), and for each scenario a fresh pair of headless Chromium
+ * too: a fresh `wrangler dev` Worker (its own persist folder) that serves the built app besides
+ * its API, on one origin, as `wrangler deploy --assets dist` does on Cloudflare; and for each scenario a fresh pair of headless Chromium
  * profiles as devices A and B.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { build, preview } from 'vite'
+import { build } from 'vite'
 import { type Device, launchDevice } from '../../tests/support/chromium.ts'
-import { freePort, type RunningWorker, startWorker } from '../../tests/support/wrangler.ts'
+import { type RunningWorker, startWorker } from '../../tests/support/wrangler.ts'
 import { recordTimelines } from './page-timeline.ts'
 
 export interface BenchEnvironment {
   worker: RunningWorker
-  /** The page server; `/api` on it reaches the Worker. */
+  /** Where the page is: the Worker's own origin. */
   appUrl: string
   /** A temporary folder for the files the scenarios add. */
   workDir: string
@@ -46,18 +46,12 @@ export const startEnvironment = async (log: (line: string) => void): Promise<Ben
     log('building the app (vite build)…')
     await build({ logLevel: 'warn' })
 
-    log('starting the Worker (wrangler dev)…')
-    const worker = await startWorker()
+    log('starting the Worker with the built app (wrangler dev --assets dist)…')
+    // No page server in between: a proxy on these two cores would take CPU time from the
+    // transfers that Cloudflare's edge does not take from them.
+    const worker = await startWorker({ assets: 'dist' })
     cleanups.push(() => worker.close())
-
-    const port = await freePort()
-    const proxy = { '/api': { target: worker.url, ws: true } }
-    const server = await preview({ logLevel: 'warn', preview: { host: '127.0.0.1', port, strictPort: true, proxy } })
-    cleanups.push(() => server.close())
-    // vite's preview server ends the process on SIGTERM once it has closed itself, which would
-    // leave the browsers, the Worker and the temporary files behind: bench.ts stops them all instead.
-    process.removeAllListeners('SIGTERM')
-    const appUrl = `http://127.0.0.1:${port}`
+    const appUrl = worker.url
 
     const opened: Device[] = []
     const open = async (name: string) => {

@@ -23,6 +23,11 @@ export type StartWorkerOptions = {
   vars?: Record<string, string>
   /** Another wrangler config than the project's, relative to the repository (e.g. a bare Worker for a measurement). */
   config?: string
+  /**
+   * A folder of static files the Worker serves besides its routes (the built app, `dist`), as
+   * `wrangler deploy --assets dist` serves them on Cloudflare: the page and the API on one origin.
+   */
+  assets?: string
 }
 
 export type RunningWorker = {
@@ -63,6 +68,7 @@ export const startWorker = async (options: StartWorkerOptions = {}): Promise<Run
     persistDir,
     vars: options.vars ?? {},
     config: options.config,
+    assets: options.assets,
     url,
     onOutput: (chunk) => (output = (output + chunk).slice(-OUTPUT_LIMIT)),
     output: () => output,
@@ -96,6 +102,7 @@ type LaunchOptions = {
   persistDir: string
   vars: Record<string, string>
   config: string | undefined
+  assets: string | undefined
   url: string
   onOutput: (chunk: string) => void
   output: () => string
@@ -105,7 +112,7 @@ type LaunchOptions = {
 // signals the whole group (`kill 0`). `exec` then makes wrangler the group leader.
 const WATCHDOG = 'exec 3<&0; (read -r _ <&3; kill -TERM 0) & exec "$@" </dev/null 3<&-'
 
-const launch = async ({ port, persistDir, vars, config, url, onOutput, output }: LaunchOptions): Promise<ChildProcess> => {
+const launch = async ({ port, persistDir, vars, config, assets, url, onOutput, output }: LaunchOptions): Promise<ChildProcess> => {
   const args = [
     'dev',
     '--ip', '127.0.0.1',
@@ -114,6 +121,7 @@ const launch = async ({ port, persistDir, vars, config, url, onOutput, output }:
     '--persist-to', persistDir,
     '--show-interactive-dev-session=false',
     ...(config === undefined ? [] : ['--config', config]),
+    ...(assets === undefined ? [] : ['--assets', assets]),
     ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
   ]
   const child = spawn('/bin/sh', ['-c', WATCHDOG, 'wrangler-watchdog', join(binDir, 'wrangler'), ...args], {

@@ -6,7 +6,7 @@
 import type { Page } from '@playwright/test'
 import { patternMismatchInPage, type PatternFile } from '../../../tests/support/test-files.ts'
 import { fileRequests } from '../../../tests/support/wrangler.ts'
-import { deviceWatches, type MemoryGrowth, pageServerWatch, stopWatches, workerWatch } from '../memory.ts'
+import { deviceWatches, type MemoryGrowth, stopWatches, workerWatch } from '../memory.ts'
 import { clockOffset, type ClockOffset, type Condition, firstTimes, reloadsIn, timelineOf, type TimelineEvent, waitForTimeline } from '../page-timeline.ts'
 import { newStoreId, openStore, type ScenarioContext, settleMs, sleep, throughput, type Throughput, timeoutFor } from '../setup.ts'
 
@@ -37,7 +37,7 @@ export const largeFile = async ({ env, log }: ScenarioContext, file: PatternFile
   await sleep(settleMs)
   const [offsetA, offsetB] = [await clockOffset(a.page), await clockOffset(b.page)]
 
-  const watches = { ...deviceWatches([a, b]), ...workerWatch(env.worker.processGroup()), ...pageServerWatch() }
+  const watches = { ...deviceWatches([a, b]), ...workerWatch(env.worker.processGroup()) }
   log(`adding a file of ${(file.size / 2 ** 20).toFixed(0)} MiB on A…`)
   await a.page.getByTestId('file-input').setInputFiles(file.path)
   const waitingFor = (device: string) => ({ timeoutMs: timeoutFor(file.size), progress: (states: string) => log(`${device}: ${states}`) })

@@ -3,9 +3,6 @@
  * file API, the way the page sends it (multipart, parts of the page's size, one after the
  * other), each part streamed from the file on disk with its Content-Length; then downloaded
  * with one GET, its bytes read and discarded. No browser, no OPFS, no hashing on the client.
- *
- * The same is done once more through the page server's proxy (`vite preview`), which the
- * page's own requests pass: what that proxy costs is then not mistaken for the page's cost.
  */
 import { createReadStream } from 'node:fs'
 import { request as httpRequest, type IncomingMessage } from 'node:http'
@@ -34,8 +31,6 @@ export interface RawTransfers {
 export interface RawResult extends RawTransfers {
   bytes: number
   parts: { count: number; bytes: number }
-  /** The same, through the page server's proxy. */
-  viaPageServer: RawTransfers
   /** The Worker's growth over idle during the direct upload and download. */
   workerMemory: MemoryGrowth[]
 }
@@ -43,14 +38,11 @@ export interface RawResult extends RawTransfers {
 export const raw = async ({ env, log }: ScenarioContext, file: PatternFile, warmUp: PatternFile): Promise<RawResult> => {
   // The page's figures come after other transfers have warmed the Worker up; so do these.
   await rawBaseline(env.worker.url, newStoreId('raw-warm-up'), warmUp)
-  await rawBaseline(env.appUrl, newStoreId('raw-warm-up'), warmUp)
   log(`sending the ${(file.size / MiB).toFixed(0)} MiB file from Node straight to the Worker and back…`)
   const watches = workerWatch(env.worker.processGroup())
   const direct = await rawBaseline(env.worker.url, newStoreId('raw'), file)
   const workerMemory = stopWatches(watches)
-  log('…and through the page server')
-  const viaPageServer = await rawBaseline(env.appUrl, newStoreId('raw-proxied'), file)
-  return { bytes: file.size, parts: direct.parts, upload: direct.upload, download: direct.download, viaPageServer, workerMemory }
+  return { bytes: file.size, parts: direct.parts, upload: direct.upload, download: direct.download, workerMemory }
 }
 
 /** Uploads then downloads `file` under a store of its own (so the server stores it afresh), then removes it. */
