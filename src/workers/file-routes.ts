@@ -62,5 +62,5 @@ const decodeSegment = (segment: string): string | undefined => {
 }
 
 /** The answer for content that is stored: `{ key, size, created }`. */
-export const storedFile = (file: FileKey, size: number, created: boolean): Response =>
-  json({ key: file.key, size, created }, created ? 201 : 200)
+export const storedFile = (file: FileKey, size: number, created: boolean, extra: Record<string, unknown> = {}): Response =>
+  json({ key: file.key, size, created, ...extra }, created ? 201 : 200)

@@ -51,6 +51,23 @@ const sendParts = async (client: ReturnType<typeof multipartClient>, uploadId: s
   return parts
 }
 
+/** Sends the parts of `bytes` in the order of `partNumbers`, returning what complete wants. */
+const sendPartsInOrder = async (
+  client: ReturnType<typeof multipartClient>,
+  uploadId: string,
+  bytes: Uint8Array<ArrayBuffer>,
+  partSize: number,
+  partNumbers: number[],
+) => {
+  const parts: { partNumber: number; etag: string }[] = []
+  for (const partNumber of partNumbers) {
+    const response = await client.part(uploadId, partNumber, bytes.slice((partNumber - 1) * partSize, partNumber * partSize))
+    expect(response.status, `part ${partNumber}`).toBe(200)
+    parts.push((await response.json()) as { partNumber: number; etag: string })
+  }
+  return parts.sort((a, b) => a.partNumber - b.partNumber)
+}
+
 /** A 12 MiB file and a started upload of it. */
 const startedUpload = async (file: TestFile = randomFile(12 * MiB + 5), mimeType = 'video/mp4') => {
   const store = await newStore()
@@ -67,7 +84,8 @@ describe('a file in parts', () => {
 
     const completed = await client.complete(uploadId, parts)
     expect(completed.status).toBe(201)
-    expect(await completed.json()).toEqual({ key: `${storeId}/${file.sha256}`, size: file.bytes.length, created: true })
+    // Hashed as the parts came, in order: nothing was read back to verify it.
+    expect(await completed.json()).toEqual({ key: `${storeId}/${file.sha256}`, size: file.bytes.length, created: true, verified: 'as-received' })
 
     const download = await read(file.sha256)
     expect(download.status).toBe(200)
@@ -143,6 +161,49 @@ describe('verification after complete', () => {
     expect((await read(claimed.sha256)).status).toBe(404)
   })
 
+  it('verifies parts that came out of order by reading the object back', async () => {
+    const { client, uploadId, file, read } = await startedUpload()
+    const parts = await sendPartsInOrder(client, uploadId, file.bytes, 5 * MiB, [1, 3, 2])
+    const response = await client.complete(uploadId, parts)
+    expect(response.status).toBe(201)
+    expect(await response.json()).toMatchObject({ verified: 'read-back' })
+    expect(sha256Hex(new Uint8Array(await (await read(file.sha256)).arrayBuffer()))).toBe(file.sha256)
+  })
+
+  it('hashes a part sent again (its answer lost) in its place', async () => {
+    const { client, uploadId, file } = await startedUpload()
+    const [first] = await sendPartsInOrder(client, uploadId, file.bytes, 5 * MiB, [1])
+    // Part 2 first with other bytes, then again with the right ones: R2 keeps the last.
+    expect((await client.part(uploadId, 2, randomFile(5 * MiB).bytes)).status).toBe(200)
+    const rest = await sendPartsInOrder(client, uploadId, file.bytes, 5 * MiB, [2, 3])
+    const response = await client.complete(uploadId, [first, ...rest])
+    expect(response.status).toBe(201)
+    expect(await response.json()).toMatchObject({ verified: 'as-received' })
+  })
+
+  it('reads the object back when an earlier part was sent again after later ones', async () => {
+    const { client, uploadId, file } = await startedUpload()
+    const parts = await sendParts(client, uploadId, file.bytes, 5 * MiB)
+    // The same bytes here, but the Worker cannot know that of bytes it hashed before.
+    const [again] = await sendPartsInOrder(client, uploadId, file.bytes, 5 * MiB, [1])
+    const response = await client.complete(uploadId, [again, parts[1], parts[2]])
+    expect(response.status).toBe(201)
+    expect(await response.json()).toMatchObject({ verified: 'read-back' })
+  })
+
+  it('takes the last bytes of a part sent again as the ones to hash', async () => {
+    const claimed = randomFile(12 * MiB + 5)
+    const { client, uploadId, read } = await startedUpload(claimed)
+    const parts = await sendParts(client, uploadId, claimed.bytes, 5 * MiB)
+    // The last part once more, with other bytes: the object is then not the claimed content.
+    const wrong = await client.part(uploadId, 3, randomFile(2 * MiB + 5).bytes)
+    const wrongPart = (await wrong.json()) as { partNumber: number; etag: string }
+    const refused = await client.complete(uploadId, [parts[0], parts[1], wrongPart])
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toEqual({ error: expect.stringMatching(/does not match its SHA-256/) })
+    expect((await read(claimed.sha256)).status).toBe(404)
+  })
+
   it('refuses a size other than the declared one and stores nothing', async () => {
     const file = randomFile(100)
     const store = await newStore()
@@ -187,13 +248,14 @@ describe('verification after complete', () => {
   })
 })
 
-describe('while a large upload is verified', () => {
+describe('while a large upload is verified by reading it back', () => {
   it('the Worker keeps answering other requests', async () => {
-    // Verifying reads the whole object back. Local R2 has it read ahead, so reads resolve at once:
-    // a loop that never gave the event loop a turn held every other request (and the sync
-    // socket's pings) until the end, and devices took the silence for a lost connection.
+    // Verifying reads the whole object back (its parts came out of order). Local R2 has it read
+    // ahead, so reads resolve at once: a loop that never gave the event loop a turn held every
+    // other request (and the sync socket's pings) until the end, and devices took the silence
+    // for a lost connection.
     const { client, uploadId, file } = await startedUpload(randomFile(160 * MiB + 7))
-    const parts = await sendParts(client, uploadId, file.bytes, 16 * MiB)
+    const parts = await sendPartsInOrder(client, uploadId, file.bytes, 16 * MiB, [2, 1, ...Array.from({ length: 9 }, (_, index) => index + 3)])
     let completed = false
     const completing = client.complete(uploadId, parts).finally(() => (completed = true))
     let answeredMeanwhile = 0
@@ -202,7 +264,9 @@ describe('while a large upload is verified', () => {
       expect(health.status).toBe(200)
       if (!completed) answeredMeanwhile += 1
     }
-    expect((await completing).status).toBe(201)
+    const response = await completing
+    expect(response.status).toBe(201)
+    expect(await response.json()).toMatchObject({ verified: 'read-back' })
     expect(answeredMeanwhile).toBeGreaterThanOrEqual(10)
   }, 120_000)
 })
