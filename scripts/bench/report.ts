@@ -93,6 +93,7 @@ export const formatReport = (results: BenchResults): string => {
       ['', '  of which saving into A\'s OPFS (hash, write)', `${large.saveSeconds.toFixed(1)} s`, ''],
       ['', `  upload phase: uploading → uploaded (${large.parts.count} parts of ${(large.parts.bytes / MiB).toFixed(0)} MiB)`, throughputText(large.uploadPhase), vsRaw(large.uploadPhase, raw?.upload)],
       ['', `${size} download: downloading on B → present (B)`, throughputText(large.download), vsRaw(large.download, raw?.download)],
+      ['', `  the same ${size} drained by a fetch in B's page (nothing kept)`, throughputText(large.browserDrain), vsRaw(large.browserDrain, raw?.download)],
       ['', 'added on A → present on B', `${large.endToEndSeconds.toFixed(1)} s`, ''],
     )
   }

@@ -1,7 +1,9 @@
 /**
  * One large file added on A: how fast it goes up (from the file input until A shows it uploaded)
  * and down to B (from B's download starting until the file is on its disk), and how much every
- * process grows over its idle memory meanwhile. Its bytes on B are then checked chunk by chunk.
+ * process grows over its idle memory meanwhile. Its bytes on B are then checked chunk by chunk,
+ * and B's page drains the same file from the Worker with a bare `fetch`: what the browser itself
+ * takes in, with nothing hashed or kept, next to what the download did.
  */
 import type { Page } from '@playwright/test'
 import { patternMismatchInPage, type PatternFile } from '../../../tests/support/test-files.ts'
@@ -22,6 +24,8 @@ export interface LargeFileResult {
   uploadPhase: Throughput
   /** From B's download starting (`downloading`) until the file is on B's disk (`present`). */
   download: Throughput
+  /** The same bytes read from the Worker by a `fetch` in B's page and dropped: the browser's own ceiling. */
+  browserDrain: Throughput
   /** From A's file input until the file is on B's disk. */
   endToEndSeconds: number
   memory: MemoryGrowth[]
@@ -75,6 +79,8 @@ export const largeFile = async ({ env, log }: ScenarioContext, file: PatternFile
   log('checking the bytes on B…')
   const verifiedOnB = (await patternMismatchInPage(b.page, storeId, file)) === -1
   if (!verifiedOnB) throw new Error("B's copy of the large file differs from what A added")
+  log("draining the same file with a fetch in B's page…")
+  const browserDrain = await drainInPage(b.page, storeId, file)
 
   const parts = fileRequests(env.worker.output()).filter(
     (request) => request.route === 'upload-part' && request.status === 200 && request.key === `${storeId}/${file.sha256}`,
@@ -86,9 +92,29 @@ export const largeFile = async ({ env, log }: ScenarioContext, file: PatternFile
     saveSeconds: (saved - added) / 1000,
     uploadPhase: between(uploading, uploaded),
     download: between(downloading, present),
+    browserDrain,
     endToEndSeconds: (present - added) / 1000,
     memory,
     verifiedOnB,
     reloads: { A: reloadsIn(timelineA), B: reloadsIn(timelineB) },
   }
+}
+
+/** Reads the file from the Worker in `page` with a plain `fetch`, counting the bytes and dropping them. */
+const drainInPage = async (page: Page, storeId: string, file: PatternFile): Promise<Throughput> => {
+  const { bytes, ms } = await page.evaluate(
+    async ({ storeId, sha256 }) => {
+      const { token } = (await (await fetch(`/api/auth/${storeId}`)).json()) as { token: string }
+      const started = performance.now()
+      const response = await fetch(`/api/files/${storeId}/${sha256}`, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' })
+      if (!response.ok || !response.body) throw new Error(`GET answered ${response.status}`)
+      const reader = response.body.getReader()
+      let bytes = 0
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) bytes += chunk.value.byteLength
+      return { bytes, ms: performance.now() - started }
+    },
+    { storeId, sha256: file.sha256 },
+  )
+  if (bytes !== file.size) throw new Error(`B's fetch drained ${bytes} bytes, not ${file.size}`)
+  return throughput(bytes, ms / 1000)
 }
