@@ -204,7 +204,8 @@ const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: 
   let upload = stateOf(fileId).partsUpload ?? undefined
   let parts: UploadedPart[] = []
   if (upload?.hash === hash) {
-    const kept = await local.partsOf(hash)
+    // A record that cannot be read costs only the parts sent again.
+    const kept = await local.partsOf(hash).catch(() => undefined)
     if (kept?.uploadId === upload.uploadId) parts = kept.parts
     setState(fileId, transitions.uploadStarted())
   } else {

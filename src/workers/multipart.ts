@@ -22,7 +22,7 @@ import { declaredBodySize, maxFileBytes, type LimitsEnv } from './limits.ts'
 import { R2_ERROR, r2ErrorCode } from './r2-errors.ts'
 import { storedBytes } from './stored-bytes.ts'
 import { digestHex } from './stream-digest.ts'
-import { chainedDigest, chainKey, dropChain, hashPart, startChain } from './upload-hash.ts'
+import { breakChain, chainedDigest, chainKey, dropChain, hashPart, startChain } from './upload-hash.ts'
 
 export type UploadsEnv = LimitsEnv & { FILES_BUCKET: R2Bucket }
 
@@ -68,7 +68,13 @@ export const uploadPart = async (
   if (size instanceof Response) return size
   try {
     const upload = env.FILES_BUCKET.resumeMultipartUpload(file.key, uploadId)
-    const hashing = size <= MAX_HASHED_PART_BYTES ? await hashPart(env.FILES_BUCKET, chainKey(file.key, uploadId), partNumber) : undefined
+    const chain = chainKey(file.key, uploadId)
+    // A part that is not hashed must not leave a chain that claims other bytes for its place:
+    // the chain goes first (and if that fails too, so does this request, before storing anything).
+    const hashing =
+      size <= MAX_HASHED_PART_BYTES
+        ? await hashPart(env.FILES_BUCKET, chain, partNumber).catch(() => breakChain(env.FILES_BUCKET, chain))
+        : await breakChain(env.FILES_BUCKET, chain)
     if (hashing === undefined) {
       // Streamed into R2 as it arrives; its Content-Length gives R2 the size it needs.
       const part = await upload.uploadPart(partNumber, request.body ?? '')
@@ -82,7 +88,8 @@ export const uploadPart = async (
     if (bytes.byteLength !== size) return errorResponse(400, `part ${partNumber} has ${bytes.byteLength} bytes, not its Content-Length of ${size}`)
     hashing.update(bytes)
     const part = await upload.uploadPart(partNumber, bytes)
-    await hashing.stored(part.etag)
+    // Not moved (R2 failing): the chain stays before this part, which it then does not claim.
+    await hashing.stored(part.etag).catch(() => {})
     return json({ partNumber: part.partNumber, etag: part.etag })
   } catch (error) {
     return r2Refusal(error, file)
@@ -116,7 +123,8 @@ export const completeUpload = async (request: Request, env: UploadsEnv, file: Fi
   let verified = false
   try {
     // Read once the upload is complete: no part can change after that.
-    const hashedParts = await chainedDigest(env.FILES_BUCKET, chain, parts, object.size)
+    // A chain that cannot be read only means reading the object back.
+    const hashedParts = await chainedDigest(env.FILES_BUCKET, chain, parts, object.size).catch(() => undefined)
     const mismatch = await verify(env, file, object, hashedParts)
     if (mismatch !== undefined) return errorResponse(400, `${mismatch}; nothing was stored`)
     verified = true

@@ -140,7 +140,8 @@ const readChain = async (bucket: ChainBucket, key: string): Promise<{ chain: Cha
   }
 }
 
-const breakChain = async (bucket: ChainBucket, key: string): Promise<undefined> => {
+/** Removes the chain for good (a part is stored outside of it); fails when it cannot be removed. */
+export const breakChain = async (bucket: ChainBucket, key: string): Promise<undefined> => {
   await bucket.delete(key)
   return undefined
 }

@@ -191,6 +191,13 @@ describe('verification after complete', () => {
     expect(await response.json()).toMatchObject({ verified: 'read-back' })
   })
 
+  it('reads the object back when its parts are too large to hash on arrival (over 32 MiB)', async () => {
+    const { client, uploadId, file } = await startedUpload(randomFile(66 * MiB + 1))
+    const response = await client.complete(uploadId, await sendParts(client, uploadId, file.bytes, 33 * MiB))
+    expect(response.status).toBe(201)
+    expect(await response.json()).toMatchObject({ verified: 'read-back' })
+  })
+
   it('takes the last bytes of a part sent again as the ones to hash', async () => {
     const claimed = randomFile(12 * MiB + 5)
     const { client, uploadId, read } = await startedUpload(claimed)
