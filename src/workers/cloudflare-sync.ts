@@ -7,6 +7,8 @@
  *   *    /api/files/:storeId/:sha256 file bytes (./files), and /uploads below it: multipart uploads
  *   GET  /api/sync-head/:storeId     the store's last event number on the server (LiveStore's head)
  *   WS   /api/sync?storeId&payload&transport=ws   LiveStore sync
+ *
+ * Pages of other origins reach it only when ALLOWED_ORIGINS names them (./cors).
  */
 import { Schema } from '@livestore/livestore'
 import {
@@ -19,12 +21,14 @@ import {
 import { env as moduleEnv } from 'cloudflare:workers'
 
 import { bearerToken, handleDevTokenRequest, isValidStoreId, verifyStoreToken, type AuthEnv } from './auth.ts'
+import { type CorsEnv, withCors } from './cors.ts'
 import { handleFileRequest, type FilesEnv } from './files.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
 import { maxFileBytes, maxRequestBytes } from './limits.ts'
 
 export type Env = AuthEnv &
-  FilesEnv & {
+  FilesEnv &
+  CorsEnv & {
     /** Typed with LiveStore's copy of Cloudflare's types, which handleSyncRequest checks it against. */
     SYNC_BACKEND_DO: CfTypes.DurableObjectNamespace
     /** "false" turns off GET /api/auth/:storeId. */
@@ -99,7 +103,7 @@ type SyncHeadStub = { syncHead(storeId: string): Promise<number> }
 export default {
   async fetch(request, env, ctx) {
     try {
-      return await route(request, env, ctx)
+      return await withCors(request, env, () => route(request, env, ctx))
     } catch (error) {
       console.error('unhandled error', error)
       return errorResponse(500, 'internal error')
