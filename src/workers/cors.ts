@@ -60,11 +60,18 @@ export const withCors = async (request: Request, env: CorsEnv, handle: () => Pro
       },
     })
   }
-  const response = await handle()
+  const answer = await handle()
   // A WebSocket upgrade's answer needs no CORS headers (sockets are not subject to it).
-  if (response.status === 101) return response
-  // The Worker's own answers have headers that can be changed; their bodies keep their length.
-  response.headers.set('Access-Control-Allow-Origin', origin)
+  if (answer.status === 101) return answer
+  // The Worker's own answers have headers that can be changed (their bodies keep their length);
+  // an answer passed on from elsewhere is copied first.
+  let response = answer
+  try {
+    response.headers.set('Access-Control-Allow-Origin', origin)
+  } catch {
+    response = new Response(answer.body, answer)
+    response.headers.set('Access-Control-Allow-Origin', origin)
+  }
   response.headers.set('Access-Control-Expose-Headers', EXPOSE_HEADERS)
   response.headers.append('Vary', 'Origin')
   return response
