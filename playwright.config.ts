@@ -9,7 +9,10 @@ export default defineConfig({
   // Each test runs two browsers, a Worker and a page server: one test at a time on 2 cores.
   workers: 1,
   fullyParallel: false,
-  retries: 0,
+  // One more try for a test that fails: LiveStore 0.4's sync can still leave a device behind
+  // now and then (upstream #1394, see the README's limits; its watchdog reloads a tab once in
+  // ten minutes). A test that passes only on its second try is listed as flaky in the output.
+  retries: 1,
   timeout: 90_000,
   expect: { timeout: 20_000 },
   reporter: process.env.CI ? [['list']] : [['list']],
