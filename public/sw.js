@@ -160,7 +160,7 @@ async function tokenFor(storeId, refresh) {
       new Promise((resolve) => {
         const channel = new MessageChannel()
         channel.port1.onmessage = (event) => (event.data?.token ? resolve(event.data.token) : undefined)
-        client.postMessage({ type: 'file-sync/token-request', storeId }, [channel.port2])
+        client.postMessage({ type: 'file-sync/token-request', storeId, refresh }, [channel.port2])
       }),
   )
   const timeout = new Promise((resolve) => setTimeout(() => resolve(''), tokenRequestTimeoutMs))

@@ -36,11 +36,6 @@ export interface AppServices {
   tokens: TokenProvider
   /** How long a deleted file can be restored, as the server says (`GET /api/health`). */
   deleteGraceMs: number
-  /**
-   * Set when the page opened without a token (first visit, server unreachable): resolves once
-   * one arrives. The sync payload is fixed at store creation, so syncing needs a reload then.
-   */
-  tokenArrivedAfterBoot: Promise<void> | undefined
 }
 
 const storeIdPattern = /^[a-zA-Z0-9_-]{1,64}$/
@@ -63,11 +58,12 @@ export const boot = async (): Promise<AppServices> => {
   const serverSettings = settingsFromServer(origin, window.localStorage)
 
   // The sync payload is fixed when the store is created: take the cached token, or ask the
-  // server briefly. Offline on a first visit, the page still works and syncs after a reload.
+  // server briefly. The sync worker renews it by itself from then on (fresh-token-sync.ts), and
+  // on a first visit offline it fetches one once the server is reachable.
   const authToken = tokens.cached() || (await withTimeout(tokens.getToken(), 3_000).catch(() => ''))
 
   const serviceWorker = 'serviceWorker' in navigator
-    ? connectFileServiceWorker({ container: navigator.serviceWorker, storeId, getToken: () => tokens.getToken() }).catch(
+    ? connectFileServiceWorker({ container: navigator.serviceWorker, storeId, getToken: tokens.getToken }).catch(
         (error: unknown) => console.warn('The file service worker could not start; files show once synced.', error),
       )
     : Promise.resolve()
@@ -147,7 +143,7 @@ export const boot = async (): Promise<AppServices> => {
     // The leader's live pull, lost when its socket reopened after missed pings (upstream #1365).
     watchPullStall({
       signals,
-      serverHead: syncHeadFrom({ url: `${origin}/api/sync-head/${storeId}`, token: () => tokens.cached() }),
+      serverHead: syncHeadFrom({ url: `${origin}/api/sync-head/${storeId}`, token: () => tokens.getToken().catch(() => tokens.cached()) }),
       onStall: ({ confirmedHead, serverHead }) =>
         reloadIfSafe(`The server has events up to #${serverHead}, this device stays at #${confirmedHead} while connected (LiveStore 0.4 lost its live pull)`),
     })
@@ -161,9 +157,8 @@ export const boot = async (): Promise<AppServices> => {
     onStall: (pending) => reloadIfSafe(`${pending} events of this tab wait for LiveStore's shared leader (LiveStore 0.4 parked them)`),
   })
 
-  const tokenArrivedAfterBoot = authToken ? undefined : untilToken(tokens, connectivity)
 
-  return { storeId, store, fileStorage, fileSync, progress, connectivity, tokens, deleteGraceMs, tokenArrivedAfterBoot }
+  return { storeId, store, fileStorage, fileSync, progress, connectivity, tokens, deleteGraceMs }
 }
 
 const serverSettingsKey = 'file-sync:serverSettings'
@@ -254,21 +249,6 @@ const subscribeNetworkStatus = (store: AppStore, listener: (connected: boolean) 
   )
   return () => void Effect.runFork(Fiber.interrupt(fiber))
 }
-
-/** Asks for a token each time the server becomes reachable, until one comes. */
-const untilToken = (tokens: TokenProvider, connectivity: Connectivity): Promise<void> =>
-  new Promise((resolve) => {
-    const attempt = () =>
-      tokens.getToken().then(
-        () => {
-          unsubscribe()
-          resolve()
-        },
-        () => {},
-      )
-    const unsubscribe = connectivity.subscribe((online) => online && void attempt())
-    if (connectivity.online) void attempt()
-  })
 
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms))])

@@ -76,8 +76,13 @@ export const LocalFileState = Schema.Struct({
   lastError: Schema.String,
   /** The content hash a 'failed' status is about: a newer version of the file is tried afresh. */
   failedHash: Schema.String,
-  /** This device has asked the server to drop the bytes of this deleted file. */
+  /**
+   * This device has asked the server to delete this file's bytes (the server keeps them, marked,
+   * for the grace period): if the file comes back, this device asks the server to keep them.
+   */
   remoteRemoved: Schema.Boolean,
+  /** This device restored the file: the server must keep its bytes (clear a pending deletion). */
+  keepRemote: Schema.optional(Schema.Boolean),
   /** The upload in parts this device has begun for the file; null or absent when none. */
   partsUpload: Schema.optional(Schema.NullOr(PartsUpload)),
 })
@@ -92,6 +97,7 @@ export const emptyLocalFileState: LocalFileState = {
   lastError: '',
   failedHash: '',
   remoteRemoved: false,
+  keepRemote: false,
   partsUpload: null,
 }
 
@@ -154,6 +160,15 @@ export const events = {
   fileRestored: Events.synced({
     name: 'v1.FileRestored',
     schema: Schema.Struct({ id: Schema.String, restoredAt: Schema.Number }),
+  }),
+  /**
+   * The server no longer has this content (evicted, or removed after its grace period) though a
+   * row says it was uploaded: a device found out (a 404). Every row with it is not uploaded any
+   * more, so a device that holds the bytes uploads them again.
+   */
+  fileRemoteLost: Events.synced({
+    name: 'v1.FileRemoteLost',
+    schema: Schema.Struct({ contentHash: Schema.String, foundAt: Schema.Number }),
   }),
   galleryItemAdded: Events.synced({
     name: 'v1.GalleryItemAdded',
@@ -234,6 +249,7 @@ const materializers = State.SQLite.materializers(events, {
   },
   'v1.FileDeleted': ({ id, deletedAt }) => files.update({ deletedAt }).where({ id }),
   'v1.FileRestored': ({ id }) => files.update({ deletedAt: null }).where({ id }),
+  'v1.FileRemoteLost': ({ contentHash }) => files.update({ remoteKey: '' }).where({ contentHash }),
   'v1.GalleryItemAdded': (item) => galleryItems.insert({ ...item, removedAt: null }),
   'v1.GalleryItemRemoved': ({ id, removedAt }) => galleryItems.update({ removedAt }).where({ id }),
   'v1.GalleryItemRestored': ({ id }) => galleryItems.update({ removedAt: null }).where({ id }),

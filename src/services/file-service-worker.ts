@@ -7,14 +7,15 @@ export interface FileServiceWorkerOptions {
   container: ServiceWorkerContainer
   scriptUrl?: string
   storeId: string
-  getToken: () => Promise<string>
+  getToken: (options?: { refresh?: boolean }) => Promise<string>
   /** How long to wait for the worker to take control before going on without it. */
   controlTimeoutMs?: number
 }
 
 export type ServiceWorkerMessage =
   | { type: 'file-sync/token'; storeId: string; token: string }
-  | { type: 'file-sync/token-request'; storeId: string }
+  /** `refresh`: the server refused the token the worker had (it expired): a new one, not the same. */
+  | { type: 'file-sync/token-request'; storeId: string; refresh?: boolean }
   | { type: 'file-sync/claim' }
 
 export const connectFileServiceWorker = async ({
@@ -30,7 +31,7 @@ export const connectFileServiceWorker = async ({
     const message = event.data
     if (message?.type !== 'file-sync/token-request' || message.storeId !== storeId) return
     const port = event.ports[0]
-    getToken().then(
+    getToken({ refresh: message.refresh === true }).then(
       (token) => port?.postMessage({ type: 'file-sync/token', storeId, token } satisfies ServiceWorkerMessage),
       () => port?.postMessage({ type: 'file-sync/token', storeId, token: '' } satisfies ServiceWorkerMessage),
     )

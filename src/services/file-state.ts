@@ -50,8 +50,12 @@ import type { FileRow, LocalFileState, PartsUpload, TransferStatus } from '../li
  * to the store while a large transfer runs costs the tab memory until it ends.
  *
  * A failure is about one content hash, so a new version of the file is tried afresh. A deleted
- * file leaves the machine: its local copy goes (localRemoved) and the server is asked to drop
- * its copy (serverCopyRemoved, or serverCopyKept when it refused).
+ * file leaves the machine: its local copy goes (localRemoved) and the server is asked to delete
+ * its copy (serverCopyRemoved, or serverCopyKept when it refused), which it keeps, marked, for the
+ * grace period. A file restored (here: restoredHere, or anywhere after this device asked for the
+ * deletion) has the server keep its copy (serverCopyKeptForRestore). A server found without a
+ * copy it should have (a 404) is told to every device by v1.FileRemoteLost: the row is not
+ * uploaded any more, and a device with the bytes uploads them again.
  */
 export type FileStatePatch = Partial<LocalFileState>
 
@@ -101,9 +105,13 @@ export const transitions = {
   /** The copy of a deleted file was removed from this device. */
   localRemoved: (): FileStatePatch => ({ localHash: '' }),
   localRemovalFailed: (error: string): FileStatePatch => ({ localHash: '', lastError: `Could not remove the copy on this device: ${error}` }),
-  /** This device asked the server to drop a deleted file's bytes (once, whatever it answered). */
+  /** This device asked the server to delete a deleted file's bytes (once, whatever it answered). */
   serverCopyRemoved: (): FileStatePatch => ({ remoteRemoved: true }),
   serverCopyKept: (error: string): FileStatePatch => ({ remoteRemoved: true, lastError: `The server kept its copy: ${error}` }),
+  /** Restored on this device: the server is to keep the bytes. */
+  restoredHere: (): FileStatePatch => ({ keepRemote: true }),
+  /** The server keeps the bytes of a file that came back (or found them gone: the row says so). */
+  serverCopyKeptForRestore: (): FileStatePatch => ({ remoteRemoved: false, keepRemote: false }),
 
   /** The person asked to try a failed transfer again. */
   retried: (state: LocalFileState): FileStatePatch => ({

@@ -124,7 +124,12 @@ export const createFileStorage = ({
       if (!inGrace(file, { now: at, deleteGraceMs })) {
         throw new FileError('not-found', `"${file.name}" was deleted more than ${formatDuration(deleteGraceMs)} ago: it can no longer be restored.`)
       }
-      store.commit(events.fileRestored({ id: fileId, restoredAt: at }), ...alsoCommit)
+      store.commit(
+        events.fileRestored({ id: fileId, restoredAt: at }),
+        // This device has the server keep the bytes (their deletion may be pending there).
+        tables.localFilesState.set(transitions.restoredHere(), fileId),
+        ...alsoCommit,
+      )
     },
   } satisfies Omit<FileStorage, 'whenIdle'>
 

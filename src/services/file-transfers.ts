@@ -93,6 +93,12 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
                 setState(fileId, transitions.downloadHeld())
                 context.holdDownloads(error)
               }
+              if (error.kind === 'not-found') {
+                // The server lost the bytes (evicted, or removed once deleted): every device hears
+                // of it, and one that holds them uploads them again. This one waits for that.
+                store.commit(events.fileRemoteLost({ contentHash: hash, foundAt: context.now() }), tables.localFilesState.set(transitions.downloadCancelled(), fileId))
+                return
+              }
               throw error
             }
           }
@@ -156,6 +162,27 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
         // Asked once: a server that refuses keeps its copy, and this device stops asking.
         onFailure: (error, _attempt, retryInMs) => {
           if (retryInMs === undefined) setState(fileId, transitions.serverCopyKept(error.message))
+        },
+      }
+    case 'keepRemote':
+      return {
+        key,
+        kind: 'remove',
+        async run(signal) {
+          const outcome = await remote.keep(hash, { signal })
+          if (outcome === 'gone') {
+            store.commit(events.fileRemoteLost({ contentHash: hash, foundAt: context.now() }), tables.localFilesState.set(transitions.serverCopyKeptForRestore(), fileId))
+          } else {
+            setState(fileId, transitions.serverCopyKeptForRestore())
+          }
+        },
+        // Asked until it answers (network errors are retried); a final refusal stops asking. If
+        // the server then removes the bytes, the next device that misses them says so
+        // (v1.FileRemoteLost) and one that holds them uploads them again.
+        onFailure: (error, _attempt, retryInMs) => {
+          if (retryInMs === undefined) {
+            setState(fileId, { ...transitions.serverCopyKeptForRestore(), lastError: `The server was not asked to keep its copy: ${error.message}` })
+          }
         },
       }
     case 'abandonUpload':

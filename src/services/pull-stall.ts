@@ -102,9 +102,9 @@ export const watchPullStall = ({
  * undefined when the server cannot say now.
  */
 export const syncHeadFrom =
-  ({ url, token, fetch = globalThis.fetch.bind(globalThis) }: { url: string; token: () => string; fetch?: typeof globalThis.fetch }) =>
+  ({ url, token, fetch = globalThis.fetch.bind(globalThis) }: { url: string; token: () => string | Promise<string>; fetch?: typeof globalThis.fetch }) =>
   async (): Promise<number | undefined> => {
-    const current = token()
+    const current = await token()
     if (current === '') return undefined
     const response = await fetch(url, {
       headers: { Authorization: `Bearer ${current}` },

@@ -46,7 +46,10 @@ export interface RemoteFileStorage {
     options?: { signal?: AbortSignal; from?: number },
   ): Promise<{ body: ReadableStream<Uint8Array>; size: number; from: number }>
   head(hash: string, options?: { signal?: AbortSignal }): Promise<{ size: number; mimeType: string } | undefined>
+  /** Asks the server to delete the bytes: it keeps them, marked, for its grace period. */
   remove(hash: string, options?: { signal?: AbortSignal }): Promise<void>
+  /** Asks the server to keep the bytes (a deleted file came back): 'gone' when it has none any more. */
+  keep(hash: string, options?: { signal?: AbortSignal }): Promise<'kept' | 'gone'>
   /**
    * What another thread needs to make these requests itself, so that a download's bytes go
    * from the network to the disk without crossing to the page (see `LocalFileStorage.download`).
@@ -248,6 +251,13 @@ export const createRemoteFileStorage = (options: RemoteFileStorageOptions): Remo
     async remove(hash, { signal } = {}) {
       const response = await request(urlOf(hash), { method: 'DELETE' }, signal)
       if (!response.ok && response.status !== 404) throw await errorFrom(response, 'The server could not delete the file')
+    },
+
+    async keep(hash, { signal } = {}) {
+      const response = await request(urlOf(hash, 'restore'), { method: 'POST' }, signal)
+      if (response.status === 404) return 'gone'
+      if (!response.ok) throw await errorFrom(response, 'The server could not keep the file')
+      return 'kept'
     },
   }
 }

@@ -15,22 +15,25 @@ import { failedFor } from './file-state.ts'
  *   file live,    bytes missing, not uploaded → nothing (waiting for the device that has them)
  *
  * A delete is soft: for a grace period (24 hours by default) the bytes stay
- * somewhere, so that `v1.FileRestored` can bring the file back on every device.
+ * somewhere, so that `v1.FileRestored` can bring the file back on every device. The server owns
+ * the grace of its copy: asked to delete, it marks the bytes and removes them only once the grace
+ * is over, unless asked to keep them in between (src/workers/pending-deletion.ts).
  *
  *   file deleted, uploaded,     bytes here   → remove the local copy at once (the server has one)
- *   file deleted, uploaded,     grace over, content not used by a live file nor by a deleted
- *                                  one still restorable, not asked yet
- *                                            → remove the remote copy (each device asks once)
+ *   file deleted, uploaded,     content not used by a live file, not asked yet
+ *                                            → ask the server to delete its copy (each device
+ *                                              asks once; the server keeps it for the grace)
  *   file deleted, not uploaded, bytes here   → nothing until the grace is over (the only copy),
  *                                              then remove the local copy
  *   file deleted, not uploaded               → never anything on the server: no upload starts,
  *                                              and a running one is cancelled (no longer planned)
- *   file restored                            → a live file again: the rows above apply
+ *   file restored                            → a live file again: the rows above apply, and if
+ *                                              it was restored here, or this device asked the
+ *                                              server to delete it → ask the server to keep it
  *
  * A local copy's bytes stay when its removal runs if a live file, or a deleted file whose only
  * copy they are, has the same content. Time enters through `now` only: the caller plans again
- * at `nextGraceEnd`. (The grace is a rule of the client for now; a server that owns it would
- * take the two "grace over" rows away from here.)
+ * at `nextGraceEnd`.
  *
  * An upload in parts that this device began (`partsUpload` in its state) is abandoned (the
  * server drops its parts) once it can no longer complete: the file was deleted, has new content,
@@ -45,6 +48,7 @@ export type PlannedTransfer =
   | { kind: 'useLocal'; fileId: string; hash: string }
   | { kind: 'removeLocal'; fileId: string; hash: string }
   | { kind: 'removeRemote'; fileId: string; hash: string }
+  | { kind: 'keepRemote'; fileId: string; hash: string }
   | { kind: 'abandonUpload'; fileId: string; hash: string; uploadId: string }
 
 export const transferKey = (transfer: PlannedTransfer): string =>
@@ -88,8 +92,9 @@ export const planTransfers = (
   time: PlanTime,
   onDevice: ReadonlySet<string> = new Set(),
 ): PlannedTransfer[] => {
-  // The server keeps the content of a live file, and of a deleted file that can still be restored.
-  const keptOnServer = new Set(files.filter((file) => file.deletedAt === null || inGrace(file, time)).map((file) => file.contentHash))
+  // Content a live file refers to is never to be deleted on the server. That of deleted files is:
+  // the server keeps it for the grace period (marked), so that a restore on any device finds it.
+  const live = new Set(files.filter((file) => file.deletedAt === null).map((file) => file.contentHash))
   const plan: PlannedTransfer[] = []
   for (const file of files) {
     const state = states.get(file.id) ?? emptyLocalFileState
@@ -100,6 +105,10 @@ export const planTransfers = (
       plan.push({ kind: 'abandonUpload', fileId: file.id, hash: parts.hash, uploadId: parts.uploadId })
     }
     if (file.deletedAt === null) {
+      // Back from a deletion: the server must keep the bytes it was asked to delete.
+      if (uploaded && (state.remoteRemoved || state.keepRemote === true)) {
+        plan.push({ kind: 'keepRemote', fileId: file.id, hash: file.contentHash })
+      }
       const hasBytes = state.localHash === file.contentHash
       if (hasBytes && !uploaded && !failedFor(state.upload, state, file)) {
         if (!parts || partsOfThisContent) {
@@ -116,7 +125,7 @@ export const planTransfers = (
     if (state.localHash !== '' && (uploaded || graceOver)) {
       plan.push({ kind: 'removeLocal', fileId: file.id, hash: state.localHash })
     }
-    if (uploaded && graceOver && !state.remoteRemoved && !keptOnServer.has(file.contentHash)) {
+    if (uploaded && !state.remoteRemoved && !live.has(file.contentHash)) {
       plan.push({ kind: 'removeRemote', fileId: file.id, hash: file.contentHash })
     }
   }

@@ -3,9 +3,10 @@
  * file API (bytes in R2), both guarded by the same per-store token (./auth).
  *
  *   GET  /api/health                 liveness, the delete grace period and the size limits, no token
- *   GET  /api/auth/:storeId          development token (off with DEV_AUTH = "false")
+ *   GET  /api/auth/:storeId          a token for the store, if ./authorize.ts says so
  *   *    /api/files/:storeId/:sha256 file bytes (./files), and /uploads below it: multipart uploads
  *   GET  /api/sync-head/:storeId     the store's last event number on the server (LiveStore's head)
+ *   POST /api/admin/stores/:storeId/evict   remove the store's bytes (ADMIN_SECRET; ./admin)
  *   WS   /api/sync?storeId&payload&transport=ws   LiveStore sync
  *
  * Pages of other origins reach it only when ALLOWED_ORIGINS names them (./cors).
@@ -20,27 +21,23 @@ import {
 } from '@livestore/sync-cf/cf-worker'
 import { env as moduleEnv } from 'cloudflare:workers'
 
-import { bearerToken, handleDevTokenRequest, isValidStoreId, verifyStoreToken, type AuthEnv } from './auth.ts'
+import { authenticate, checkStoreToken, handleTokenRequest, isValidStoreId, unauthorized, type AuthEnv, type Authorize } from './auth.ts'
+import { handleAdminRequest, type AdminEnv } from './admin.ts'
+import { authorize as appAuthorize, type DevelopmentAuthEnv } from './authorize.ts'
 import { type CorsEnv, withCors } from './cors.ts'
-import { handleFileRequest, type FilesEnv } from './files.ts'
+import { handleFileRequest, storageOf, type FilesEnv } from './files.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
 import { maxFileBytes, maxRequestBytes } from './limits.ts'
+import { deleteGraceMs, sweepPendingDeletions } from './pending-deletion.ts'
 
 export type Env = AuthEnv &
   FilesEnv &
-  CorsEnv & {
+  CorsEnv &
+  AdminEnv &
+  DevelopmentAuthEnv & {
     /** Typed with LiveStore's copy of Cloudflare's types, which handleSyncRequest checks it against. */
     SYNC_BACKEND_DO: CfTypes.DurableObjectNamespace
-    /** "false" turns off GET /api/auth/:storeId. */
-    DEV_AUTH?: string
-    /** How long a deleted file stays restorable, in seconds (a wrangler var); the page reads it from /api/health. */
-    DELETE_GRACE_SECONDS?: string
   }
-
-const DEFAULT_DELETE_GRACE_SECONDS = 24 * 60 * 60
-
-const deleteGraceMs = (env: Env): number =>
-  (/^\d{1,10}$/.test(env.DELETE_GRACE_SECONDS ?? '') ? Number(env.DELETE_GRACE_SECONDS) : DEFAULT_DELETE_GRACE_SECONDS) * 1000
 
 /** What the page needs before any transfer: the grace period of deletes, and the sizes it may send. */
 const health = (env: Env) => ({
@@ -55,11 +52,22 @@ const health = (env: Env) => ({
 /** What the page passes as LiveStore's `syncPayload`. */
 export const SyncPayload = Schema.Struct({ authToken: Schema.String })
 
-const hasSyncToken = (env: AuthEnv, storeId: string, payload: unknown): Promise<boolean> =>
-  verifyStoreToken(env, storeId, Schema.is(SyncPayload)(payload) ? payload.authToken : undefined)
+const checkSyncToken = (env: AuthEnv, storeId: string, payload: unknown) =>
+  checkStoreToken(env, storeId, Schema.is(SyncPayload)(payload) ? payload.authToken : undefined)
 
 const assertSyncToken = async (env: AuthEnv, storeId: string, payload: unknown): Promise<void> => {
-  if (!(await hasSyncToken(env, storeId, payload))) throw new Error(`no valid authToken for store "${storeId}"`)
+  const check = await checkSyncToken(env, storeId, payload)
+  if (!check.ok) throw new Error(`authToken refused for store "${storeId}": ${check.refusal}`)
+}
+
+/**
+ * A pull's payload: the token's signature and store, not its expiry. A live pull is one request
+ * for as long as the socket lives, sent again as it was (with the token of its time) when the
+ * socket reconnects; that new socket's own token was checked, expiry included, when it opened.
+ */
+const assertPullToken = async (env: AuthEnv, storeId: string, payload: unknown): Promise<void> => {
+  const check = await checkSyncToken(env, storeId, payload)
+  if (!check.ok && check.refusal !== 'expired') throw new Error(`authToken refused for store "${storeId}": ${check.refusal}`)
 }
 
 // validatePayload runs once per connection, but every push and pull carries its
@@ -70,7 +78,7 @@ export class SyncBackendDO extends makeDurableObject({
   // The options are fixed when the class is defined, before any `this.env`:
   // the module-level env of `cloudflare:workers` is the same object.
   onPush: (_message, { storeId, payload }) => assertSyncToken(moduleEnv as Env, storeId, payload),
-  onPull: (_message, { storeId, payload }) => assertSyncToken(moduleEnv as Env, storeId, payload),
+  onPull: (_message, { storeId, payload }) => assertPullToken(moduleEnv as Env, storeId, payload),
 }) {
   readonly #sql: CfTypes.SqlStorage
 
@@ -100,29 +108,48 @@ export class SyncBackendDO extends makeDurableObject({
 
 type SyncHeadStub = { syncHead(storeId: string): Promise<number> }
 
-export default {
-  async fetch(request, env, ctx) {
-    try {
-      return await withCors(request, env, () => route(request, env, ctx))
-    } catch (error) {
-      console.error('unhandled error', error)
-      return errorResponse(500, 'internal error')
-    }
-  },
-} satisfies ExportedHandler<Env>
+export interface WorkerOptions {
+  /** Who may open which store (./authorize.ts); the development check by default. */
+  authorize?: Authorize<Env>
+}
 
-const route = async (request: Request, env: Env, ctx: ExecutionContext): Promise<Response> => {
+/**
+ * The Worker's handlers. The default export is this Worker with the check of ./authorize.ts;
+ * an app that wants another one builds its own: `export default createWorker({ authorize })`.
+ */
+export const createWorker = ({ authorize = appAuthorize }: WorkerOptions = {}) =>
+  ({
+    async fetch(request, env, ctx) {
+      try {
+        return await withCors(request, env, () => route(request, env, ctx, authorize))
+      } catch (error) {
+        console.error('unhandled error', error)
+        return errorResponse(500, 'internal error')
+      }
+    },
+    // The cron trigger of wrangler.toml: bytes of files deleted longer ago than the grace period go.
+    async scheduled(_controller, env) {
+      const started = Date.now()
+      const { removed, waiting } = await sweepPendingDeletions(storageOf(env, {}), { now: started, graceMs: deleteGraceMs(env) })
+      console.log(JSON.stringify({ route: 'sweep', removed: removed.length, waiting, ms: Date.now() - started }))
+    },
+  }) satisfies ExportedHandler<Env>
+
+export default createWorker()
+
+const route = async (request: Request, env: Env, ctx: ExecutionContext, authorize: Authorize<Env>): Promise<Response> => {
   const { pathname } = new URL(request.url)
   if (pathname === '/api/health') {
     return request.method === 'GET' ? json(health(env)) : methodNotAllowed(['GET'])
   }
-  if (pathname.startsWith('/api/auth/')) return handleDevTokenRequest(request, env)
+  if (pathname.startsWith('/api/auth/')) return handleTokenRequest(request, env, pathname.slice('/api/auth/'.length), authorize)
   if (pathname.startsWith('/api/sync-head/')) return handleSyncHeadRequest(request, env, pathname.slice('/api/sync-head/'.length))
-  if (pathname === '/api/files' || pathname.startsWith('/api/files/')) return handleFileRequest(request, env)
+  if (pathname === '/api/files' || pathname.startsWith('/api/files/')) return handleFileRequest(request, env, { basePath: '/api/files' })
+  if (pathname.startsWith('/api/admin/')) return handleAdminRequest(request, env, storageOf(env, {}))
 
   // LiveStore routes by query parameters; the page's client uses /api/sync.
   if (pathname === '/api/sync' || !pathname.startsWith('/api/')) {
-    const response = await serveSync(request, env, ctx)
+    const response = await handleSyncSocket(request, env, ctx)
     if (response !== undefined) return response
     if (pathname === '/api/sync') return errorResponse(400, 'expected LiveStore sync parameters: storeId, payload, transport')
   }
@@ -133,18 +160,18 @@ const route = async (request: Request, env: Env, ctx: ExecutionContext): Promise
 const handleSyncHeadRequest = async (request: Request, env: Env, storeId: string): Promise<Response> => {
   if (request.method !== 'GET') return methodNotAllowed(['GET'])
   if (!isValidStoreId(storeId)) return errorResponse(400, 'expected /api/sync-head/<storeId>')
-  const token = bearerToken(request)
-  if (token === undefined) return errorResponse(401, 'missing "Authorization: Bearer <token>" header', { 'WWW-Authenticate': 'Bearer' })
-  if (!(await verifyStoreToken(env, storeId, token))) {
-    return errorResponse(401, `token is not valid for store "${storeId}"`, { 'WWW-Authenticate': 'Bearer' })
-  }
+  const identity = await authenticate(request, env, storeId)
+  if (identity instanceof Response) return identity
   // The same Durable Object LiveStore's handleSyncRequest picks for the store.
   const stub = env.SYNC_BACKEND_DO.get(env.SYNC_BACKEND_DO.idFromName(storeId)) as unknown as SyncHeadStub
   return json({ head: await stub.syncHead(storeId) }, 200, { 'Cache-Control': 'no-store' })
 }
 
-/** LiveStore sync, or undefined when the request carries no sync parameters. */
-const serveSync = async (request: Request, env: Env, ctx: ExecutionContext): Promise<Response | undefined> => {
+/**
+ * LiveStore sync (the socket, its token checked), or undefined when the request carries no sync
+ * parameters. Mount it at any path: LiveStore routes by query parameters.
+ */
+export const handleSyncSocket = async (request: Request, env: Env, ctx: ExecutionContext): Promise<Response | undefined> => {
   // LiveStore imports its own pinned copy of Cloudflare's types; ours are the
   // global ones. Same runtime objects, so they are cast here, once.
   const syncRequest = request as unknown as CfTypes.Request
@@ -152,9 +179,8 @@ const serveSync = async (request: Request, env: Env, ctx: ExecutionContext): Pro
   if (searchParams === undefined) return undefined
   // Checked before the library does (validatePayload below), so that a refused
   // socket gets the file API's 401 JSON instead of the library's plain-text 400.
-  if (!(await hasSyncToken(env, searchParams.storeId, searchParams.payload))) {
-    return errorResponse(401, `sync payload needs an authToken valid for store "${searchParams.storeId}"`)
-  }
+  const check = await checkSyncToken(env, searchParams.storeId, searchParams.payload)
+  if (!check.ok) return unauthorized(searchParams.storeId, check.refusal)
   const response = await handleSyncRequest({
     request: syncRequest,
     searchParams,

@@ -2,6 +2,7 @@
  * The paths of the file API, and the answer that names a stored file.
  *
  *   /api/files/:storeId/:sha256                                   the file
+ *   /api/files/:storeId/:sha256/restore                           keep a file pending deletion
  *   /api/files/:storeId/:sha256/uploads                           start a multipart upload
  *   /api/files/:storeId/:sha256/uploads/:uploadId                 complete or abort it
  *   /api/files/:storeId/:sha256/uploads/:uploadId/parts/:number   one part of it
@@ -14,6 +15,7 @@ export type FileKey = { storeId: string; sha256: string; key: string }
 
 export type FileRoute =
   | { kind: 'file'; file: FileKey }
+  | { kind: 'restore'; file: FileKey }
   | { kind: 'uploads'; file: FileKey }
   | { kind: 'upload'; file: FileKey; uploadId: string }
   | { kind: 'part'; file: FileKey; uploadId: string; partNumber: number }
@@ -23,6 +25,7 @@ export const MAX_PART_NUMBER = 10_000
 const MAX_UPLOAD_ID_LENGTH = 1024
 
 /**
+ * `path` is what follows the API's base path (`/api/files/` in the built-in Worker).
  * Reads the path as the URL parser left it: dot segments (`..`, `%2E%2E`) are
  * already resolved, and an encoded slash (`%2F`) stays encoded, so it never
  * splits a segment. The upload id is the one segment that is decoded (after
@@ -30,15 +33,16 @@ const MAX_UPLOAD_ID_LENGTH = 1024
  *
  * Returns the route, or why the path is not one.
  */
-export const parseFileRoute = (pathname: string): FileRoute | string => {
-  const [storeId, sha256, ...rest] = pathname.slice('/api/files/'.length).split('/')
+export const parseFileRoute = (path: string): FileRoute | string => {
+  const [storeId, sha256, ...rest] = path.split('/')
   if (storeId === undefined || sha256 === undefined || !isValidStoreId(storeId) || !/^[0-9a-f]{64}$/.test(sha256)) {
-    return 'file path must be /api/files/<storeId>/<sha256>: storeId of 1-64 characters [a-zA-Z0-9_-], sha256 as 64 lowercase hex digits'
+    return 'file path must be <base>/<storeId>/<sha256>: storeId of 1-64 characters [a-zA-Z0-9_-], sha256 as 64 lowercase hex digits'
   }
   const file = { storeId, sha256, key: `${storeId}/${sha256}` }
   if (rest.length === 0) return { kind: 'file', file }
+  if (rest.length === 1 && rest[0] === 'restore') return { kind: 'restore', file }
   if (rest[0] !== 'uploads' || (rest.length !== 1 && rest.length !== 2 && !(rest.length === 4 && rest[2] === 'parts'))) {
-    return 'path must be /api/files/<storeId>/<sha256>, followed by nothing, /uploads, /uploads/<uploadId> or /uploads/<uploadId>/parts/<partNumber>'
+    return 'path must be <base>/<storeId>/<sha256>, followed by nothing, /restore, /uploads, /uploads/<uploadId> or /uploads/<uploadId>/parts/<partNumber>'
   }
   if (rest.length === 1) return { kind: 'uploads', file }
 

@@ -1,37 +1,94 @@
 /**
- * File API on R2, content-addressed per store: `/api/files/<storeId>/<sha256>`
- * and its multipart uploads below it (paths in ./file-routes). Every request
- * needs `Authorization: Bearer <store token>` for the store in its path.
+ * The file API, content-addressed per store: `<basePath>/<storeId>/<sha256>` and its multipart
+ * uploads below it (paths in ./file-routes). Every request needs `Authorization: Bearer <store
+ * token>` for the store in its path.
  *
- * PUT streams the body into R2 with its SHA-256, so R2 itself refuses bytes that
- * do not match their name; GET/HEAD answer immutable, cacheable objects, with
- * single ranges and conditional requests (./http-range); DELETE is idempotent.
- * Files larger than one request go up in parts (./multipart).
+ * PUT streams the body into storage with its SHA-256, so the storage itself refuses bytes that
+ * do not match their name; GET/HEAD answer immutable, cacheable objects, with single ranges and
+ * conditional requests (./http-range); DELETE marks the bytes pending deletion, removed by the
+ * scheduled sweep once the grace period is over, and POST …/restore clears that mark
+ * (./pending-deletion). Files larger than one request go up in parts (./multipart).
+ *
+ * The bytes live in a FileStorage (./storage/types.ts): R2 (`env.FILES_BUCKET`) unless the
+ * options name another.
  */
-import { bearerToken, verifyStoreToken, type AuthEnv } from './auth.ts'
+import { authenticate, type AuthEnv } from './auth.ts'
 import { parseFileRoute, storedFile, type FileKey, type FileRoute } from './file-routes.ts'
-import { errorResponse, methodNotAllowed } from './http.ts'
+import { errorResponse, json, methodNotAllowed } from './http.ts'
 import { answerRead, httpDate } from './http-range.ts'
-import { declaredBodySize } from './limits.ts'
-import { abortUpload, completeUpload, createUpload, uploadPart, type UploadsEnv } from './multipart.ts'
-import { R2_ERROR, r2ErrorCode } from './r2-errors.ts'
+import { declaredBodySize, type LimitsEnv } from './limits.ts'
+import { abortUpload, completeUpload, createUpload, uploadPart } from './multipart.ts'
+import { clearPendingDeletion, deleteGraceMs, markPendingDeletion, type GraceEnv } from './pending-deletion.ts'
 import { R2_WINDOW_BYTES } from './r2-windows.ts'
 import { storedBytes } from './stored-bytes.ts'
+import { r2Storage } from './storage/r2.ts'
+import { isStorageError, type FileStorage, type StoredObject, type StoredObjectBody } from './storage/types.ts'
 
-export type FilesEnv = AuthEnv & UploadsEnv
+export type FilesEnv = AuthEnv &
+  LimitsEnv &
+  GraceEnv & {
+    /** The default storage's bucket; not needed when the options pass a storage. */
+    FILES_BUCKET?: R2Bucket
+  }
+
+/** What every route of the API works with. */
+export interface FileApi {
+  env: FilesEnv
+  storage: FileStorage
+}
 
 // The key names the content, so a stored object never changes.
 const IMMUTABLE = 'private, max-age=31536000, immutable'
 
-export const handleFileRequest = async (request: Request, env: FilesEnv): Promise<Response> => {
+/** The storage the options name, or R2 through `env.FILES_BUCKET`. */
+export const storageOf = (env: FilesEnv, options: { storage?: FileStorage }): FileStorage => {
+  if (options.storage !== undefined) return options.storage
+  if (env.FILES_BUCKET === undefined) throw new Error('no storage: bind an R2 bucket as FILES_BUCKET, or pass options.storage')
+  return r2Storage(env.FILES_BUCKET)
+}
+
+export interface FileRequestOptions {
+  /**
+   * Where the file API is mounted: requests are `<basePath>/<storeId>/<sha256>…`. `/api/files` in
+   * the built-in Worker; any path when mounted in another Worker or a Hono app.
+   */
+  basePath?: string
+  /** Where the bytes live; R2 through `env.FILES_BUCKET` by default. */
+  storage?: FileStorage
+}
+
+/**
+ * The file API as one function: mount it at `basePath` in any Worker or Hono app, next to
+ * LiveStore's sync handler (README: "Mounting the file API"). `env` carries the bucket
+ * (`FILES_BUCKET`), the token secret and the limits.
+ */
+export const handleFileRequest = async (request: Request, env: FilesEnv, options: FileRequestOptions = {}): Promise<Response> => {
   const started = Date.now()
-  const route = parseFileRoute(new URL(request.url).pathname)
-  const response = typeof route === 'string' ? errorResponse(400, route) : await answer(request, env, route)
+  const basePath = (options.basePath ?? '/api/files').replace(/\/+$/, '')
+  const pathname = new URL(request.url).pathname
+  const route = pathname.startsWith(`${basePath}/`)
+    ? parseFileRoute(pathname.slice(basePath.length + 1))
+    : `file path must start with ${basePath}/`
+  let user: string | undefined
+  let response: Response
+  if (typeof route === 'string') {
+    response = errorResponse(400, route)
+  } else {
+    const identity = await authenticate(request, env, route.file.storeId)
+    if (identity instanceof Response) {
+      response = identity
+    } else {
+      user = identity.userId
+      response = await answer(request, { env, storage: storageOf(env, options) }, route)
+    }
+  }
   // One line per request, for `wrangler tail`; never the token.
   console.log(
     JSON.stringify({
       route: typeof route === 'string' ? 'invalid path' : routeName(route, request.method),
-      files: typeof route === 'string' ? 'invalid key' : route.file.key,
+      store: typeof route === 'string' ? undefined : route.file.storeId,
+      file: typeof route === 'string' ? undefined : route.file.sha256,
+      user,
       method: request.method,
       status: response.status,
       bytes: Number(response.headers.get('Content-Length') ?? request.headers.get('Content-Length') ?? 0),
@@ -51,64 +108,76 @@ const routeName = (route: FileRoute, method: string): string => {
       return 'upload-part'
     case 'upload':
       return method === 'POST' ? 'upload-complete' : method === 'DELETE' ? 'upload-abort' : 'upload'
+    case 'restore':
+      return 'restore'
   }
 }
 
-const answer = async (request: Request, env: FilesEnv, route: FileRoute): Promise<Response> => {
+const answer = async (request: Request, api: FileApi, route: FileRoute): Promise<Response> => {
   const { file } = route
-  const token = bearerToken(request)
-  if (token === undefined) {
-    return errorResponse(401, 'missing "Authorization: Bearer <token>" header', { 'WWW-Authenticate': 'Bearer' })
-  }
-  if (!(await verifyStoreToken(env, file.storeId, token))) {
-    return errorResponse(401, `token is not valid for store "${file.storeId}"`, { 'WWW-Authenticate': 'Bearer' })
-  }
   const method = request.method
   switch (route.kind) {
     case 'file':
-      if (method === 'GET' || method === 'HEAD') return readFile(request, env, file)
-      if (method === 'PUT') return putFile(request, env, file)
-      if (method === 'DELETE') return deleteFile(env, file)
+      if (method === 'GET' || method === 'HEAD') return readFile(request, api, file)
+      if (method === 'PUT') return putFile(request, api, file)
+      if (method === 'DELETE') return deleteFile(api, file)
       return methodNotAllowed(['GET', 'HEAD', 'PUT', 'DELETE'])
+    case 'restore':
+      return method === 'POST' ? restoreFile(api, file) : methodNotAllowed(['POST'])
     case 'uploads':
-      return method === 'POST' ? createUpload(request, env, file) : methodNotAllowed(['POST'])
+      return method === 'POST' ? createUpload(request, api, file) : methodNotAllowed(['POST'])
     case 'upload':
-      if (method === 'POST') return completeUpload(request, env, file, route.uploadId)
-      if (method === 'DELETE') return abortUpload(env, file, route.uploadId)
+      if (method === 'POST') return completeUpload(request, api, file, route.uploadId)
+      if (method === 'DELETE') return abortUpload(api, file, route.uploadId)
       return methodNotAllowed(['POST', 'DELETE'])
     case 'part':
-      return method === 'PUT' ? uploadPart(request, env, file, route.uploadId, route.partNumber) : methodNotAllowed(['PUT'])
+      return method === 'PUT' ? uploadPart(request, api, file, route.uploadId, route.partNumber) : methodNotAllowed(['PUT'])
   }
 }
 
-const putFile = async (request: Request, env: FilesEnv, file: FileKey): Promise<Response> => {
+const putFile = async (request: Request, { env, storage }: FileApi, file: FileKey): Promise<Response> => {
   const size = declaredBodySize(request, env, 'file', '; larger files go up in parts (POST …/uploads)')
   if (size instanceof Response) return size
 
-  const existing = await env.FILES_BUCKET.head(file.key)
+  const existing = await storage.head(file.key)
   if (existing !== null) {
     await request.body?.cancel()
+    // Another file of the store has this content now: it is no longer to be deleted.
+    await clearPendingDeletion(storage, file)
     return storedFile(file, existing.size, false)
   }
 
   try {
-    // The body streams straight into R2 (its Content-Length gives R2 the size it needs).
-    const stored = await env.FILES_BUCKET.put(file.key, request.body, {
+    // The body streams straight into storage (its Content-Length gives R2 the size it needs).
+    const stored = await storage.put(file.key, request.body ?? new Uint8Array(), {
       sha256: file.sha256,
-      httpMetadata: { contentType: request.headers.get('Content-Type') || 'application/octet-stream' },
+      contentType: request.headers.get('Content-Type') || 'application/octet-stream',
     })
     return storedFile(file, stored?.size ?? size, true)
   } catch (error) {
-    if (r2ErrorCode(error) === R2_ERROR.badDigest) {
+    if (isStorageError(error, 'content-mismatch')) {
       return errorResponse(400, 'content does not match its SHA-256 (the last path segment); nothing was stored')
     }
     throw error
   }
 }
 
-const deleteFile = async (env: FilesEnv, file: FileKey): Promise<Response> => {
-  await env.FILES_BUCKET.delete(file.key)
-  return new Response(null, { status: 204 })
+/**
+ * DELETE: the bytes stay for the grace period, marked pending deletion (202, with when they may
+ * go); 204 when there are none. Idempotent: asking again moves the mark to now.
+ */
+const deleteFile = async ({ env, storage }: FileApi, file: FileKey): Promise<Response> => {
+  const pending = await markPendingDeletion(storage, file, { now: Date.now(), graceMs: deleteGraceMs(env) })
+  if (pending === undefined) return new Response(null, { status: 204 })
+  return json({ key: file.key, ...pending }, 202)
+}
+
+/** POST …/restore: the bytes are kept (200, `restored` says whether a deletion was pending); 404 once they are gone. */
+const restoreFile = async ({ storage }: FileApi, file: FileKey): Promise<Response> => {
+  const object = await storage.head(file.key)
+  if (object === null) return errorResponse(404, `no file ${file.key}: its bytes are gone; a device that holds them must upload them again`)
+  const restored = await clearPendingDeletion(storage, file)
+  return json({ key: file.key, size: object.size, restored })
 }
 
 /**
@@ -116,11 +185,11 @@ const deleteFile = async (env: FilesEnv, file: FileKey): Promise<Response> => {
  * A plain GET is one R2 read; a conditional or ranged one reads the metadata
  * first, then only the bytes it answers with, streamed from R2.
  */
-const readFile = async (request: Request, env: FilesEnv, file: FileKey): Promise<Response> => {
+const readFile = async (request: Request, { storage }: FileApi, file: FileKey): Promise<Response> => {
   const withBody = request.method === 'GET'
   const decidesFirst = !withBody || READ_CONDITIONS.some((name) => request.headers.has(name))
   // A plain GET asks for the first window only: all of a small file, and the size of a large one.
-  const object = decidesFirst ? await env.FILES_BUCKET.head(file.key) : await firstWindow(env, file)
+  const object = decidesFirst ? await storage.head(file.key) : await storage.get(file.key, { range: { offset: 0, length: R2_WINDOW_BYTES } })
   if (object === null) return missing(file)
 
   const answer = answerRead(request.headers, { etag: file.sha256, size: object.size, lastModified: object.uploaded })
@@ -137,43 +206,29 @@ const readFile = async (request: Request, env: FilesEnv, file: FileKey): Promise
     case 200: {
       if (!withBody) return new Response(null, { headers })
       const first = hasBody(object) ? object.body : undefined
-      return new Response(storedBytes(env.FILES_BUCKET, file.key, { offset: 0, length: object.size, first }), { headers })
+      return new Response(storedBytes(storage, file.key, { offset: 0, length: object.size, first }), { headers })
     }
     case 206: {
       headers.set('Content-Range', answer.contentRange)
       headers.set('Content-Length', String(answer.length))
       if (!withBody) return new Response(null, { status: 206, headers })
-      return new Response(storedBytes(env.FILES_BUCKET, file.key, { offset: answer.offset, length: answer.length }), { status: 206, headers })
+      return new Response(storedBytes(storage, file.key, { offset: answer.offset, length: answer.length }), { status: 206, headers })
     }
   }
 }
 
-const hasBody = (object: R2Object): object is R2ObjectBody => 'body' in object
-
-/**
- * The object with the body of its first window. A zero-byte object has no range to ask for:
- * R2 refuses one (local R2 with an unspecified error), and then it is read whole.
- */
-const firstWindow = async (env: FilesEnv, file: FileKey): Promise<R2ObjectBody | null> => {
-  try {
-    return await env.FILES_BUCKET.get(file.key, { range: { offset: 0, length: R2_WINDOW_BYTES } })
-  } catch (error) {
-    if ((await env.FILES_BUCKET.head(file.key))?.size === 0) return env.FILES_BUCKET.get(file.key)
-    throw error
-  }
-}
-
+const hasBody = (object: StoredObject): object is StoredObjectBody => 'body' in object
 
 // Request headers that can change the answer from a plain 200 (If-Range only matters with Range).
 const READ_CONDITIONS = ['Range', 'If-None-Match', 'If-Modified-Since']
 
 const missing = (file: FileKey): Response => errorResponse(404, `no file ${file.key}`)
 
-const objectHeaders = (object: R2Object, file: FileKey): Headers =>
+const objectHeaders = (object: StoredObject, file: FileKey): Headers =>
   new Headers({
-    'Content-Type': object.httpMetadata?.contentType ?? 'application/octet-stream',
+    'Content-Type': object.contentType,
     'Content-Length': String(object.size),
-    // Our own strong ETag, the content's SHA-256 (R2's etag is an MD5 of its own).
+    // Our own strong ETag, the content's SHA-256 (the storage's etag is its own).
     ETag: `"${file.sha256}"`,
     'Last-Modified': httpDate(object.uploaded),
     'Accept-Ranges': 'bytes',

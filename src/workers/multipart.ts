@@ -1,5 +1,5 @@
 /**
- * Multipart uploads on R2, for files larger than one request may carry
+ * Multipart uploads, for files larger than one request may carry
  * (MAX_UPLOAD_BYTES), up to MAX_FILE_BYTES:
  *
  *   POST   …/uploads                            { size, mimeType } → 201 { uploadId }
@@ -7,7 +7,7 @@
  *   POST   …/uploads/:uploadId                  { parts }          → 201 { key, size, created: true, verified }
  *   DELETE …/uploads/:uploadId                                     → 204
  *
- * R2 checks a SHA-256 only on a single put, never over a multipart upload: so
+ * Storage checks a SHA-256 only on a single put (R2 and S3 alike), never over a multipart upload: so
  * the Worker hashes the parts as they arrive, one after the other
  * (./upload-hash), and completing compares that SHA-256 with the key's. When the
  * parts did not come in order, completing reads the stored object once through
@@ -17,14 +17,14 @@
  * the README).
  */
 import { storedFile, MAX_PART_NUMBER, type FileKey } from './file-routes.ts'
+import type { FileApi } from './files.ts'
 import { errorResponse, json, readJson } from './http.ts'
-import { declaredBodySize, maxFileBytes, type LimitsEnv } from './limits.ts'
-import { R2_ERROR, r2ErrorCode } from './r2-errors.ts'
+import { declaredBodySize, maxFileBytes } from './limits.ts'
+import { clearPendingDeletion } from './pending-deletion.ts'
 import { storedBytes } from './stored-bytes.ts'
-import { digestHex } from './stream-digest.ts'
+import { isStorageError, type StoredObject, type UploadedPart } from './storage/types.ts'
+import { digestHex, digestSink } from './stream-digest.ts'
 import { breakChain, chainedDigest, chainKey, dropChain, hashPart, startChain } from './upload-hash.ts'
-
-export type UploadsEnv = LimitsEnv & { FILES_BUCKET: R2Bucket }
 
 // 10,000 parts with their etags fit well below this.
 const MAX_JSON_BYTES = 4 * 1024 * 1024
@@ -37,7 +37,7 @@ const MAX_HASHED_PART_BYTES = 32 * 1024 * 1024
 // Kept on the upload, and so on the object it completes into.
 const DECLARED_SIZE = 'declaredSize'
 
-export const createUpload = async (request: Request, env: UploadsEnv, file: FileKey): Promise<Response> => {
+export const createUpload = async (request: Request, { env, storage }: FileApi, file: FileKey): Promise<Response> => {
   const body = await readJson(request, MAX_JSON_BYTES)
   if (body instanceof Response) return body
   const declared = parseNewUpload(body.value)
@@ -47,19 +47,23 @@ export const createUpload = async (request: Request, env: UploadsEnv, file: File
     return errorResponse(413, `file of ${declared.size} bytes is over the file size limit of ${limit} bytes`)
   }
 
-  const existing = await env.FILES_BUCKET.head(file.key)
-  if (existing !== null) return storedFile(file, existing.size, false)
-  const upload = await env.FILES_BUCKET.createMultipartUpload(file.key, {
-    httpMetadata: { contentType: declared.mimeType },
+  const existing = await storage.head(file.key)
+  if (existing !== null) {
+    // Another file of the store has this content now: it is no longer to be deleted.
+    await clearPendingDeletion(storage, file)
+    return storedFile(file, existing.size, false)
+  }
+  const upload = await storage.createMultipartUpload(file.key, {
+    contentType: declared.mimeType,
     customMetadata: { [DECLARED_SIZE]: String(declared.size) },
   })
-  await startChain(env.FILES_BUCKET, chainKey(file.key, upload.uploadId))
+  await startChain(storage, chainKey(file.key, upload.uploadId))
   return json({ uploadId: upload.uploadId }, 201)
 }
 
 export const uploadPart = async (
   request: Request,
-  env: UploadsEnv,
+  { env, storage }: FileApi,
   file: FileKey,
   uploadId: string,
   partNumber: number,
@@ -67,17 +71,16 @@ export const uploadPart = async (
   const size = declaredBodySize(request, env, `part ${partNumber}`)
   if (size instanceof Response) return size
   try {
-    const upload = env.FILES_BUCKET.resumeMultipartUpload(file.key, uploadId)
     const chain = chainKey(file.key, uploadId)
     // A part that is not hashed must not leave a chain that claims other bytes for its place:
     // the chain goes first (and if that fails too, so does this request, before storing anything).
     const hashing =
       size <= MAX_HASHED_PART_BYTES
-        ? await hashPart(env.FILES_BUCKET, chain, partNumber).catch(() => breakChain(env.FILES_BUCKET, chain))
-        : await breakChain(env.FILES_BUCKET, chain)
+        ? await hashPart(storage, chain, partNumber).catch(() => breakChain(storage, chain))
+        : await breakChain(storage, chain)
     if (hashing === undefined) {
       // Streamed into R2 as it arrives; its Content-Length gives R2 the size it needs.
-      const part = await upload.uploadPart(partNumber, request.body ?? '')
+      const part = await storage.uploadPart(file.key, uploadId, partNumber, request.body ?? new Uint8Array())
       return json({ partNumber: part.partNumber, etag: part.etag })
     }
     // Read whole, hashed, then stored: the part passes through JavaScript once, in one piece.
@@ -87,36 +90,36 @@ export const uploadPart = async (
     const bytes = new Uint8Array(await request.arrayBuffer())
     if (bytes.byteLength !== size) return errorResponse(400, `part ${partNumber} has ${bytes.byteLength} bytes, not its Content-Length of ${size}`)
     hashing.update(bytes)
-    const part = await upload.uploadPart(partNumber, bytes)
+    const part = await storage.uploadPart(file.key, uploadId, partNumber, bytes)
     // Not moved (R2 failing): the chain stays before this part, which it then does not claim.
     await hashing.stored(part.etag).catch(() => {})
     return json({ partNumber: part.partNumber, etag: part.etag })
   } catch (error) {
-    return r2Refusal(error, file)
+    return refusal(error, file)
   }
 }
 
-export const completeUpload = async (request: Request, env: UploadsEnv, file: FileKey, uploadId: string): Promise<Response> => {
+export const completeUpload = async (request: Request, { storage }: FileApi, file: FileKey, uploadId: string): Promise<Response> => {
   const body = await readJson(request, MAX_JSON_BYTES)
   if (body instanceof Response) return body
   const parts = parseParts(body.value)
   if (typeof parts === 'string') return errorResponse(400, parts)
-  const upload = env.FILES_BUCKET.resumeMultipartUpload(file.key, uploadId)
   const chain = chainKey(file.key, uploadId)
 
   // Another device finished the same content first: this upload is not needed.
-  const existing = await env.FILES_BUCKET.head(file.key)
+  const existing = await storage.head(file.key)
   if (existing !== null) {
-    await abortIfKnown(upload)
-    await dropChain(env.FILES_BUCKET, chain)
+    await storage.abortMultipartUpload(file.key, uploadId)
+    await dropChain(storage, chain)
+    await clearPendingDeletion(storage, file)
     return storedFile(file, existing.size, false)
   }
 
-  let object: R2Object
+  let object: StoredObject
   try {
-    object = await upload.complete(parts)
+    object = await storage.completeMultipartUpload(file.key, uploadId, parts)
   } catch (error) {
-    return r2Refusal(error, file)
+    return refusal(error, file)
   }
   // Until verified, the key holds bytes that may not be what it names (readers check the
   // hash of what they download): they go on a mismatch, and on any error while checking.
@@ -124,22 +127,22 @@ export const completeUpload = async (request: Request, env: UploadsEnv, file: Fi
   try {
     // Read once the upload is complete: no part can change after that.
     // A chain that cannot be read only means reading the object back.
-    const hashedParts = await chainedDigest(env.FILES_BUCKET, chain, parts, object.size).catch(() => undefined)
-    const mismatch = await verify(env, file, object, hashedParts)
+    const hashedParts = await chainedDigest(storage, chain, parts, object.size).catch(() => undefined)
+    const mismatch = await verify(storage, file, object, hashedParts)
     if (mismatch !== undefined) return errorResponse(400, `${mismatch}; nothing was stored`)
     verified = true
     // How: from the parts as they arrived, or by reading the object back (they came out of order).
     return storedFile(file, object.size, true, { verified: hashedParts === file.sha256 ? 'as-received' : 'read-back' })
   } finally {
-    if (!verified) await env.FILES_BUCKET.delete(file.key)
-    await dropChain(env.FILES_BUCKET, chain)
+    if (!verified) await storage.delete(file.key)
+    await dropChain(storage, chain)
   }
 }
 
 /** Idempotent: an upload that is unknown, aborted or completed is answered 204 too. */
-export const abortUpload = async (env: UploadsEnv, file: FileKey, uploadId: string): Promise<Response> => {
-  await abortIfKnown(env.FILES_BUCKET.resumeMultipartUpload(file.key, uploadId))
-  await dropChain(env.FILES_BUCKET, chainKey(file.key, uploadId))
+export const abortUpload = async ({ storage }: FileApi, file: FileKey, uploadId: string): Promise<Response> => {
+  await storage.abortMultipartUpload(file.key, uploadId)
+  await dropChain(storage, chainKey(file.key, uploadId))
   return new Response(null, { status: 204 })
 }
 
@@ -150,42 +153,31 @@ export const abortUpload = async (env: UploadsEnv, file: FileKey, uploadId: stri
  * sure, when that one does not match) the object is read once, streamed in
  * constant memory (./stream-digest), which costs CPU time on Cloudflare (see README).
  */
-const verify = async (env: UploadsEnv, file: FileKey, object: R2Object, hashedParts: string | undefined): Promise<string | undefined> => {
-  const declaredSize = object.customMetadata?.[DECLARED_SIZE]
+const verify = async (storage: FileApi['storage'], file: FileKey, object: StoredObject, hashedParts: string | undefined): Promise<string | undefined> => {
+  const declaredSize = object.customMetadata[DECLARED_SIZE]
   if (declaredSize !== String(object.size)) {
     return `file of ${object.size} bytes does not match its declared size of ${declaredSize ?? 'unknown'} bytes`
   }
   if (hashedParts === file.sha256) return undefined
   // In windows (./r2-windows): local R2 would otherwise read the whole object ahead into memory.
-  const stored = storedBytes(env.FILES_BUCKET, file.key, { offset: 0, length: object.size })
-  if ((await digestHex(stored, new crypto.DigestStream('SHA-256'))) !== file.sha256) {
+  const stored = storedBytes(storage, file.key, { offset: 0, length: object.size })
+  if ((await digestHex(stored, digestSink())) !== file.sha256) {
     return 'content does not match its SHA-256 (the last path segment)'
   }
   return undefined
 }
 
-const r2Refusal = (error: unknown, file: FileKey): Response => {
-  switch (r2ErrorCode(error)) {
-    case R2_ERROR.noSuchUpload:
+const refusal = (error: unknown, file: FileKey): Response => {
+  if (!isStorageError(error)) throw error
+  switch (error.code) {
+    case 'no-such-upload':
       return errorResponse(404, `no upload in progress with this uploadId for ${file.key} (aborted, completed or expired): start a new one`)
-    case R2_ERROR.invalidPart:
+    case 'invalid-part':
       return errorResponse(400, 'a part is not among the uploaded parts: its partNumber or etag is wrong, or it was never uploaded')
-    case R2_ERROR.entityTooSmall:
-      return errorResponse(400, 'every part but the last must be at least 5 MiB (5242880 bytes)')
-    case R2_ERROR.badUpload:
-      return errorResponse(400, 'every part but the last must have the same size, and the last may not be larger')
-    default:
-      throw error
-  }
-}
-
-const abortIfKnown = async (upload: R2MultipartUpload): Promise<void> => {
-  try {
-    await upload.abort()
-  } catch (error) {
-    // An upload that is gone is what an abort wants. R2 aborts forgotten uploads itself after 7 days.
-    const code = r2ErrorCode(error)
-    if (code !== R2_ERROR.noSuchUpload && code !== R2_ERROR.internalError) throw error
+    case 'part-too-small':
+    case 'uneven-parts':
+    case 'content-mismatch':
+      return errorResponse(400, error.message)
   }
 }
 
@@ -199,16 +191,16 @@ const parseNewUpload = (body: unknown): { size: number; mimeType: string } | str
   return { size, mimeType: mimeType || 'application/octet-stream' }
 }
 
-const parseParts = (body: unknown): R2UploadedPart[] | string => {
+const parseParts = (body: unknown): UploadedPart[] | string => {
   const list = typeof body === 'object' && body !== null ? (body as { parts?: unknown }).parts : undefined
   const shape = `body must be { "parts": [{ "partNumber": <1-${MAX_PART_NUMBER}>, "etag": "<etag>" }, ...] }, each part once`
   if (!Array.isArray(list) || list.length === 0 || list.length > MAX_PART_NUMBER) return shape
-  const parts = (list as unknown[]).map(parsePart).filter((part): part is R2UploadedPart => part !== undefined)
+  const parts = (list as unknown[]).map(parsePart).filter((part): part is UploadedPart => part !== undefined)
   if (parts.length !== list.length || new Set(parts.map((part) => part.partNumber)).size !== parts.length) return shape
   return parts
 }
 
-const parsePart = (part: unknown): R2UploadedPart | undefined => {
+const parsePart = (part: unknown): UploadedPart | undefined => {
   if (typeof part !== 'object' || part === null) return undefined
   const { partNumber, etag } = part as { partNumber?: unknown; etag?: unknown }
   if (typeof partNumber !== 'number' || !Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {

@@ -16,6 +16,8 @@
  * silence for a lost connection.
  */
 
+import { SHA256 } from '@stablelib/sha256'
+
 /** What the reading needs of `crypto.DigestStream` (structural, so Node tests can pass their own). */
 export type DigestSink = {
   getWriter(): { write(chunk: Uint8Array): Promise<void>; close(): Promise<void> }
@@ -54,4 +56,25 @@ export const digestHex = async (body: ReadableStream<Uint8Array>, digest: Digest
   }
   await writer.close()
   return [...new Uint8Array(await digest.digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
+}
+
+type DigestStreamConstructor = new (algorithm: string) => DigestSink
+
+/**
+ * A SHA-256 sink: workerd's native `crypto.DigestStream`, or elsewhere (the handler under Node's
+ * tests) one over @stablelib/sha256 with the same shape.
+ */
+export const digestSink = (): DigestSink => {
+  const Native = (crypto as { DigestStream?: DigestStreamConstructor }).DigestStream
+  if (Native !== undefined) return new Native('SHA-256')
+  const hash = new SHA256()
+  let finished: (digest: ArrayBuffer) => void = () => {}
+  const digest = new Promise<ArrayBuffer>((resolve) => (finished = resolve))
+  return {
+    digest,
+    getWriter: () => ({
+      write: async (chunk: Uint8Array) => void hash.update(chunk),
+      close: async () => finished(hash.digest().slice().buffer),
+    }),
+  }
 }

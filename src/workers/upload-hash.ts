@@ -20,6 +20,8 @@
  */
 import { type SavedState, SHA256 } from '@stablelib/sha256'
 
+import type { FileStorage } from './storage/types.ts'
+
 /** One point of the chain: the hash state after part `after` (0: nothing hashed yet). */
 interface Link {
   after: number
@@ -41,15 +43,11 @@ interface Chain {
 }
 
 /** Where an upload's chain is kept: apart from the files (`<store>/<sha256>`), never listed with them. */
-export const chainKey = (fileKey: string, uploadId: string): string => `.upload-hashes/${fileKey}/${uploadId}`
+export const CHAINS_PREFIX = '.upload-hashes/'
+export const chainKey = (fileKey: string, uploadId: string): string => `${CHAINS_PREFIX}${fileKey}/${uploadId}`
 
-/** The R2 calls used here (structural, so Node tests can give their own bucket). */
-export interface ChainBucket {
-  get(key: string): Promise<{ etag: string; text(): Promise<string> } | null>
-  /** With `onlyIf`, stores only if the object's etag is still that one; null when it was not. */
-  put(key: string, value: string, options?: { onlyIf: { etagMatches: string } }): Promise<{ etag: string } | null>
-  delete(key: string): Promise<void>
-}
+/** What the chain needs of the storage (./storage/types.ts): a conditional put, in particular. */
+export type ChainBucket = Pick<FileStorage, 'get' | 'put' | 'delete'>
 
 /** Starts the chain of a new upload: nothing hashed yet. */
 export const startChain = async (bucket: ChainBucket, key: string): Promise<void> => {
@@ -86,7 +84,7 @@ export const hashPart = async (bucket: ChainBucket, key: string, partNumber: num
   // The same part again (a retry after a lost answer): from the link before it.
   else if (chain.current.after === partNumber && chain.previous?.after === partNumber - 1) start = { current: chain.previous, previous: null }
   else return breakChain(bucket, key)
-  const started = await bucket.put(key, JSON.stringify({ ...start, nonce: crypto.randomUUID() }), { onlyIf: { etagMatches: version } })
+  const started = await bucket.put(key, JSON.stringify({ ...start, nonce: crypto.randomUUID() }), { onlyIfEtag: version })
   if (started === null) return breakChain(bucket, key)
 
   const base = start.current
@@ -99,7 +97,7 @@ export const hashPart = async (bucket: ChainBucket, key: string, partNumber: num
         previous: base,
         nonce: crypto.randomUUID(),
       }
-      const moved = await bucket.put(key, JSON.stringify(next), { onlyIf: { etagMatches: started.etag } })
+      const moved = await bucket.put(key, JSON.stringify(next), { onlyIfEtag: started.etag })
       // Another request for this upload moved the chain since: which bytes R2 kept is not
       // known here, so the chain goes.
       if (moved === null) await bucket.delete(key)
@@ -134,7 +132,7 @@ const readChain = async (bucket: ChainBucket, key: string): Promise<{ chain: Cha
   const object = await bucket.get(key)
   if (object === null) return undefined
   try {
-    return { chain: JSON.parse(await object.text()) as Chain, etag: object.etag }
+    return { chain: JSON.parse(await new Response(object.body).text()) as Chain, etag: object.etag }
   } catch {
     return undefined // not one of ours: treated as no chain
   }

@@ -29,11 +29,13 @@ export const test = base.extend<Fixtures>({
   // A real Worker (LiveStore sync Durable Object + R2) under wrangler, with state of its own.
   workerVars: [{}, { option: true }],
 
-  worker: async ({ workerVars }, use) => {
-    const worker = await startWorker({ vars: workerVars })
+  worker: async ({ workerVars }, use, testInfo) => {
+    // Its scheduled handler (the sweep of deleted files) runs when a test asks: worker.runScheduled().
+    const worker = await startWorker({ vars: workerVars, testScheduled: true })
     try {
       await use(worker)
     } finally {
+      if (testInfo.status !== testInfo.expectedStatus) await writeFile(testInfo.outputPath('worker-output.txt'), worker.output())
       await worker.close()
     }
   },

@@ -152,7 +152,7 @@ export const createMemoryFileStorage = (): MemoryFileStorage => {
 // Remote file API
 // ---------------------------------------------------------------------------------------------
 
-export type RemoteMethod = 'upload' | 'download' | 'head' | 'remove' | 'createUpload' | 'uploadPart' | 'completeUpload' | 'abortUpload'
+export type RemoteMethod = 'upload' | 'download' | 'head' | 'remove' | 'keep' | 'createUpload' | 'uploadPart' | 'completeUpload' | 'abortUpload'
 
 export interface MemoryRemote extends RemoteFileStorage {
   /** What the server holds, by hash. Tests may put wrong bytes under a hash to fake corruption. */
@@ -173,6 +173,10 @@ export interface MemoryRemote extends RemoteFileStorage {
   breakNextDownloadAfter(bytes: number): void
   /** Calls of `method` wait until the returned function is called (or their signal aborts). */
   hold(method: RemoteMethod): () => void
+  /** Hashes whose deletion is pending, as the Worker marks them (the bytes stay until `sweep`). */
+  readonly pendingDeletion: Set<string>
+  /** The Worker's scheduled sweep once the grace period is over: the pending bytes go. */
+  sweep(): void
 }
 
 const methods = (): Record<RemoteMethod, number> => ({
@@ -180,6 +184,7 @@ const methods = (): Record<RemoteMethod, number> => ({
   download: 0,
   head: 0,
   remove: 0,
+  keep: 0,
   createUpload: 0,
   uploadPart: 0,
   completeUpload: 0,
@@ -188,6 +193,7 @@ const methods = (): Record<RemoteMethod, number> => ({
 
 export const createMemoryRemote = ({ storeId = 'store' }: { storeId?: string } = {}): MemoryRemote => {
   const objects = new Map<string, { bytes: Bytes; mimeType: string }>()
+  const pendingDeletion = new Set<string>()
   const calls = methods()
   const aborted = methods()
   const failures = Object.fromEntries(Object.keys(methods()).map((method) => [method, []])) as unknown as Record<RemoteMethod, FileError[]>
@@ -233,11 +239,16 @@ export const createMemoryRemote = ({ storeId = 'store' }: { storeId?: string } =
       if ((await sha256Of(bytes)) !== hash) throw new FileError('bad-request', 'The bytes do not match their hash.', { status: 400 })
       const created = !objects.has(hash)
       objects.set(hash, { bytes, mimeType })
+      // Another file refers to the content now, as the Worker decides on any upload of it.
+      pendingDeletion.delete(hash)
       return { created }
     },
     async createUpload(hash, { size, mimeType, signal }) {
       await begin('createUpload', hash, signal)
-      if (objects.has(hash)) return { created: false as const }
+      if (objects.has(hash)) {
+        pendingDeletion.delete(hash)
+        return { created: false as const }
+      }
       const uploadId = `upload-${calls.createUpload}`
       uploads.set(uploadId, { hash, size, mimeType, parts: new Map() })
       return { uploadId }
@@ -300,7 +311,17 @@ export const createMemoryRemote = ({ storeId = 'store' }: { storeId?: string } =
     },
     async remove(hash, { signal } = {}) {
       await begin('remove', hash, signal)
-      objects.delete(hash)
+      if (objects.has(hash)) pendingDeletion.add(hash)
+    },
+    async keep(hash, { signal } = {}) {
+      await begin('keep', hash, signal)
+      pendingDeletion.delete(hash)
+      return objects.has(hash) ? 'kept' : 'gone'
+    },
+    pendingDeletion,
+    sweep() {
+      for (const hash of pendingDeletion) objects.delete(hash)
+      pendingDeletion.clear()
     },
 
     async seed(bytes, mimeType = 'application/octet-stream') {

@@ -28,6 +28,8 @@ export type StartWorkerOptions = {
    * `wrangler deploy --assets dist` serves them on Cloudflare: the page and the API on one origin.
    */
   assets?: string
+  /** Serve `/__scheduled?cron=…`, which runs the Worker's scheduled handler (`wrangler dev --test-scheduled`). */
+  testScheduled?: boolean
 }
 
 export type RunningWorker = {
@@ -44,6 +46,8 @@ export type RunningWorker = {
   restart(): Promise<void>
   /** Stops for good, and removes the persisted state if startWorker made its folder. */
   close(): Promise<void>
+  /** Runs the Worker's scheduled handler now, as its cron trigger would (needs `testScheduled`). */
+  runScheduled(): Promise<void>
 }
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -69,6 +73,7 @@ export const startWorker = async (options: StartWorkerOptions = {}): Promise<Run
     vars: options.vars ?? {},
     config: options.config,
     assets: options.assets,
+    testScheduled: options.testScheduled ?? false,
     url,
     onOutput: (chunk) => (output = (output + chunk).slice(-OUTPUT_LIMIT)),
     output: () => output,
@@ -88,11 +93,18 @@ export const startWorker = async (options: StartWorkerOptions = {}): Promise<Run
     stop,
     restart: async () => {
       await stop()
+      // The old workerd may hold the port a moment after its group is gone.
+      await untilPortFree(port)
       child = await launch(launchOptions)
     },
     close: async () => {
       await stop()
       if (ownsPersistDir) await rm(persistDir, { recursive: true, force: true })
+    },
+    runScheduled: async () => {
+      if (!launchOptions.testScheduled) throw new Error('runScheduled needs startWorker({ testScheduled: true })')
+      const response = await fetch(`${url}/__scheduled?cron=${encodeURIComponent('17 * * * *')}`)
+      if (!response.ok) throw new Error(`the scheduled handler failed: ${response.status} ${await response.text()}`)
     },
   }
 }
@@ -103,6 +115,7 @@ type LaunchOptions = {
   vars: Record<string, string>
   config: string | undefined
   assets: string | undefined
+  testScheduled: boolean
   url: string
   onOutput: (chunk: string) => void
   output: () => string
@@ -112,7 +125,7 @@ type LaunchOptions = {
 // signals the whole group (`kill 0`). `exec` then makes wrangler the group leader.
 const WATCHDOG = 'exec 3<&0; (read -r _ <&3; kill -TERM 0) & exec "$@" </dev/null 3<&-'
 
-const launch = async ({ port, persistDir, vars, config, assets, url, onOutput, output }: LaunchOptions): Promise<ChildProcess> => {
+const launch = async ({ port, persistDir, vars, config, assets, testScheduled, url, onOutput, output }: LaunchOptions): Promise<ChildProcess> => {
   const args = [
     'dev',
     '--ip', '127.0.0.1',
@@ -122,6 +135,7 @@ const launch = async ({ port, persistDir, vars, config, assets, url, onOutput, o
     '--show-interactive-dev-session=false',
     ...(config === undefined ? [] : ['--config', config]),
     ...(assets === undefined ? [] : ['--assets', assets]),
+    ...(testScheduled ? ['--test-scheduled'] : []),
     ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
   ]
   const child = spawn('/bin/sh', ['-c', WATCHDOG, 'wrangler-watchdog', join(binDir, 'wrangler'), ...args], {
@@ -231,11 +245,27 @@ export const fileRequests = (workerOutput: string): FileRequest[] =>
   workerOutput
     .split('\n')
     .map((line) => line.slice(line.indexOf('{')))
-    .filter((line) => line.startsWith('{"route":'))
+    .filter((line) => line.startsWith('{"route":') && line.includes('"method":'))
     .map((line) => {
-      const entry = JSON.parse(line) as { route: string; files: string; method: string; status: number; bytes?: number; ms?: number }
-      return { route: entry.route, key: entry.files, method: entry.method, status: entry.status, bytes: entry.bytes ?? 0, ms: entry.ms ?? 0 }
+      const entry = JSON.parse(line) as { route: string; store?: string; file?: string; method: string; status: number; bytes?: number; ms?: number }
+      const key = entry.store === undefined ? 'invalid key' : `${entry.store}/${entry.file}`
+      return { route: entry.route, key, method: entry.method, status: entry.status, bytes: entry.bytes ?? 0, ms: entry.ms ?? 0 }
     })
+
+const untilPortFree = async (port: number, timeoutMs = 10_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await portFree(port))) {
+    if (Date.now() > deadline) throw new Error(`port ${port} is still taken ${timeoutMs / 1000} s after the Worker stopped`)
+    await sleep(100)
+  }
+}
+
+const portFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
+  })
 
 /** A port nobody listens on right now: bind port 0, read it, close. */
 export const freePort = (): Promise<number> =>

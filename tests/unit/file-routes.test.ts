@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest'
 import { parseFileRoute } from '../../src/workers/file-routes.ts'
 
 const sha256 = 'ab'.repeat(32)
-const base = `/api/files/store-1/${sha256}`
+// What follows the API's base path (`/api/files/` in the built-in Worker).
+const base = `store-1/${sha256}`
 const file = { storeId: 'store-1', sha256, key: `store-1/${sha256}` }
 
 describe('parseFileRoute', () => {
@@ -20,9 +21,10 @@ describe('parseFileRoute', () => {
   })
 
   test.each([
-    '/api/files/store-1',
-    `/api/files/bad.id/${sha256}`,
-    `/api/files/store-1/${sha256.toUpperCase()}`,
+    'store-1',
+    `bad.id/${sha256}`,
+    `store-1/${sha256.toUpperCase()}`,
+    `/store-1/${sha256}`,
     `${base}/extra`,
     `${base}/uploads/`,
     `${base}/uploads/%E0%A4%A`,

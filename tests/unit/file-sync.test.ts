@@ -269,12 +269,15 @@ describe('download', () => {
 
   // Regression test, for a bug where `download: 'failed'` is kept per file, not per version, so once a version failed for
   // good the plan never downloads any later version of the file until someone presses retry.
-  test('downloads a new version from another device although the previous version failed', async () => {
+  test('says to every device when the server lost the bytes of an uploaded file, and downloads a new version', async () => {
     const { remote, errors } = await started()
     const previousHash = await fromAnotherDevice(remote, { id: 'photo', text: 'version 1', uploaded: false })
-    // Uploaded, but the server lost the bytes: the download fails for good with not-found.
+    // Uploaded, but the server lost the bytes (evicted): the download finds none, and the row
+    // is not uploaded any more, so that a device that has them uploads them again.
     store.commit(events.fileUploaded({ id: 'photo', contentHash: previousHash, remoteKey: 'lost' }))
-    await waitFor(() => errors.length === 1)
+    await waitFor(() => remote.calls.download === 1 && fileRow(store, 'photo')?.remoteKey === '')
+    expect(views('photo')).toEqual({ local: 'missing', remote: 'pending' })
+    expect(errors).toEqual([])
     const bytes = bytesOf('version 2')
     const hash = await sha256Of(bytes)
     store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, updatedAt: 2, previousHash }))
@@ -572,27 +575,72 @@ describe('a full disk', () => {
 })
 
 describe('delete', () => {
-  test('removes the local copy of an uploaded file at once, and the server copy once, when the grace period ends', async () => {
+  test('removes the local copy of an uploaded file at once, and asks the server once to delete its copy, which it keeps for the grace period', async () => {
     const { local, remote, storage, clock } = await started()
     const id = await storage.saveFile(new Blob(['short-lived']))
     const hash = fileRow(store, id)?.contentHash ?? ''
     await waitFor(() => isUploaded(id))
     storage.deleteFile(id)
-    await waitFor(() => localState(store, id).localHash === '')
+    await waitFor(() => localState(store, id).localHash === '' && localState(store, id).remoteRemoved)
     expect(await local.exists(hash)).toBe(false)
-    await settle()
-    expect(remote.calls.remove).toBe(0)
+    expect(remote.pendingDeletion.has(hash)).toBe(true)
     expect(remote.objects.has(hash)).toBe(true)
 
-    clock.advance(grace - 1)
-    await settle()
-    expect(remote.calls.remove).toBe(0)
-    clock.advance(1)
-    await waitFor(() => localState(store, id).remoteRemoved)
-    expect(remote.objects.has(hash)).toBe(false)
+    clock.advance(grace)
     await settle()
     expect(remote.calls.remove).toBe(1)
     expect(clock.pending).toBe(0)
+  })
+
+  test('a file restored in the grace period has the server keep the bytes it was asked to delete, and comes back', async () => {
+    const { local, remote, storage } = await started()
+    const id = await storage.saveFile(new Blob(['undo me']))
+    const hash = fileRow(store, id)?.contentHash ?? ''
+    await waitFor(() => isUploaded(id))
+    storage.deleteFile(id)
+    await waitFor(() => localState(store, id).remoteRemoved && localState(store, id).localHash === '')
+    storage.restoreFile(id)
+    await waitFor(() => remote.calls.keep === 1 && views(id).local === 'present')
+    await settle()
+    expect(remote.pendingDeletion.has(hash)).toBe(false)
+    expect(localState(store, id)).toMatchObject({ remoteRemoved: false, keepRemote: false })
+    // The sweep after the grace period leaves them.
+    remote.sweep()
+    expect(remote.objects.has(hash)).toBe(true)
+    expect(await textOn(local, hash)).toBe('undo me')
+  })
+
+  test('a file restored after the server lost its bytes is uploaded again by a device that still holds them', async () => {
+    const { local, remote, storage } = await started()
+    const id = await storage.saveFile(new Blob(['evicted meanwhile']))
+    const hash = fileRow(store, id)?.contentHash ?? ''
+    await waitFor(() => isUploaded(id))
+    storage.deleteFile(id)
+    await waitFor(() => localState(store, id).remoteRemoved && localState(store, id).localHash === '')
+    // The server's copy is gone (evicted) while the file is restorable; a device that was
+    // closed during the delete still has its copy: here, the bytes put back on this disk.
+    remote.objects.delete(hash)
+    remote.pendingDeletion.clear()
+    await local.put(new Blob(['evicted meanwhile']), { expectedHash: hash })
+    storage.restoreFile(id)
+    await waitFor(() => remote.calls.keep === 1)
+    await waitFor(() => remote.objects.has(hash) && isUploaded(id))
+    expect(views(id)).toEqual({ local: 'present', remote: 'uploaded' })
+  })
+
+  test('a file restored after the server lost its bytes waits for a device that holds them, without an error', async () => {
+    const { remote, storage, errors } = await started()
+    const id = await storage.saveFile(new Blob(['nobody has me']))
+    const hash = fileRow(store, id)?.contentHash ?? ''
+    await waitFor(() => isUploaded(id))
+    storage.deleteFile(id)
+    await waitFor(() => localState(store, id).remoteRemoved && localState(store, id).localHash === '')
+    remote.objects.delete(hash)
+    storage.restoreFile(id)
+    await waitFor(() => remote.calls.keep === 1 && fileRow(store, id)?.remoteKey === '')
+    await settle()
+    expect(views(id)).toEqual({ local: 'missing', remote: 'pending' })
+    expect(errors).toEqual([])
   })
 
   test('keeps the bytes, here and on the server, that another live file has too', async () => {
@@ -779,7 +827,7 @@ describe('restore', () => {
     expect(views(id)).toEqual({ local: 'present', remote: 'uploaded' })
   })
 
-  test('downloads again a restored file whose local copy went with the delete, and leaves the server copy alone', async () => {
+  test('downloads again a restored file whose local copy went with the delete, and has the server keep its copy', async () => {
     const { local, remote, storage } = await started()
     const hash = await fromAnotherDevice(remote, { id: 'photo', text: 'back again' })
     await waitFor(() => views('photo').local === 'present')
@@ -789,7 +837,9 @@ describe('restore', () => {
     storage.restoreFile('photo')
     await waitFor(() => views('photo').local === 'present')
     expect(await textOn(local, hash)).toBe('back again')
-    expect(remote.calls).toMatchObject({ download: 2, remove: 0 })
+    await settle()
+    expect(remote.calls).toMatchObject({ download: 2, remove: 1, keep: 1 })
+    expect(remote.pendingDeletion.size).toBe(0)
   })
 })
 

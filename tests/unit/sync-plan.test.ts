@@ -80,33 +80,40 @@ describe('planTransfers', () => {
     ])
   })
 
-  test('file deleted, uploaded, bytes here → remove the local copy at once; the server keeps its copy for the grace period', () => {
-    expect(plan([file({ ...deleted, ...uploaded })], { f1: bytesHere })).toEqual([removeLocal])
+  test('file deleted, uploaded, bytes here → remove the local copy at once, and ask the server to delete its copy (it keeps it for the grace period)', () => {
+    expect(plan([file({ ...deleted, ...uploaded })], { f1: bytesHere })).toEqual([removeLocal, removeRemote])
   })
 
-  test('file deleted, uploaded, no bytes here, within the grace period → nothing', () => {
-    expect(plan([file({ ...deleted, ...uploaded })])).toEqual([])
-  })
-
-  test('file deleted, uploaded, grace period over → remove the remote copy (and the local one, if still here)', () => {
+  test('file deleted, uploaded, no bytes here → ask the server to delete its copy, within the grace period or after it', () => {
+    expect(plan([file({ ...deleted, ...uploaded })])).toEqual([removeRemote])
     expect(plan([file({ ...deleted, ...uploaded })], {}, graceOver)).toEqual([removeRemote])
     expect(plan([file({ ...deleted, ...uploaded })], { f1: bytesHere }, graceOver)).toEqual([removeLocal, removeRemote])
   })
 
-  test('file deleted, uploaded, grace period over, already asked to remove the remote copy → nothing', () => {
+  test('file deleted, uploaded, already asked the server to delete its copy → nothing', () => {
+    expect(plan([file({ ...deleted, ...uploaded })], { f1: state({ remoteRemoved: true }) })).toEqual([])
     expect(plan([file({ ...deleted, ...uploaded })], { f1: state({ remoteRemoved: true }) }, graceOver)).toEqual([])
   })
 
-  test('file deleted, uploaded, grace period over, content used by a live file → the remote copy stays', () => {
+  test('file deleted, uploaded, content used by a live file → the server is never asked to delete it', () => {
+    expect(plan([file({ ...deleted, ...uploaded }), file({ id: 'f2', ...uploaded })], { f2: bytesHere })).toEqual([])
     expect(plan([file({ ...deleted, ...uploaded }), file({ id: 'f2', ...uploaded })], { f2: bytesHere }, graceOver)).toEqual([])
   })
 
-  test('file deleted, uploaded, grace period over, content of another deleted file still restorable → the remote copy stays until its grace period ends too', () => {
+  test('two deleted files with the same content → both ask (the server counts the grace from the last request)', () => {
     const deletedLater = file({ id: 'f2', ...uploaded, deletedAt: 500 })
-    expect(plan([file({ ...deleted, ...uploaded }), deletedLater], {}, graceOver)).toEqual([])
-    expect(plan([file({ ...deleted, ...uploaded }), deletedLater], {}, { now: 500 + grace, deleteGraceMs: grace })).toEqual([
-      removeRemote,
-      { kind: 'removeRemote', fileId: 'f2', hash: hashA },
+    expect(plan([file({ ...deleted, ...uploaded }), deletedLater])).toEqual([removeRemote, { kind: 'removeRemote', fileId: 'f2', hash: hashA }])
+  })
+
+  test('file restored after this device asked the server to delete it, or restored on this device → ask the server to keep it', () => {
+    const keepRemote = { kind: 'keepRemote', fileId: 'f1', hash: hashA }
+    expect(plan([file(uploaded)], { f1: state({ remoteRemoved: true, localHash: hashA }) })).toEqual([keepRemote])
+    expect(plan([file(uploaded)], { f1: state({ keepRemote: true, localHash: hashA }) })).toEqual([keepRemote])
+    // Its bytes went with the delete: they come back too.
+    expect(plan([file(uploaded)], { f1: state({ keepRemote: true }) })).toEqual([keepRemote, { kind: 'download', fileId: 'f1', hash: hashA, size: 3 }])
+    // Not uploaded (the server never had it): nothing to keep.
+    expect(plan([file()], { f1: state({ keepRemote: true, localHash: hashA }) })).toEqual([
+      { kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg', size: 3 },
     ])
   })
 
@@ -140,7 +147,8 @@ describe('planTransfers', () => {
   })
 
   test('a deleted file whose delete was stamped by a clock ahead of this one is within its grace period', () => {
-    expect(plan([file({ ...uploaded, deletedAt: 5_000 })], {}, { now: 1_000, deleteGraceMs: grace })).toEqual([])
+    // Its only copy stays here (a local copy goes once uploaded, or once the grace is over).
+    expect(plan([file({ deletedAt: 5_000 })], { f1: bytesHere }, { now: 1_000, deleteGraceMs: grace })).toEqual([])
   })
 
   test('an upload that failed for good is not planned again until retried', () => {

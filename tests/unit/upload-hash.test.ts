@@ -9,18 +9,29 @@ import { type ChainBucket, chainedDigest, hashPart, startChain } from '../../src
 const memoryBucket = () => {
   const objects = new Map<string, string>()
   const etagOf = (text: string) => createHash('md5').update(text).digest('hex')
+  const described = (key: string, text: string) => ({
+    key,
+    size: text.length,
+    uploaded: new Date(),
+    contentType: 'application/json',
+    customMetadata: {},
+    etag: etagOf(text),
+  })
   const bucket: ChainBucket = {
     get: async (key) => {
       const text = objects.get(key)
-      return text === undefined ? null : { etag: etagOf(text), text: async () => text }
+      return text === undefined ? null : { ...described(key, text), body: new Response(text).body as ReadableStream<Uint8Array> }
     },
     put: async (key, value, options) => {
+      if (typeof value !== 'string') throw new Error('the chain is JSON text')
       const current = objects.get(key)
-      if (options && (current === undefined || etagOf(current) !== options.onlyIf.etagMatches)) return null
+      if (options?.onlyIfEtag !== undefined && (current === undefined || etagOf(current) !== options.onlyIfEtag)) return null
       objects.set(key, value)
-      return { etag: etagOf(value) }
+      return described(key, value)
     },
-    delete: async (key) => void objects.delete(key),
+    delete: async (keys) => {
+      for (const key of [keys].flat()) objects.delete(key)
+    },
   }
   return { bucket, objects }
 }

@@ -32,9 +32,11 @@ afterAll(async () => {
   await worker?.close()
 })
 
-/** The token format, computed independently of the Worker. */
-const tokenFor = (storeId: string, secret = AUTH_SECRET): string =>
-  createHmac('sha256', secret).update(`store:${storeId}`).digest('base64url')
+/** The token format (`v1.<claims>.<HMAC-SHA256>`), computed independently of the Worker. */
+const tokenFor = (storeId: string, secret = AUTH_SECRET): string => {
+  const claims = Buffer.from(JSON.stringify({ store: storeId, user: 'config-test', exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')
+  return `v1.${claims}.${createHmac('sha256', secret).update(`v1.${claims}`).digest('base64url')}`
+}
 
 const fileUrl = (storeId: string, sha256: string) => `${worker.url}/api/files/${storeId}/${sha256}`
 
@@ -42,7 +44,7 @@ const upload = (storeId: string, file: { bytes: Uint8Array<ArrayBuffer>; sha256:
   fetch(fileUrl(storeId, file.sha256), { method: 'PUT', body: file.bytes, headers: bearer(tokenFor(storeId)) })
 
 describe('tokens signed with AUTH_SECRET', () => {
-  it('accepts base64url(HMAC-SHA256(AUTH_SECRET, "store:" + storeId))', async () => {
+  it('accepts v1.<claims>.<HMAC-SHA256 with AUTH_SECRET>', async () => {
     const storeId = newStoreId()
     const file = randomFile(10)
     const response = await upload(storeId, file)
@@ -110,7 +112,7 @@ describe('upload limits', () => {
     request.on('error', () => {})
     request.flushHeaders()
     try {
-      await expect.poll(() => worker.output(), { timeout: 5_000 }).toMatch(new RegExp(`"${storeId}/${sha256}".*"status":413`))
+      await expect.poll(() => worker.output(), { timeout: 5_000 }).toMatch(new RegExp(`"store":"${storeId}","file":"${sha256}".*"status":413`))
     } finally {
       request.destroy()
     }
@@ -175,7 +177,7 @@ describe('multipart limits', () => {
     try {
       await expect
         .poll(() => worker.output(), { timeout: 5_000 })
-        .toMatch(new RegExp(`"route":"upload-part","files":"${storeId}/${sha256}".*"status":413`))
+        .toMatch(new RegExp(`"route":"upload-part","store":"${storeId}","file":"${sha256}".*"status":413`))
     } finally {
       request.destroy()
     }

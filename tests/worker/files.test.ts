@@ -66,7 +66,13 @@ describe('development tokens', () => {
   it('answers { storeId, token } and refuses invalid store ids', async () => {
     const response = await fetch(`${worker.url}/api/auth/my-store_1`)
     expect(response.status).toBe(200)
-    expect(await response.json()).toEqual({ storeId: 'my-store_1', token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) })
+    expect(await response.json()).toEqual({
+      storeId: 'my-store_1',
+      userId: 'dev',
+      token: expect.stringMatching(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/),
+      expiresAt: expect.any(Number),
+      expiresIn: 3600,
+    })
 
     for (const storeId of ['bad.id', 'a%2Fb', 'x'.repeat(65)]) {
       const refused = await fetch(`${worker.url}/api/auth/${storeId}`)
@@ -188,16 +194,25 @@ describe('upload and download', () => {
     expect(head.status).toBe(404)
   })
 
-  it('deletes idempotently', async () => {
-    const { token, fileUrl } = await newStore()
+  it('keeps the bytes of a deleted file for the grace period (202), idempotently; 204 when there are none', async () => {
+    const { token, fileUrl, storeId } = await newStore()
     const file = randomFile(64)
     expect((await put(fileUrl(file.sha256), token, file.bytes)).status).toBe(201)
 
+    const before = Date.now()
     const deleted = await fetch(fileUrl(file.sha256), { method: 'DELETE', headers: bearer(token) })
-    expect(deleted.status).toBe(204)
-    expect((await fetch(fileUrl(file.sha256), { headers: bearer(token) })).status).toBe(404)
-    const again = await fetch(fileUrl(file.sha256), { method: 'DELETE', headers: bearer(token) })
-    expect(again.status).toBe(204)
+    expect(deleted.status).toBe(202)
+    const pending = (await deleted.json()) as { key: string; pendingSince: number; removableAfter: number }
+    expect(pending).toEqual({ key: `${storeId}/${file.sha256}`, pendingSince: expect.any(Number), removableAfter: expect.any(Number) })
+    expect(pending.pendingSince).toBeGreaterThanOrEqual(before - 1000)
+    // wrangler.toml's DELETE_GRACE_SECONDS: one day.
+    expect(pending.removableAfter - pending.pendingSince).toBe(24 * 60 * 60 * 1000)
+    // Still there, to be restored or downloaded by a device that restores it.
+    expect((await fetch(fileUrl(file.sha256), { headers: bearer(token) })).status).toBe(200)
+    expect((await fetch(fileUrl(file.sha256), { method: 'DELETE', headers: bearer(token) })).status).toBe(202)
+
+    const absent = randomFile(8)
+    expect((await fetch(fileUrl(absent.sha256), { method: 'DELETE', headers: bearer(token) })).status).toBe(204)
   })
 
   it('answers other methods with 405 JSON', async () => {
@@ -462,6 +477,14 @@ describe('file keys', () => {
     const response = await rawRequest(worker.url, { path: `/api/files/../${randomFile(1).sha256}`, headers: bearer(token) })
     expect(response.status).toBe(404)
     expect(JSON.parse(response.body)).toEqual({ error: expect.any(String) })
+  })
+})
+
+describe('the admin API', () => {
+  it('is off (404) without an ADMIN_SECRET', async () => {
+    const response = await fetch(`${worker.url}/api/admin/stores/${newStoreId()}/evict`, { method: 'POST', headers: bearer('anything') })
+    expect(response.status).toBe(404)
+    expect(await response.json()).toEqual({ error: expect.stringContaining('ADMIN_SECRET') })
   })
 })
 

@@ -1,6 +1,10 @@
 /** Small HTTP helpers shared by the Worker tests. */
 import { createHash, randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 
@@ -55,4 +59,23 @@ export const multipartClient = (fileUrl: string, token: string) => {
     complete: (uploadId: string, parts: unknown) => postJson(uploadUrl(uploadId), { parts }),
     abort: (uploadId: string) => fetch(uploadUrl(uploadId), { method: 'DELETE', headers: bearer(token) }),
   }
+}
+
+/**
+ * A wrangler config for another Worker entry (an app that mounts or configures ours): the
+ * project's wrangler.toml with `main` pointing at `entry`, written to a temporary folder.
+ * Returns its path and the folder's removal.
+ */
+export const configWithEntry = async (entry: string, name: string): Promise<{ config: string; remove: () => Promise<void> }> => {
+  const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+  const project = await readFile(join(repoRoot, 'wrangler.toml'), 'utf8')
+  const folder = await mkdtemp(join(tmpdir(), 'livestore-file-sync-config-'))
+  const config = join(folder, 'wrangler.toml')
+  await writeFile(
+    config,
+    project
+      .replace(/^name = .*$/m, `name = ${JSON.stringify(name)}`)
+      .replace(/^main = .*$/m, `main = ${JSON.stringify(join(repoRoot, entry))}`),
+  )
+  return { config, remove: () => rm(folder, { recursive: true, force: true }) }
 }

@@ -5,12 +5,11 @@
  * Past the handshake the socket speaks Effect RPC in JSON; a few raw messages
  * are enough to show that every push and pull is checked, not just the handshake.
  */
-import { randomBytes } from 'node:crypto'
-import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startWorker, type RunningWorker } from '../support/wrangler.ts'
 import { fetchToken, newStoreId } from './helpers.ts'
+import { call, firstEvent, handshake, openSocket, syncUrlOf } from './sync-socket.ts'
 
 let worker: RunningWorker
 
@@ -22,81 +21,7 @@ afterAll(async () => {
   await worker?.close()
 })
 
-const syncUrl = (storeId: string, payload: unknown, protocol = 'ws:'): string => {
-  const url = new URL('/api/sync', worker.url)
-  url.protocol = protocol
-  url.search = new URLSearchParams({
-    storeId,
-    payload: encodeURIComponent(JSON.stringify(payload)),
-    transport: 'ws',
-  }).toString()
-  return url.toString()
-}
-
-/** The handshake's HTTP answer: 101 when the socket is accepted. */
-const handshake = (url: string): Promise<{ status: number; body: string; contentType?: string }> =>
-  new Promise((resolve, reject) => {
-    const request = httpRequest(url, {
-      headers: {
-        Connection: 'Upgrade',
-        Upgrade: 'websocket',
-        'Sec-WebSocket-Version': '13',
-        'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
-      },
-    })
-    request.on('upgrade', (_response, socket) => {
-      socket.destroy()
-      resolve({ status: 101, body: '' })
-    })
-    request.on('response', (response) => {
-      let body = ''
-      response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk))
-      response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, body, ...(response.headers['content-type'] ? { contentType: response.headers['content-type'] } : {}) }),
-      )
-    })
-    request.on('error', reject)
-    request.end()
-  })
-
-const openSocket = (url: string): Promise<WebSocket> =>
-  new Promise((resolve, reject) => {
-    const socket = new WebSocket(url)
-    socket.addEventListener('open', () => resolve(socket), { once: true })
-    socket.addEventListener('error', () => reject(new Error('WebSocket refused')), { once: true })
-  })
-
-type RpcAnswer =
-  | { _tag: 'Success'; value: unknown }
-  | { _tag: 'Failure'; cause: unknown }
-  | { _tag: 'Chunk'; values: unknown[] }
-
-type RpcMessage = { _tag: string; requestId?: string; exit?: RpcAnswer; values?: unknown[] }
-
-let nextRequestId = 1
-
-/**
- * Sends one Effect RPC request and waits for its first answer: the Exit, or a
- * stream's first Chunk (a pull streams its events and does not end at once).
- */
-const call = (socket: WebSocket, tag: string, payload: unknown): Promise<RpcAnswer> =>
-  new Promise((resolve) => {
-    const id = String(nextRequestId++)
-    const onMessage = (event: MessageEvent) => {
-      for (const message of [JSON.parse(String(event.data))].flat() as RpcMessage[]) {
-        if (message.requestId !== id) continue
-        if (message._tag === 'Exit' && message.exit !== undefined) resolve(message.exit)
-        else if (message._tag === 'Chunk') resolve({ _tag: 'Chunk', values: message.values ?? [] })
-        else continue
-        socket.removeEventListener('message', onMessage)
-        return
-      }
-    }
-    socket.addEventListener('message', onMessage)
-    socket.send(JSON.stringify({ _tag: 'Request', id, tag, payload, headers: [] }))
-  })
-
-const firstEvent = { name: 'v1.TestEventHappened', args: {}, seqNum: 1, parentSeqNum: 0, clientId: 'c1', sessionId: 's1' }
+const syncUrl = (storeId: string, payload: unknown, protocol = 'ws:') => syncUrlOf(worker.url, storeId, payload, protocol)
 
 describe('sync handshake', () => {
   it('accepts a socket whose payload carries a valid token for the store', async () => {

@@ -1,0 +1,42 @@
+/**
+ * Who may open which store: the one function an app writes to deploy this Worker.
+ *
+ * `GET /api/auth/:storeId` calls `authorize(request, storeId, env)` and signs a token for the
+ * user it returns (./auth). Out of the box it is `developmentAuthorize`: anyone gets any store,
+ * and the log says so on every token. Replace it with your own check before you deploy, for
+ * example with a session cookie your app sets:
+ *
+ *   export const authorize: Authorize<Env> = async (request, storeId, env) => {
+ *     const session = await sessionFromCookie(request, env)   // your code
+ *     if (session === undefined) return new Response('sign in first', { status: 401 })
+ *     return (await mayOpen(session.userId, storeId, env)) ? { userId: session.userId } : null
+ *   }
+ */
+import type { Authorize } from './auth.ts'
+import { errorResponse } from './http.ts'
+
+export type DevelopmentAuthEnv = {
+  /** "false" turns the development check off: every token request is refused. */
+  DEV_AUTH?: string
+}
+
+/**
+ * Development only: a token for any store, to anyone who asks, as user "dev". Off (404) when
+ * `DEV_AUTH = "false"`, the setting of a Worker whose app has not written its own check yet.
+ */
+export const developmentAuthorize: Authorize<DevelopmentAuthEnv> = (_request, storeId, env) => {
+  if (env.DEV_AUTH === 'false') {
+    return errorResponse(404, 'the development token endpoint is disabled (DEV_AUTH = "false"): the app must pass its own authorize()')
+  }
+  console.warn(
+    JSON.stringify({
+      route: 'auth',
+      store: storeId,
+      warning: 'DEVELOPMENT auth: signed a token for anyone who asked. Pass your own authorize() before deploying (README: Deploy).',
+    }),
+  )
+  return { userId: 'dev' }
+}
+
+/** The check this Worker uses: replace it with your app's. */
+export const authorize: Authorize<DevelopmentAuthEnv> = developmentAuthorize

@@ -1,0 +1,101 @@
+/**
+ * Eviction on the real Worker: an operator call, with its own secret, that removes every byte a
+ * store has on the server and nothing of its event history.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { startWorker, type RunningWorker } from '../support/wrangler.ts'
+import { bearer, fetchToken, multipartClient, newStoreId, randomFile } from './helpers.ts'
+import { call, firstEvent, openSocket, syncUrlOf } from './sync-socket.ts'
+
+const ADMIN_SECRET = 'test-admin-secret'
+
+let worker: RunningWorker
+
+beforeAll(async () => {
+  worker = await startWorker({ vars: { ADMIN_SECRET } })
+}, 60_000)
+
+afterAll(async () => {
+  await worker?.close()
+})
+
+/** `secret: null` sends no Authorization header. */
+const evict = (storeId: string, secret: string | null = ADMIN_SECRET, method = 'POST') =>
+  fetch(`${worker.url}/api/admin/stores/${storeId}/evict`, { method, headers: secret === null ? {} : bearer(secret) })
+
+const newStore = async () => {
+  const storeId = newStoreId()
+  const token = await fetchToken(worker.url, storeId)
+  const fileUrl = (sha256: string) => `${worker.url}/api/files/${storeId}/${sha256}`
+  const put = (file: { bytes: Uint8Array<ArrayBuffer>; sha256: string }) =>
+    fetch(fileUrl(file.sha256), { method: 'PUT', body: file.bytes, headers: bearer(token) })
+  const status = async (sha256: string) => (await fetch(fileUrl(sha256), { method: 'HEAD', headers: bearer(token) })).status
+  const head = async () => ((await (await fetch(`${worker.url}/api/sync-head/${storeId}`, { headers: bearer(token) })).json()) as { head: number }).head
+  return { storeId, token, fileUrl, put, status, head }
+}
+
+describe('eviction', () => {
+  it('removes the store\'s files, pending deletions and unfinished uploads, and no other store\'s', async () => {
+    const store = await newStore()
+    const other = await newStore()
+    const files = [randomFile(1000), randomFile(2000)]
+    for (const file of files) expect((await store.put(file)).status).toBe(201)
+    await other.put(files[0]!)
+    // A deletion pending, and an upload in parts begun.
+    await fetch(store.fileUrl(files[1]!.sha256), { method: 'DELETE', headers: bearer(store.token) })
+    const unfinished = randomFile(10)
+    expect((await multipartClient(store.fileUrl(unfinished.sha256), store.token).create({ size: 6 * 1024 * 1024 })).status).toBe(201)
+
+    const response = await evict(store.storeId)
+    expect(response.status).toBe(200)
+    expect(await response.json()).toEqual({ storeId: store.storeId, evictedFiles: 2, evictedBytes: 3000 })
+    for (const file of files) expect(await store.status(file.sha256)).toBe(404)
+    expect(await other.status(files[0]!.sha256)).toBe(200)
+    // Evicting again finds nothing.
+    expect(await (await evict(store.storeId)).json()).toMatchObject({ evictedFiles: 0 })
+    await expect.poll(() => worker.output()).toMatch(new RegExp(`"route":"admin-evict","store":"${store.storeId}","status":200,"files":2`))
+  })
+
+  it('leaves the event history as it is: the same head, the same events for a device that pulls', async () => {
+    const store = await newStore()
+    const socket = await openSocket(syncUrlOf(worker.url, store.storeId, { authToken: store.token }))
+    try {
+      const push = await call(socket, 'SyncWsRpc.Push', { storeId: store.storeId, payload: { authToken: store.token }, batch: [firstEvent], backendId: { _tag: 'None' } })
+      expect(push).toEqual({ _tag: 'Success', value: {} })
+      await store.put(randomFile(100))
+      expect(await store.head()).toBe(1)
+
+      expect((await evict(store.storeId)).status).toBe(200)
+      expect(await store.head()).toBe(1)
+      const pull = await call(socket, 'SyncWsRpc.Pull', { storeId: store.storeId, payload: { authToken: store.token }, cursor: { _tag: 'None' }, live: false })
+      expect(pull).toMatchObject({ _tag: 'Chunk', values: [{ batch: [{ eventEncoded: firstEvent }] }] })
+    } finally {
+      socket.close()
+    }
+  })
+
+  it('uploads are taken again after it: a device restores the server\'s copy', async () => {
+    const store = await newStore()
+    const file = randomFile(500)
+    await store.put(file)
+    await evict(store.storeId)
+    expect((await store.put(file)).status).toBe(201)
+    expect(await store.status(file.sha256)).toBe(200)
+  })
+
+  it('needs the admin secret, never a store token, and only answers POST', async () => {
+    const store = await newStore()
+    const file = randomFile(10)
+    await store.put(file)
+    for (const secret of [null, 'wrong', store.token, `${ADMIN_SECRET}x`]) {
+      const response = await evict(store.storeId, secret)
+      expect(response.status, String(secret)).toBe(401)
+      expect(await response.text()).not.toContain(ADMIN_SECRET)
+    }
+    expect((await evict(store.storeId, ADMIN_SECRET, 'GET')).status).toBe(405)
+    expect((await evict('bad.id')).status).toBe(400)
+    expect(await store.status(file.sha256)).toBe(200)
+    expect(worker.output()).not.toContain(ADMIN_SECRET)
+  })
+})
