@@ -16,7 +16,11 @@ export interface TokenProvider {
   getToken: GetToken
   /** The token as it is, without any request; '' when there is none. */
   cached(): string
-  /** Renews the token before it expires, for as long as it runs (a sync connection needs one at every moment). Returns the stop. */
+  /**
+   * Renews the token before it expires, for as long as it runs (a sync connection needs one at
+   * every moment), and while the endpoint cannot be reached, again and again (1 s, 2 s, … up to
+   * 30 s). Returns the stop.
+   */
   keepFresh(): () => void
   /** Resolves once there is a token (at once if there is one): a first visit offline has none yet. */
   whenToken(): Promise<string>
@@ -43,7 +47,10 @@ interface HeldToken {
 const RENEW_AFTER = 0.75
 // Without a lifetime (an older server, a cached token of an older version): renew at the next call.
 const UNKNOWN = 0
-const RETRY_MS = 30_000
+// While the endpoint cannot be reached: again after 1 s, then twice as long each time, up to 30 s,
+// so that a server back from an outage gives a new token within seconds.
+const FIRST_RETRY_MS = 1_000
+const MAX_RETRY_MS = 30_000
 
 export const createTokenProvider = ({
   storeId,
@@ -96,6 +103,7 @@ export const createTokenProvider = ({
     keepFresh() {
       let timer: ReturnType<typeof setTimeout> | undefined
       let stopped = false
+      let failures = 0
       const schedule = (delayMs: number) => {
         if (!stopped) timer = setTimeout(tick, Math.max(0, delayMs))
       }
@@ -103,8 +111,11 @@ export const createTokenProvider = ({
         const due = held === undefined || now() >= held.renewAt
         if (!due) return schedule((held?.renewAt ?? 0) - now())
         renew().then(
-          () => schedule(held === undefined || held.renewAt === UNKNOWN ? RETRY_MS : held.renewAt - now()),
-          () => schedule(RETRY_MS),
+          () => {
+            failures = 0
+            schedule(held === undefined || held.renewAt === UNKNOWN ? MAX_RETRY_MS : held.renewAt - now())
+          },
+          () => schedule(Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** failures++)),
         )
       }
       tick()

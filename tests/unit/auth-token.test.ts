@@ -155,7 +155,7 @@ describe('createTokenProvider', () => {
       expect(server.requests).toHaveLength(2)
     })
 
-    test('tries again every 30 s while the endpoint cannot be reached (a first visit offline)', async () => {
+    test('tries again after 1 s, 2 s, 4 s… up to every 30 s while the endpoint cannot be reached (a first visit offline)', async () => {
       vi.useFakeTimers()
       let reachable = false
       const server = createFakeFetch(() =>
@@ -163,12 +163,14 @@ describe('createTokenProvider', () => {
       )
       const provider = createTokenProvider({ storeId: 'store-1', endpoint, fetch: server.fetch, now: () => Date.now() })
       const stop = provider.keepFresh()
-      await vi.advanceTimersByTimeAsync(61_000)
-      expect(server.requests).toHaveLength(3)
+      // At 0, 1, 3, 7, 15, 31, 61 and 91 s.
+      await vi.advanceTimersByTimeAsync(91_500)
+      expect(server.requests).toHaveLength(8)
       expect(provider.cached()).toBe('')
       reachable = true
       await vi.advanceTimersByTimeAsync(30_000)
       expect(provider.cached()).toBe('at-last')
+      expect(server.requests).toHaveLength(9)
       stop()
     })
   })

@@ -446,7 +446,7 @@ describe('authorization', () => {
 })
 
 describe('file keys', () => {
-  it('refuses anything but /api/files/<storeId>/<64 lowercase hex>', async () => {
+  it('refuses anything but /api/files/<storeId>/<64 lowercase hex>: dot segments, encoded slashes, very long keys, non-hex hashes', async () => {
     const { storeId, token } = await newStore()
     const hash = randomFile(1).sha256
     const paths = [
@@ -463,6 +463,14 @@ describe('file keys', () => {
       `/api/files/${storeId}`,
       `/api/files/`,
       `/api/files`,
+      // Very long keys: a store id over 64 characters, a "hash" of 4,000 hex digits, an upload
+      // id over 1,024 characters, and non-hex hashes.
+      `/api/files/${'s'.repeat(65)}/${hash}`,
+      `/api/files/${storeId}/${'ab'.repeat(2000)}`,
+      `/api/files/${storeId}/${hash}/uploads/${'u'.repeat(1025)}`,
+      `/api/files/${storeId}/${'g'.repeat(64)}`,
+      `/api/files/${storeId}/${hash.slice(0, 63)}%00`,
+      `/api/files/${storeId}/${hash}/restore/extra`,
     ]
     for (const path of paths) {
       const response = await rawRequest(worker.url, { path, headers: bearer(token) })
