@@ -34,16 +34,15 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0))
 /** Reads `body` to its end into `digest`; its digest as lowercase hex. A failed read or write cancels `body`. */
 export const digestHex = async (body: ReadableStream<Uint8Array>, digest: DigestSink): Promise<string> => {
   const writer = digest.getWriter()
-  const reader = body.getReader({ mode: 'byob' })
-  let buffer = new ArrayBuffer(DIGEST_BUFFER_BYTES)
+  const read = byteReads(body)
   let sinceTurn = 0
   try {
     for (;;) {
-      const { done, value } = await reader.read(new Uint8Array(buffer))
-      if (done) break
+      const value = await read.next()
+      if (value === undefined) break
       // DigestStream hashes a chunk before the write resolves: the buffer is free again.
       await writer.write(value)
-      buffer = value.buffer as ArrayBuffer
+      read.done(value)
       sinceTurn += value.byteLength
       if (sinceTurn >= DIGEST_YIELD_BYTES) {
         sinceTurn = 0
@@ -51,11 +50,43 @@ export const digestHex = async (body: ReadableStream<Uint8Array>, digest: Digest
       }
     }
   } catch (error) {
-    await reader.cancel(error).catch(() => {})
+    await read.cancel(error).catch(() => {})
     throw error
   }
   await writer.close()
   return [...new Uint8Array(await digest.digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('')
+}
+
+/**
+ * Reads into one buffer again and again where the stream is a byte stream (R2's bodies and
+ * workerd's FixedLengthStream are); chunk by chunk otherwise (a plain stream, outside workerd).
+ */
+const byteReads = (body: ReadableStream<Uint8Array>) => {
+  let byob: ReadableStreamBYOBReader | undefined
+  try {
+    byob = body.getReader({ mode: 'byob' })
+  } catch {
+    const reader = body.getReader()
+    return {
+      next: async () => {
+        const { done, value } = await reader.read()
+        return done ? undefined : value
+      },
+      done: (_chunk: Uint8Array) => {},
+      cancel: (reason: unknown) => reader.cancel(reason),
+    }
+  }
+  const reader = byob
+  let buffer = new ArrayBuffer(DIGEST_BUFFER_BYTES)
+  return {
+    // At the end a BYOB read still gives a view (an empty one): only `done` says it is the end.
+    next: async () => {
+      const { done, value } = await reader.read(new Uint8Array(buffer))
+      return done ? undefined : value
+    },
+    done: (chunk: Uint8Array) => void (buffer = chunk.buffer as ArrayBuffer),
+    cancel: (reason: unknown) => reader.cancel(reason),
+  }
 }
 
 type DigestStreamConstructor = new (algorithm: string) => DigestSink
