@@ -74,8 +74,8 @@ let installed = false
 
 /**
  * The token a new socket opens with. One due for renewal (the server was unreachable when it
- * was) is renewed at once, in the background: this try may be refused, the next one (a second
- * later) has the new token, instead of waiting for the renewal's next 30 s turn.
+ * was) is renewed at once, in the background: this try may be refused, and the next one, after
+ * LiveStore's backoff, has the new token.
  */
 const tokenForSocket = (storeId: string): string | undefined => {
   const tokens = providers.get(storeId)
