@@ -34,5 +34,7 @@ export const describeFileStatus = (
       ? { label: 'On the server · waiting to download', tone: 'waiting', canRetry: false }
       : { label: 'On the server · downloads when back online', tone: 'waiting', canRetry: false }
   }
-  return { label: 'Waiting for the device that added it to upload', tone: 'waiting', canRetry: false }
+  // Not on this device nor on the server: the device that added it, or after an eviction any
+  // device that holds it, uploads it.
+  return { label: 'Waiting for a device that has it to upload it', tone: 'waiting', canRetry: false }
 }
