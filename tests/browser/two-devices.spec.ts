@@ -53,7 +53,7 @@ test('a picture shows on the other device once the server has it, before the upl
   const b = await openDevice('B')
   const photo = pngFile('early.png', { width: 64, height: 64, noise: true })
   // The server has the bytes, but A cannot reach the file API: A never records an upload, so
-  // the file stays "waiting for the device that added it" on B.
+  // the file stays "waiting for a device that has it" on B.
   const { token } = (await (await fetch(`${worker.url}/api/auth/${storeId}`)).json()) as { token: string }
   const stored = await fetch(`${worker.url}/api/files/${storeId}/${sha256(photo.buffer)}`, {
     method: 'PUT',
