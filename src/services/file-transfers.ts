@@ -94,9 +94,9 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
                 context.holdDownloads(error)
               }
               if (error.kind === 'not-found') {
-                // The server lost the bytes (evicted, or removed once deleted): every device hears
-                // of it, and one that holds them uploads them again. This one waits for that.
-                store.commit(events.fileRemoteLost({ contentHash: hash, foundAt: context.now() }), tables.localFilesState.set(transitions.downloadCancelled(), fileId))
+                // The server lost the bytes (evicted, or removed once deleted): this device waits
+                // for one that holds them.
+                remoteLost(context, transfer, transitions.downloadCancelled())
                 return
               }
               throw error
@@ -171,7 +171,7 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
         async run(signal) {
           const outcome = await remote.keep(hash, { signal })
           if (outcome === 'gone') {
-            store.commit(events.fileRemoteLost({ contentHash: hash, foundAt: context.now() }), tables.localFilesState.set(transitions.serverCopyKeptForRestore(), fileId))
+            remoteLost(context, transfer, transitions.serverCopyKeptForRestore())
           } else {
             setState(fileId, transitions.serverCopyKeptForRestore())
           }
@@ -274,6 +274,13 @@ const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: 
   }
   await local.keepParts(hash, null).catch(() => {})
 }
+
+/**
+ * The server has no bytes for this content though a row says it was uploaded (a 404): every
+ * device hears of it (v1.FileRemoteLost), and one that holds the bytes uploads them again.
+ */
+const remoteLost = ({ store, now }: TransferContext, { fileId, hash }: PlannedTransfer, patch: Partial<LocalFileState>) =>
+  store.commit(events.fileRemoteLost({ contentHash: hash, foundAt: now() }), tables.localFilesState.set(patch, fileId))
 
 /** Records a failed try; a final one marks the transfer failed for this content. */
 const failure =

@@ -9,7 +9,7 @@
  * every device still lists every file. The first device that misses a file's bytes (a 404) says
  * so to all (v1.FileRemoteLost), and a device that holds the file uploads it again.
  */
-import { isValidStoreId } from './auth.ts'
+import { bearerToken, isValidStoreId } from './auth.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
 import { MARKS_PREFIX } from './pending-deletion.ts'
 import type { FileStorage } from './storage/types.ts'
@@ -49,7 +49,7 @@ const removeAll = async (storage: FileStorage, prefix: string): Promise<{ object
 
 export const handleAdminRequest = async (request: Request, env: AdminEnv, storage: FileStorage): Promise<Response> => {
   if (env.ADMIN_SECRET === undefined || env.ADMIN_SECRET === '') return errorResponse(404, 'the admin API is disabled: set the ADMIN_SECRET secret')
-  const given = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('Authorization') ?? '')?.[1]
+  const given = bearerToken(request)
   if (given === undefined || !(await sameSecret(given, env.ADMIN_SECRET))) {
     return errorResponse(401, 'admin calls need "Authorization: Bearer <ADMIN_SECRET>"', { 'WWW-Authenticate': 'Bearer' })
   }

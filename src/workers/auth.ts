@@ -50,10 +50,8 @@ const encoder = new TextEncoder()
 let warnedAboutDevelopmentSecret = false
 let cachedKey: { secret: string; key: Promise<CryptoKey> } | undefined
 
-export const usesDevelopmentSecret = (env: AuthEnv): boolean => env.AUTH_SECRET === undefined || env.AUTH_SECRET === ''
-
 const secretOf = (env: AuthEnv): string => {
-  if (!usesDevelopmentSecret(env)) return env.AUTH_SECRET as string
+  if (env.AUTH_SECRET !== undefined && env.AUTH_SECRET !== '') return env.AUTH_SECRET
   if (!warnedAboutDevelopmentSecret) {
     warnedAboutDevelopmentSecret = true
     console.warn(

@@ -17,7 +17,7 @@ export type GraceEnv = {
   DELETE_GRACE_SECONDS?: string
 }
 
-export const DEFAULT_DELETE_GRACE_SECONDS = 24 * 60 * 60
+const DEFAULT_DELETE_GRACE_SECONDS = 24 * 60 * 60
 
 export const deleteGraceMs = (env: GraceEnv): number =>
   (/^\d{1,10}$/.test(env.DELETE_GRACE_SECONDS ?? '') ? Number(env.DELETE_GRACE_SECONDS) : DEFAULT_DELETE_GRACE_SECONDS) * 1000

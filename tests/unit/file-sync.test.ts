@@ -592,13 +592,19 @@ describe('delete', () => {
     expect(clock.pending).toBe(0)
   })
 
-  test('a file restored in the grace period has the server keep the bytes it was asked to delete, and comes back', async () => {
-    const { local, remote, storage } = await started()
-    const id = await storage.saveFile(new Blob(['undo me']))
+  /** A file saved and uploaded, then deleted: once this device dropped its copy and asked the server to delete its own. */
+  const uploadedThenDeleted = async (storage: Awaited<ReturnType<typeof started>>['storage'], text: string) => {
+    const id = await storage.saveFile(new Blob([text]))
     const hash = fileRow(store, id)?.contentHash ?? ''
     await waitFor(() => isUploaded(id))
     storage.deleteFile(id)
     await waitFor(() => localState(store, id).remoteRemoved && localState(store, id).localHash === '')
+    return { id, hash }
+  }
+
+  test('a file restored in the grace period has the server keep the bytes it was asked to delete, and comes back', async () => {
+    const { local, remote, storage } = await started()
+    const { id, hash } = await uploadedThenDeleted(storage, 'undo me')
     storage.restoreFile(id)
     await waitFor(() => remote.calls.keep === 1 && views(id).local === 'present')
     await settle()
@@ -612,11 +618,7 @@ describe('delete', () => {
 
   test('a file restored after the server lost its bytes is uploaded again by a device that still holds them', async () => {
     const { local, remote, storage } = await started()
-    const id = await storage.saveFile(new Blob(['evicted meanwhile']))
-    const hash = fileRow(store, id)?.contentHash ?? ''
-    await waitFor(() => isUploaded(id))
-    storage.deleteFile(id)
-    await waitFor(() => localState(store, id).remoteRemoved && localState(store, id).localHash === '')
+    const { id, hash } = await uploadedThenDeleted(storage, 'evicted meanwhile')
     // The server's copy is gone (evicted) while the file is restorable; a device that was
     // closed during the delete still has its copy: here, the bytes put back on this disk.
     remote.objects.delete(hash)
@@ -630,11 +632,7 @@ describe('delete', () => {
 
   test('a file restored after the server lost its bytes waits for a device that holds them, without an error', async () => {
     const { remote, storage, errors } = await started()
-    const id = await storage.saveFile(new Blob(['nobody has me']))
-    const hash = fileRow(store, id)?.contentHash ?? ''
-    await waitFor(() => isUploaded(id))
-    storage.deleteFile(id)
-    await waitFor(() => localState(store, id).remoteRemoved && localState(store, id).localHash === '')
+    const { id, hash } = await uploadedThenDeleted(storage, 'nobody has me')
     remote.objects.delete(hash)
     storage.restoreFile(id)
     await waitFor(() => remote.calls.keep === 1 && fileRow(store, id)?.remoteKey === '')

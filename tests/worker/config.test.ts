@@ -2,12 +2,11 @@
  * The Worker as configured for production: its own AUTH_SECRET, no development
  * token endpoint, and (here, small) the size limits and a grace period for deletes.
  */
-import { createHmac } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startWorker, type RunningWorker } from '../support/wrangler.ts'
-import { bearer, multipartClient, newStoreId, randomFile } from './helpers.ts'
+import { bearer, multipartClient, newStoreId, randomFile, signedToken } from './helpers.ts'
 
 const AUTH_SECRET = 'test-secret-for-the-config-test'
 const MAX_UPLOAD_BYTES = 1000
@@ -32,11 +31,8 @@ afterAll(async () => {
   await worker?.close()
 })
 
-/** The token format (`v1.<claims>.<HMAC-SHA256>`), computed independently of the Worker. */
-const tokenFor = (storeId: string, secret = AUTH_SECRET): string => {
-  const claims = Buffer.from(JSON.stringify({ store: storeId, user: 'config-test', exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')
-  return `v1.${claims}.${createHmac('sha256', secret).update(`v1.${claims}`).digest('base64url')}`
-}
+/** A token signed with this Worker's AUTH_SECRET (or another secret), made by the test. */
+const tokenFor = (storeId: string, secret = AUTH_SECRET): string => signedToken({ store: storeId, secret, user: 'config-test' })
 
 const fileUrl = (storeId: string, sha256: string) => `${worker.url}/api/files/${storeId}/${sha256}`
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startWorker, type RunningWorker } from '../support/wrangler.ts'
-import { bearer, fetchToken, multipartClient, newStoreId, randomFile } from './helpers.ts'
+import { bearer, fetchToken, multipartClient, newStoreClient, newStoreId, randomFile } from './helpers.ts'
 
 const GRACE_SECONDS = 4
 
@@ -25,17 +25,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** Runs the Worker's scheduled handler, as the cron trigger of wrangler.toml does every hour. */
 const sweep = () => worker.runScheduled()
 
-const newStore = async () => {
-  const storeId = newStoreId()
-  const token = await fetchToken(worker.url, storeId)
-  const fileUrl = (sha256: string) => `${worker.url}/api/files/${storeId}/${sha256}`
-  const put = (file: { bytes: Uint8Array<ArrayBuffer>; sha256: string }) =>
-    fetch(fileUrl(file.sha256), { method: 'PUT', body: file.bytes, headers: bearer(token) })
-  const read = (sha256: string) => fetch(fileUrl(sha256), { headers: bearer(token) })
-  const remove = (sha256: string) => fetch(fileUrl(sha256), { method: 'DELETE', headers: bearer(token) })
-  const restore = (sha256: string) => fetch(`${fileUrl(sha256)}/restore`, { method: 'POST', headers: bearer(token) })
-  return { storeId, token, fileUrl, put, read, remove, restore }
-}
+const newStore = () => newStoreClient(worker.url)
 
 describe('a deleted file', () => {
   it('keeps its bytes through a sweep inside the grace period, and loses them in the first sweep after it', async () => {

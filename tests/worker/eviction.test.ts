@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startWorker, type RunningWorker } from '../support/wrangler.ts'
-import { bearer, fetchToken, multipartClient, newStoreId, randomFile } from './helpers.ts'
+import { bearer, multipartClient, newStoreClient, randomFile } from './helpers.ts'
 import { call, firstEvent, openSocket, syncUrlOf } from './sync-socket.ts'
 
 const ADMIN_SECRET = 'test-admin-secret'
@@ -24,16 +24,7 @@ afterAll(async () => {
 const evict = (storeId: string, secret: string | null = ADMIN_SECRET, method = 'POST') =>
   fetch(`${worker.url}/api/admin/stores/${storeId}/evict`, { method, headers: secret === null ? {} : bearer(secret) })
 
-const newStore = async () => {
-  const storeId = newStoreId()
-  const token = await fetchToken(worker.url, storeId)
-  const fileUrl = (sha256: string) => `${worker.url}/api/files/${storeId}/${sha256}`
-  const put = (file: { bytes: Uint8Array<ArrayBuffer>; sha256: string }) =>
-    fetch(fileUrl(file.sha256), { method: 'PUT', body: file.bytes, headers: bearer(token) })
-  const status = async (sha256: string) => (await fetch(fileUrl(sha256), { method: 'HEAD', headers: bearer(token) })).status
-  const head = async () => ((await (await fetch(`${worker.url}/api/sync-head/${storeId}`, { headers: bearer(token) })).json()) as { head: number }).head
-  return { storeId, token, fileUrl, put, status, head }
-}
+const newStore = () => newStoreClient(worker.url)
 
 describe('eviction', () => {
   it('removes the store\'s files, pending deletions and unfinished uploads, and no other store\'s', async () => {
@@ -64,10 +55,10 @@ describe('eviction', () => {
       const push = await call(socket, 'SyncWsRpc.Push', { storeId: store.storeId, payload: { authToken: store.token }, batch: [firstEvent], backendId: { _tag: 'None' } })
       expect(push).toEqual({ _tag: 'Success', value: {} })
       await store.put(randomFile(100))
-      expect(await store.head()).toBe(1)
+      expect(await store.syncHead()).toBe(1)
 
       expect((await evict(store.storeId)).status).toBe(200)
-      expect(await store.head()).toBe(1)
+      expect(await store.syncHead()).toBe(1)
       const pull = await call(socket, 'SyncWsRpc.Pull', { storeId: store.storeId, payload: { authToken: store.token }, cursor: { _tag: 'None' }, live: false })
       expect(pull).toMatchObject({ _tag: 'Chunk', values: [{ batch: [{ eventEncoded: firstEvent }] }] })
     } finally {

@@ -1,5 +1,5 @@
 /** Small HTTP helpers shared by the Worker tests. */
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, createHmac, randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -78,4 +78,43 @@ export const configWithEntry = async (entry: string, name: string): Promise<{ co
       .replace(/^main = .*$/m, `main = ${JSON.stringify(join(repoRoot, entry))}`),
   )
   return { config, remove: () => rm(folder, { recursive: true, force: true }) }
+}
+
+/** A new store on the Worker at `baseUrl`, with its token and the file requests the tests make. */
+export const newStoreClient = async (baseUrl: string) => {
+  const storeId = newStoreId()
+  const token = await fetchToken(baseUrl, storeId)
+  const fileUrl = (sha256: string) => `${baseUrl}/api/files/${storeId}/${sha256}`
+  const withToken = (sha256: string, init: RequestInit = {}) => fetch(fileUrl(sha256), { ...init, headers: bearer(token) })
+  return {
+    storeId,
+    token,
+    fileUrl,
+    put: (file: { bytes: Uint8Array<ArrayBuffer>; sha256: string }) => withToken(file.sha256, { method: 'PUT', body: file.bytes }),
+    read: (sha256: string) => withToken(sha256),
+    status: async (sha256: string) => (await withToken(sha256, { method: 'HEAD' })).status,
+    remove: (sha256: string) => withToken(sha256, { method: 'DELETE' }),
+    restore: (sha256: string) => fetch(`${fileUrl(sha256)}/restore`, { method: 'POST', headers: bearer(token) }),
+    /** The number of the store's last event on the server. */
+    syncHead: async () => ((await (await fetch(`${baseUrl}/api/sync-head/${storeId}`, { headers: bearer(token) })).json()) as { head: number }).head,
+  }
+}
+
+/**
+ * A store token in the Worker's documented format (`v1.<claims>.<HMAC-SHA256>`), made here,
+ * independently of the Worker: a Worker that accepted only tokens it signed would pass by accident.
+ */
+export const signedToken = ({
+  store,
+  secret,
+  user = 'alice',
+  exp = Math.floor(Date.now() / 1000) + 600,
+}: {
+  store: string
+  secret: string
+  user?: string
+  exp?: number
+}): string => {
+  const claims = Buffer.from(JSON.stringify({ store, user, exp })).toString('base64url')
+  return `v1.${claims}.${createHmac('sha256', secret).update(`v1.${claims}`).digest('base64url')}`
 }

@@ -7,11 +7,10 @@
  * (`v1.<claims>.<HMAC-SHA256>`), with the Worker's AUTH_SECRET or another one: a Worker that
  * accepted only the tokens it signed itself would pass the other tests by accident.
  */
-import { createHmac } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { fileRequests, startWorker, type RunningWorker } from '../support/wrangler.ts'
-import { bearer, configWithEntry, newStoreId, randomFile } from './helpers.ts'
+import { bearer, configWithEntry, newStoreId, randomFile, signedToken } from './helpers.ts'
 import { call, firstEvent, handshake, openSocket, syncUrlOf } from './sync-socket.ts'
 
 const AUTH_SECRET = 'test-secret-for-the-token-tests'
@@ -29,22 +28,9 @@ afterAll(async () => {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000)
 
-/** A token in the Worker's format, made here. */
-const makeToken = ({
-  store,
-  user = 'alice',
-  exp = nowSeconds() + 600,
-  secret = AUTH_SECRET,
-}: {
-  store: string
-  user?: string
-  exp?: number
-  secret?: string
-}): string => {
-  const claims = Buffer.from(JSON.stringify({ store, user, exp })).toString('base64url')
-  const signature = createHmac('sha256', secret).update(`v1.${claims}`).digest('base64url')
-  return `v1.${claims}.${signature}`
-}
+/** A token in the Worker's format, made here (signed with the Worker's secret unless told). */
+const makeToken = (claims: { store: string; user?: string; exp?: number; secret?: string }): string =>
+  signedToken({ secret: AUTH_SECRET, ...claims })
 
 const claimsOf = (token: string): unknown => JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'))
 
