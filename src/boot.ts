@@ -6,15 +6,18 @@ import LiveStoreWorker from './livestore/livestore.worker.ts?worker'
 import { type AppStore, events, schema, SyncPayload } from './livestore/schema.ts'
 import { createTokenProvider, type TokenProvider } from './services/auth-token.ts'
 import { type Connectivity, createConnectivity } from './services/connectivity.ts'
+import { createFileIndex, type FileIndex } from './services/file-index.ts'
 import { connectFileServiceWorker } from './services/file-service-worker.ts'
 import { createFileStorage, defaultMaxFileBytes, type FileStorage } from './services/file-storage.ts'
 import { createFileSync, defaultPartBytes, type FileSync, minPartBytes } from './services/file-sync.ts'
 import { connectLocalFileStorage } from './services/local-file-worker.ts'
 import { webLocks } from './services/locks.ts'
+import { createWebPickJournal } from './services/pick-journal.ts'
 import { createRemoteFileStorage } from './services/remote-file-storage.ts'
 import { createSyncExecutor } from './services/sync-executor.ts'
 import { createTransferProgress, type TransferProgress } from './services/transfer-progress.ts'
 import { defaultDeleteGraceMs } from './services/sync-plan.ts'
+import { type SyncTotalsTracker, trackSyncTotals } from './services/sync-totals.ts'
 import {
   leaderAnswersWithin,
   leaderSignalsOf,
@@ -28,6 +31,10 @@ import { syncHeadFrom, watchPullStall } from './services/pull-stall.ts'
 export interface AppServices {
   storeId: string
   store: AppStore
+  /** Every file and this device's state of it, updated file by file (the page and the sync read it). */
+  index: FileIndex
+  /** Where the files are and what is left to move, kept up to date from the index. */
+  totals: SyncTotalsTracker
   fileStorage: FileStorage
   fileSync: FileSync
   /** How far each running transfer got, in any tab of the store. */
@@ -100,8 +107,11 @@ export const boot = async (): Promise<AppServices> => {
   const partBytes = Math.max(minPartBytes, Math.min(defaultPartBytes, maxRequestBytes))
   // Shared with the store's other tabs: only the tab that transfers knows how far it got.
   const progress = createTransferProgress({ channel: new BroadcastChannel(`transfer-progress:${storeId}`) })
-  const fileSync = createFileSync({ store, local, remote, executor, connectivity, withLock, deleteGraceMs, partBytes, progress })
-  const fileStorage = createFileStorage({ store, local, withLock, deleteGraceMs, maxFileBytes })
+  const index = createFileIndex({ store })
+  const totals = trackSyncTotals(index)
+  const fileSync = createFileSync({ store, index, local, remote, executor, connectivity, withLock, deleteGraceMs, partBytes, progress })
+  const picks = createWebPickJournal({ storage: window.localStorage, locks: navigator.locks, prefix: `file-sync:pick:${storeId}:` })
+  const fileStorage = createFileStorage({ store, local, withLock, deleteGraceMs, maxFileBytes, picks })
 
   // Tabs of one store share OPFS and the local state: one of them (the lock holder) transfers,
   // the next one takes over when it closes.
@@ -158,7 +168,7 @@ export const boot = async (): Promise<AppServices> => {
   })
 
 
-  return { storeId, store, fileStorage, fileSync, progress, connectivity, tokens, deleteGraceMs }
+  return { storeId, store, index, totals, fileStorage, fileSync, progress, connectivity, tokens, deleteGraceMs }
 }
 
 const serverSettingsKey = 'file-sync:serverSettings'

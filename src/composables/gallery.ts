@@ -1,52 +1,50 @@
 import { computed, type ComputedRef, onScopeDispose, type Ref, shallowRef, watch } from 'vue'
-import { deletedFiles$, localFileStates$, visibleFiles$, visibleGalleryItems$ } from '../livestore/queries.ts'
-import { events, type FileRow, type GalleryItemRow, tables } from '../livestore/schema.ts'
+import { deletedFiles$, visibleGalleryItems$ } from '../livestore/queries.ts'
+import { events, type FileRow, tables } from '../livestore/schema.ts'
 import { delayUntil } from '../services/sync-executor.ts'
 import { inGrace, nextGraceEnd } from '../services/sync-plan.ts'
-import { type SyncTotals, syncTotals } from '../services/sync-totals.ts'
+import type { SyncTotals } from '../services/sync-totals.ts'
+import { useFileIndexVersion } from './file-index.ts'
 import { useQuery } from './live-query.ts'
 import { useServices } from './services.ts'
 import { useTransferProgress } from './transfer-progress.ts'
 
+/** A gallery item whose file is live: what a card shows. */
 export interface GalleryEntry {
-  item: GalleryItemRow
-  file: FileRow
+  itemId: string
+  fileId: string
+}
+
+/** The gallery, newest first: ids only, the rows are read from the index for the cards on screen. */
+export const useGalleryEntries = (): ComputedRef<GalleryEntry[]> => {
+  const { index } = useServices()
+  const items = useQuery(visibleGalleryItems$)
+  const version = useFileIndexVersion()
+  return computed(() => {
+    void version.value
+    return items.value.flatMap((item) => (index.file(item.fileId)?.deletedAt === null ? [{ itemId: item.id, fileId: item.fileId }] : []))
+  })
 }
 
 /** The app's use of the file services: a gallery whose items are files. */
-export const useGallery = (): {
-  entries: ComputedRef<GalleryEntry[]>
+export const useGalleryActions = (): {
+  /** Saves the files (a pick), each on its own: one that fails does not stop the rest. */
   add(files: Iterable<File>): Promise<Error[]>
   remove(entry: GalleryEntry): void
   /** Undoes a delete, the file's gallery item with it; throws a FileError when it cannot. */
   restore(fileId: string): void
 } => {
   const { fileStorage, store } = useServices()
-  const items = useQuery(visibleGalleryItems$)
-  const files = useQuery(visibleFiles$)
 
-  const entries = computed(() => {
-    const byId = new Map(files.value.map((file) => [file.id, file]))
-    return items.value.flatMap((item) => {
-      const file = byId.get(item.fileId)
-      return file ? [{ item, file }] : []
-    })
-  })
-
-  /** Saves each file on its own, so one that fails (too large, disk full) does not stop the rest. */
   const add = async (toAdd: Iterable<File>) => {
-    const results = await Promise.allSettled(
-      [...toAdd].map((file) =>
-        fileStorage.saveFile(file, {
-          alsoCommit: (fileId) => [events.galleryItemAdded({ id: crypto.randomUUID(), fileId, addedAt: Date.now() })],
-        }),
-      ),
-    )
+    const results = await fileStorage.saveFiles([...toAdd], {
+      alsoCommit: (fileId) => [events.galleryItemAdded({ id: crypto.randomUUID(), fileId, addedAt: Date.now() })],
+    })
     return results.flatMap((result) => (result.status === 'rejected' ? [toError(result.reason)] : []))
   }
 
-  const remove = ({ item, file }: GalleryEntry) =>
-    fileStorage.deleteFile(file.id, { alsoCommit: [events.galleryItemRemoved({ id: item.id, removedAt: Date.now() })] })
+  const remove = ({ itemId, fileId }: GalleryEntry) =>
+    fileStorage.deleteFile(fileId, { alsoCommit: [events.galleryItemRemoved({ id: itemId, removedAt: Date.now() })] })
 
   const restore = (fileId: string) => {
     const removedItems = store.query(tables.galleryItems.where({ fileId, removedAt: { op: '!=', value: null } }))
@@ -55,7 +53,7 @@ export const useGallery = (): {
     })
   }
 
-  return { entries, add, remove, restore }
+  return { add, remove, restore }
 }
 
 /** Deleted files that can still be restored, newest delete first; each leaves the list when its grace period ends. */
@@ -77,12 +75,16 @@ export const useRecentlyDeleted = (): Readonly<Ref<readonly FileRow[]>> => {
   return restorable
 }
 
-/** What is left to upload and to download on this device, for the whole store. */
+/** Where the store's files are on this device, and what is left to move (kept by the index, file by file). */
 export const useSyncTotals = (): ComputedRef<SyncTotals> => {
-  const files = useQuery(visibleFiles$)
-  const states = useQuery(localFileStates$)
+  const { totals } = useServices()
+  const changes = shallowRef(0)
+  onScopeDispose(totals.subscribe(() => (changes.value += 1)))
   const progress = useTransferProgress()
-  return computed(() => syncTotals(files.value, new Map(states.value.map((row) => [row.id, row.value])), progress.value))
+  return computed(() => {
+    void changes.value
+    return totals.current(progress.value)
+  })
 }
 
 const toError = (reason: unknown) => (reason instanceof Error ? reason : new Error(String(reason)))

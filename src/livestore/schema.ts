@@ -1,4 +1,5 @@
 import { Events, type LiveStoreEvent, makeSchema, type MaterializerContextQuery, Schema, State, type Store } from '@livestore/livestore'
+import { fileChanges } from '../services/file-changes.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Tables
@@ -28,6 +29,8 @@ const files = State.SQLite.table({
     /** The file this one is a conflict copy of (see `v1.FileUpdated`); '' for any other file. */
     conflictOf: State.SQLite.text({ default: '' }),
   },
+  // An upload, or a server that lost the content, changes every row with that content.
+  indexes: [{ name: 'files_contentHash', columns: ['contentHash'] }],
 })
 
 /** The app's own table: a gallery whose items point at files, as a real app would. */
@@ -231,31 +234,60 @@ const galleryItemsForCopy = (copy: FileRow, query: MaterializerContextQuery) =>
     galleryItems.insert({ id: `${item.id}~${copy.id}`, fileId: copy.id, addedAt: item.addedAt, removedAt: null }),
   )
 
+// Each materializer that writes files tells which (file-changes.ts), so that the views of the
+// files read again only those rows.
+const touched = fileChanges.report
+
 const materializers = State.SQLite.materializers(events, {
-  'v1.FileCreated': ({ createdAt, ...file }) =>
-    files.insert({ ...file, remoteKey: '', createdAt, updatedAt: createdAt, deletedAt: null, conflictOf: '' }),
+  'v1.FileCreated': ({ createdAt, ...file }) => {
+    touched({ fileId: file.id })
+    return files.insert({ ...file, remoteKey: '', createdAt, updatedAt: createdAt, deletedAt: null, conflictOf: '' })
+  },
   // Bytes are stored per store under their hash, so an upload is an upload for every row with
   // that content: a conflict copy whose bytes went up under the original's id before the
   // conflict was known, or a twin file. Never a newer version of this file (another hash). A
   // deleted row marked here only lets devices drop their copy early: the server's copy is removed
   // only when no live or still restorable row has the content (see sync-plan.ts).
-  'v1.FileUploaded': ({ contentHash, remoteKey }) => files.update({ remoteKey }).where({ contentHash }),
+  'v1.FileUploaded': ({ contentHash, remoteKey }) => {
+    touched({ contentHash })
+    return files.update({ remoteKey }).where({ contentHash })
+  },
   'v1.FileUpdated': ({ id, previousHash, updatedAt, ...content }, { query }) => {
     const copy = conflictCopy({ id, previousHash, contentHash: content.contentHash, updatedAt }, query)
+    touched({ fileId: id })
+    if (copy) touched({ fileId: copy.id })
     return [
       ...(copy ? [files.insert(copy), ...galleryItemsForCopy(copy, query)] : []),
       files.update({ ...content, remoteKey: '', updatedAt }).where({ id }),
     ]
   },
-  'v1.FileDeleted': ({ id, deletedAt }) => files.update({ deletedAt }).where({ id }),
-  'v1.FileRestored': ({ id }) => files.update({ deletedAt: null }).where({ id }),
-  'v1.FileRemoteLost': ({ contentHash }) => files.update({ remoteKey: '' }).where({ contentHash }),
+  'v1.FileDeleted': ({ id, deletedAt }) => {
+    touched({ fileId: id })
+    return files.update({ deletedAt }).where({ id })
+  },
+  'v1.FileRestored': ({ id }) => {
+    touched({ fileId: id })
+    return files.update({ deletedAt: null }).where({ id })
+  },
+  'v1.FileRemoteLost': ({ contentHash }) => {
+    touched({ contentHash })
+    return files.update({ remoteKey: '' }).where({ contentHash })
+  },
   'v1.GalleryItemAdded': (item) => galleryItems.insert({ ...item, removedAt: null }),
   'v1.GalleryItemRemoved': ({ id, removedAt }) => galleryItems.update({ removedAt }).where({ id }),
   'v1.GalleryItemRestored': ({ id }) => galleryItems.update({ removedAt: null }).where({ id }),
 })
 
 const state = State.SQLite.makeState({ tables, materializers })
+
+// The local state is a client document, whose materializer LiveStore derives: it tells of its
+// writes through a wrapper around that one.
+const setLocalFileState = state.materializers.get(events.localFileStateSet.name)
+if (!setLocalFileState) throw new Error(`LiveStore made no materializer for ${events.localFileStateSet.name}`)
+state.materializers.set(events.localFileStateSet.name, (args, context) => {
+  touched({ fileId: (args as { id: string }).id })
+  return setLocalFileState(args, context)
+})
 
 export const schema = makeSchema({ events, state })
 

@@ -3,16 +3,18 @@ import type { RemoteFileStorage } from './remote-file-storage.ts'
 
 /**
  * Downloads `hash` from the server into `local`, continuing what an interrupted try kept there
- * (a Range request from its end). `onProgress` hears how many bytes the file has so far.
+ * (a Range request from its end), unless its bytes are there already (put back, or saved by
+ * another file meanwhile). `onProgress` hears how many bytes the file has so far.
  * The page calls this when its LocalFileStorage cannot download by itself; the files worker
  * calls it for its own downloads.
  */
 export const downloadInto = async (
-  local: Pick<LocalFileStorage, 'partialSize' | 'receive'>,
+  local: Pick<LocalFileStorage, 'exists' | 'read' | 'partialSize' | 'receive'>,
   remote: Pick<RemoteFileStorage, 'download'>,
   hash: string,
   { signal, onProgress }: { signal?: AbortSignal | undefined; onProgress?: ((bytes: number) => void) | undefined } = {},
 ): Promise<StoredFile> => {
+  if (await local.exists(hash)) return { hash, size: (await local.read(hash))?.size ?? 0 }
   const kept = await local.partialSize(hash)
   const { body, from } = await remote.download(hash, { signal, from: kept })
   return local.receive(hash, onProgress ? body.pipeThrough(countedFrom(from, onProgress)) : body, { offset: from, signal })

@@ -10,18 +10,25 @@ import type { FileRow, LocalFileState, PartsUpload, TransferStatus } from '../li
  *
  *   local side   present      localHash = the row's contentHash
  *                failed       download 'failed' for this content (failedHash = contentHash)
- *                downloading  download 'active'
+ *                downloading  a download of it runs, or download 'active'
  *                missing      otherwise
  *   remote side  uploaded     the row's remoteKey is set
  *                failed       upload 'failed' for this content
- *                uploading    upload 'active'
+ *                uploading    an upload of it runs, or upload 'active'
  *                pending      otherwise
+ *
+ * Two axes, as TanStack Query has them: what is recorded (above), and what is happening now,
+ * which is not recorded: whether a transfer of the file runs (`moving`, known from
+ * transfer-progress.ts in every tab). A transfer records nothing when it starts, only what it
+ * found when it ends; all that a person would miss after a reload is a bar that starts again.
+ * Only an upload of a file larger than 1 MiB records that it started (upload 'active'), so that
+ * a try after a crash asks the server first; a retry's error keeps it 'active' too.
  *
  * Transitions (each is one function below; the file sync applies them, the plan in
  * `sync-plan.ts` decides which transfer runs next):
  *
  *   side    from          transition                     to
- *   local   missing       downloadStarted                downloading
+ *   local   missing       (a download runs)              downloading
  *   local   downloading   downloadRetrying               downloading (error, attempt)
  *   local   downloading   downloaded                     present (hash verified)
  *   local   downloading   downloadFailed                 failed (a final error, or tries used up)
@@ -30,7 +37,8 @@ import type { FileRow, LocalFileState, PartsUpload, TransferStatus } from '../li
  *   local   missing       downloaded                     present (the bytes were found on disk)
  *   local   present       localRemoved / bytesVanished   missing (file deleted / copy gone)
  *   local   any           saved                          present (saved or edited on this device)
- *   remote  pending       uploadStarted                  uploading
+ *   remote  pending       (an upload runs)               uploading
+ *   remote  pending       uploadStarted (over 1 MiB)     uploading
  *   remote  uploading     uploadRetrying                 uploading
  *   remote  uploading     partsStarted                   uploading (an upload in parts: a resume
  *                                                        continues it, after the parts kept on disk)
@@ -82,7 +90,6 @@ export const transitions = {
   uploaded: (): FileStatePatch => ({ upload: 'idle', uploadAttempts: 0, lastError: '', partsUpload: null }),
   uploadCancelled: (): FileStatePatch => ({ upload: 'idle' }),
 
-  downloadStarted: (): FileStatePatch => ({ download: 'active' }),
   downloadRetrying: (error: string, attempt: number): FileStatePatch => ({
     download: 'active',
     downloadAttempts: attempt,
@@ -130,16 +137,17 @@ export const failedFor = (status: TransferStatus, state: LocalFileState, file: P
 export type LocalView = 'present' | 'downloading' | 'missing' | 'failed'
 export type RemoteView = 'uploaded' | 'uploading' | 'pending' | 'failed'
 
-export const localView = (file: Pick<FileRow, 'contentHash'>, state: LocalFileState): LocalView => {
+/** `moving`: a transfer of the file runs now (which way follows from where its bytes are). */
+export const localView = (file: Pick<FileRow, 'contentHash'>, state: LocalFileState, moving = false): LocalView => {
   if (state.localHash === file.contentHash) return 'present'
   if (failedFor(state.download, state, file)) return 'failed'
-  if (state.download === 'active') return 'downloading'
+  if (moving || state.download === 'active') return 'downloading'
   return 'missing'
 }
 
-export const remoteView = (file: Pick<FileRow, 'contentHash' | 'remoteKey'>, state: LocalFileState): RemoteView => {
+export const remoteView = (file: Pick<FileRow, 'contentHash' | 'remoteKey'>, state: LocalFileState, moving = false): RemoteView => {
   if (file.remoteKey !== '') return 'uploaded'
   if (failedFor(state.upload, state, file)) return 'failed'
-  if (state.upload === 'active') return 'uploading'
+  if ((moving && state.localHash === file.contentHash) || state.upload === 'active') return 'uploading'
   return 'pending'
 }

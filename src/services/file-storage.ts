@@ -1,8 +1,10 @@
 import { type AppEvent, type AppStore, emptyLocalFileState, events, type FileRow, tables } from '../livestore/schema.ts'
-import { FileError } from './errors.ts'
+import { createCommitQueue } from './commit-queue.ts'
+import { FileError, toFileError } from './errors.ts'
 import { transitions } from './file-state.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
 import { bytesLock, realmLocks, type WithLock } from './locks.ts'
+import type { PickedFile, PickJournal } from './pick-journal.ts'
 import { defaultDeleteGraceMs, inGrace } from './sync-plan.ts'
 
 /** What the app calls: each method writes bytes to this device first, then records the fact. */
@@ -13,6 +15,17 @@ export interface FileStorage {
    * never exists without what refers to it.
    */
   saveFile(file: Blob & { name?: string }, options?: { alsoCommit?: (fileId: string) => AppEvent[] }): Promise<string>
+  /**
+   * Saves a pick of files, each as `saveFile` does (one that fails does not stop the others),
+   * noted first in the pick journal, so that a page that goes away in the middle can tell
+   * afterwards which files it did not save (`unsavedFiles`). One result per file, in order.
+   */
+  saveFiles(
+    files: ReadonlyArray<Blob & { name?: string }>,
+    options?: { alsoCommit?: (fileId: string) => AppEvent[] },
+  ): Promise<Array<PromiseSettledResult<string>>>
+  /** The files of picks that a page left unfinished (closed, reloaded or crashed) and did not save; told once. */
+  unsavedFiles(): Promise<PickedFile[]>
   /**
    * Replaces a file's content; the previous version's bytes stay where they are. When another
    * device changed the file meanwhile, the version that comes first in LiveStore's order is
@@ -43,9 +56,19 @@ export interface FileStorageOptions {
   maxFileBytes?: number
   /** How long a deleted file can be restored; the same as the file sync's. */
   deleteGraceMs?: number
+  /** Where picks are noted while they are saved (pick-journal.ts); without one, an unfinished pick goes untold. */
+  picks?: PickJournal
+  /**
+   * How long a save waits for its commit to reach the store's database on disk (LiveStore's
+   * leader) before it says it is saved anyway; the pick journal keeps its pick until it did.
+   */
+  persistTimeoutMs?: number
   now?: () => number
   newId?: () => string
 }
+
+/** Saves that end within this time of the last commit of saves go into the next one together. */
+export const saveCommitIntervalMs = 50
 
 /** 10 GiB: a file's size is bounded by the disk and the server, not by memory. */
 export const defaultMaxFileBytes = 10 * 1024 * 1024 * 1024
@@ -56,9 +79,28 @@ export const createFileStorage = ({
   withLock = realmLocks,
   maxFileBytes = defaultMaxFileBytes,
   deleteGraceMs = defaultDeleteGraceMs,
+  picks,
+  persistTimeoutMs = 10_000,
   now = Date.now,
   newId = () => crypto.randomUUID(),
 }: FileStorageOptions): FileStorage => {
+  /**
+   * A commit is in this tab's copy of the store at once, and in the store's database on disk
+   * (LiveStore's leader, shared by the tabs) a moment later: a page closed in between loses it.
+   * Resolves true once every commit of this tab so far is there, false after `persistTimeoutMs`
+   * (a stalled session, see the README's limits: the file shows, its pick stays noted).
+   */
+  const persisted = async (): Promise<boolean> => {
+    // Read, not subscribed to: LiveStore 0.4 hands each change of its sync status to one of its
+    // subscribers only, and the page has one already (watchSessionStall in boot.ts).
+    const deadline = Date.now() + persistTimeoutMs
+    while (store.syncStatus().pendingCount > 0) {
+      if (Date.now() >= deadline) return false
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    return true
+  }
+
   const describe = (file: Blob & { name?: string }) => ({
     name: file.name || 'Untitled',
     mimeType: file.type || 'application/octet-stream',
@@ -75,41 +117,80 @@ export const createFileStorage = ({
   }
 
   /**
-   * Commits once the bytes are surely on disk: the removal of an older file with the same
-   * content may have taken them between the write and now, and then they are written again.
+   * Saves are committed in batches (commit-queue.ts): a pick of 1,000 photos makes a few dozen
+   * commits, not 1,000. A batch commits once its bytes are surely on disk: the removal of an
+   * older file with the same content may have taken them between the write and now, and then
+   * they are written again (a save whose bytes cannot be written again fails alone).
    */
-  const commitWithBytes = (file: Blob, hash: string, commit: () => void) =>
-    withLock(bytesLock(store.storeId, hash), async () => {
-      if (!(await local.exists(hash))) await local.put(file, { expectedHash: hash })
-      commit()
-    })
+  type Save = { file: Blob; hash: string; events: () => AppEvent[]; error?: unknown }
+  const saves = createCommitQueue<Save>({
+    intervalMs: saveCommitIntervalMs,
+    commit: async (batch) => {
+      const committed = await withLock(bytesLock(store.storeId), async () => {
+        await Promise.all(
+          batch.map(async (save) => {
+            try {
+              if (!(await local.exists(save.hash))) await local.put(save.file, { expectedHash: save.hash })
+            } catch (error) {
+              save.error = error
+            }
+          }),
+        )
+        const ready = batch.filter((save) => save.error === undefined)
+        if (ready.length > 0) store.commit(...ready.flatMap((save) => save.events()))
+        return ready.length > 0
+      })
+      // Saved means on disk, where a reload finds it: the next batch waits meanwhile, and grows.
+      if (committed) await persisted()
+    },
+  })
+  const commitWithBytes = async (file: Blob, hash: string, events: () => AppEvent[]) => {
+    const save: Save = { file, hash, events }
+    await saves.add(save)
+    if (save.error !== undefined) throw toFileError(save.error)
+  }
+
+  const save = async (file: Blob & { name?: string }, id: string, alsoCommit?: (fileId: string) => AppEvent[]) => {
+    const { hash, size } = await write(file)
+    await commitWithBytes(file, hash, () => [
+      events.fileCreated({ id, ...describe(file), size, contentHash: hash, createdAt: now() }),
+      tables.localFilesState.set({ ...emptyLocalFileState, ...transitions.saved(hash) }, id),
+      ...(alsoCommit?.(id) ?? []),
+    ])
+    return id
+  }
 
   const storage = {
-    async saveFile(file, { alsoCommit } = {}) {
-      const { hash, size } = await write(file)
-      const id = newId()
-      await commitWithBytes(file, hash, () =>
-        store.commit(
-          events.fileCreated({ id, ...describe(file), size, contentHash: hash, createdAt: now() }),
-          tables.localFilesState.set({ ...emptyLocalFileState, ...transitions.saved(hash) }, id),
-          ...(alsoCommit?.(id) ?? []),
-        ),
-      )
-      return id
+    saveFile: (file, { alsoCommit } = {}) => save(file, newId(), alsoCommit),
+
+    async saveFiles(files, { alsoCommit } = {}) {
+      const picked = files.map((file) => ({ id: newId(), name: describe(file).name, size: file.size }))
+      const pick = await picks?.begin(picked)
+      let results: Array<PromiseSettledResult<string>> = []
+      try {
+        results = await Promise.allSettled(files.map((file, index) => save(file, picked[index]!.id, alsoCommit)))
+      } finally {
+        // Forgotten once every saved file is on disk; otherwise the next page to open tells which are not.
+        pick?.end({ saved: await persisted() })
+      }
+      return results
+    },
+
+    async unsavedFiles() {
+      const unfinished = (await picks?.takeUnfinished()) ?? []
+      return unfinished.filter((file) => store.query(tables.files.where({ id: file.id }).first()) === undefined)
     },
 
     async updateFile(fileId, file) {
       const current = store.query(tables.files.where({ id: fileId }).first())
       if (!current || current.deletedAt !== null) throw new FileError('not-found', 'This file no longer exists.')
       const { hash, size } = await write(file)
-      await commitWithBytes(file, hash, () =>
-        store.commit(
-          // The content this edit replaces, as this device saw it: if another device's edit
-          // comes first in LiveStore's order, the store keeps that one as a conflict copy.
-          events.fileUpdated({ id: fileId, ...describe(file), size, contentHash: hash, updatedAt: now(), previousHash: current.contentHash }),
-          tables.localFilesState.set(transitions.saved(hash), fileId),
-        ),
-      )
+      await commitWithBytes(file, hash, () => [
+        // The content this edit replaces, as this device saw it: if another device's edit
+        // comes first in LiveStore's order, the store keeps that one as a conflict copy.
+        events.fileUpdated({ id: fileId, ...describe(file), size, contentHash: hash, updatedAt: now(), previousHash: current.contentHash }),
+        tables.localFilesState.set(transitions.saved(hash), fileId),
+      ])
     },
 
     deleteFile(fileId, { alsoCommit = [] } = {}) {
@@ -152,6 +233,7 @@ export const createFileStorage = ({
   return {
     ...storage,
     saveFile: tracked(storage.saveFile),
+    saveFiles: tracked(storage.saveFiles),
     updateFile: tracked(storage.updateFile),
     whenIdle: () => (writing === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve))),
   }

@@ -1,5 +1,6 @@
 import { queryDb } from '@livestore/livestore'
 import {
+  type AppEvent,
   type AppStore,
   deviceSyncStateId,
   emptyLocalFileState,
@@ -7,16 +8,18 @@ import {
   type LocalFileState,
   tables,
 } from '../livestore/schema.ts'
+import { createCommitQueue } from './commit-queue.ts'
 import type { Connectivity } from './connectivity.ts'
+import { createFileIndex, type FileIndex } from './file-index.ts'
 import { transitions } from './file-state.ts'
 import type { FileError } from './errors.ts'
-import { type TransferContext, transferTask } from './file-transfers.ts'
+import { type DeviceContent, type TransferContext, transferTask } from './file-transfers.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
 import { realmLocks, type WithLock } from './locks.ts'
 import type { RemoteFileStorage } from './remote-file-storage.ts'
 import { delayUntil, type SyncExecutor } from './sync-executor.ts'
 import { createTransferProgress, type TransferProgress } from './transfer-progress.ts'
-import { defaultDeleteGraceMs, nextGraceEnd, type PlannedTransfer, planTransfers, transferKey } from './sync-plan.ts'
+import { defaultDeleteGraceMs, inGrace, type PlanContext, type PlannedTransfer, planFile as planOneFile, transferKey } from './sync-plan.ts'
 
 export interface FileSync {
   /** Reconciles with the disk once, then follows the store until stopped. */
@@ -32,6 +35,8 @@ export interface FileSync {
 
 export interface FileSyncOptions {
   store: AppStore
+  /** The files and their states as this tab knows them (file-index.ts); one of its own when none is given. */
+  index?: FileIndex
   local: LocalFileStorage
   remote: RemoteFileStorage
   executor: SyncExecutor
@@ -52,6 +57,10 @@ export interface FileSyncOptions {
    */
   partBytes?: number
   partsAboveBytes?: number
+  /** What finished transfers found is committed at most this often, the facts of the meantime together. */
+  commitIntervalMs?: number
+  /** Plans one file (sync-plan.ts); a test counts its calls. */
+  planFile?: typeof planOneFile
   now?: () => number
   setTimer?: (callback: () => void, ms: number) => () => void
 }
@@ -66,6 +75,7 @@ const allStates$ = queryDb(tables.localFilesState.where({}), { label: 'fileSync.
 
 export const createFileSync = ({
   store,
+  index: givenIndex,
   local,
   remote,
   executor,
@@ -77,14 +87,15 @@ export const createFileSync = ({
   deleteGraceMs = defaultDeleteGraceMs,
   partBytes = defaultPartBytes,
   partsAboveBytes = partBytes,
+  commitIntervalMs = 100,
+  planFile = planOneFile,
   now = Date.now,
   setTimer = (callback, ms) => {
     const timer = setTimeout(callback, ms)
     return () => clearTimeout(timer)
   },
 }: FileSyncOptions): FileSync => {
-  let files: readonly FileRow[] = []
-  let states = new Map<string, LocalFileState>()
+  let index: FileIndex | undefined
   /**
    * The hashes whose bytes are on this device, as far as this sync knows: the disk's listing at
    * start, then every copy a state claims (a claim is recorded only once the bytes are written),
@@ -93,18 +104,39 @@ export const createFileSync = ({
    * is wrong costs one look at the disk (`useLocal`), which drops it.
    */
   const onDevice = new Set<string>()
-  /** Transfers handed to the executor, by key, with the file each is for. */
+  /** What the plan wants now, by file: each transfer by its key. */
+  const planned = new Map<string, Map<string, PlannedTransfer>>()
+  /** The content each file was planned with: a change of it reaches the files of both contents. */
+  const plannedContent = new Map<string, string>()
+  /** Transfers handed to the executor and not yet over (nor their outcome committed), by key, with their file. */
   const scheduled = new Map<string, string>()
+  /** Deleted files in their grace period, with its end: their plan changes when it ends. */
+  const graceEnds = new Map<string, number>()
+  /** Files to plan again, in one pass after the current burst of changes. */
+  const dirty = new Set<string>()
   let visible = new Set<string>()
   const priorityOf = (fileId: string) => (visible.has(fileId) ? 1 : 0)
   const stops: Array<() => void> = []
   let running = false
-  let pendingSchedule = false
+  let pendingPlan = false
   /** The one timer that plans again when the earliest grace period ends. */
   let graceTimer: { at: number; cancel: () => void } | undefined
 
   const setState = (fileId: string, patch: Partial<LocalFileState>) =>
     store.commit(tables.localFilesState.set(patch, fileId))
+
+  /** What finished transfers found, committed together (commit-queue.ts). */
+  const commits = createCommitQueue<AppEvent[]>({
+    commit: (batches) => {
+      if (running) store.commit(...batches.flat())
+    },
+    intervalMs: commitIntervalMs,
+  })
+  const commitSoon = (facts: AppEvent[]) =>
+    void commits.add(facts).catch((error: unknown) => {
+      // The plan still wants what was not recorded: it is done again (the server keeps one copy).
+      console.error('The file sync could not record what its transfers did; they will run again.', error)
+    })
 
   /**
    * A full disk fails every download alike, and is no file's fault: the executor holds all
@@ -134,6 +166,20 @@ export const createFileSync = ({
   /** Progress stays in memory: writing it to the store would grow the tab's memory with the transfer. */
   const progressOf = (fileId: string) => (bytes: number) => progress.set(fileId, bytes)
 
+  /** Bytes that came or went: the files with that content may be planned otherwise. */
+  const devicePlaces: DeviceContent = {
+    has: (hash) => onDevice.has(hash),
+    add(hash) {
+      if (onDevice.has(hash)) return
+      onDevice.add(hash)
+      contentChanged(hash)
+    },
+    delete(hash) {
+      if (!onDevice.delete(hash)) return
+      contentChanged(hash)
+    },
+  }
+
   const context: TransferContext = {
     store,
     local,
@@ -144,52 +190,93 @@ export const createFileSync = ({
     now,
     partBytes,
     partsAboveBytes,
-    onDevice,
+    onDevice: devicePlaces,
     setState,
     stateOf,
+    commitSoon,
+    moving: (fileId) => progress.set(fileId, 0),
+    waiting: (fileId) => progress.clear(fileId),
     progressOf,
     holdDownloads,
     resumeDownloads,
     onError,
   }
 
-  /** Makes the executor's work equal the plan: start what is new, cancel what is no longer wanted. */
-  const schedule = () => {
-    pendingSchedule = false
-    if (!running) return
-    const time = { now: now(), deleteGraceMs }
-    const plan = planTransfers(files, states, time, onDevice)
-    planAgainAt(nextGraceEnd(files, time))
-    const wanted = new Set(plan.map(transferKey))
-    for (const key of scheduled.keys()) {
-      if (!wanted.has(key)) {
-        executor.cancel(key)
-        scheduled.delete(key)
+  const isLive = (hash: string) => {
+    for (const id of index?.withContent(hash) ?? []) if (index?.file(id)?.deletedAt === null) return true
+    return false
+  }
+
+  const contentChanged = (hash: string) => {
+    for (const id of index?.withContent(hash) ?? []) dirty.add(id)
+    requestPlan()
+  }
+
+  /** Plans the files marked dirty, and makes the executor's work follow: start what is new, cancel what is no longer wanted. */
+  const plan = () => {
+    pendingPlan = false
+    if (!running || !index) return
+    const time = now()
+    const planContext: PlanContext = { now: time, deleteGraceMs, isLive, onDevice }
+    // A file's content, its deletion or its bytes on this device can change the plan of every
+    // file with the same content (a twin, a conflict copy).
+    for (const id of [...dirty]) {
+      const file = index.file(id)
+      for (const hash of [plannedContent.get(id), file?.contentHash]) {
+        if (hash !== undefined) for (const twin of index.withContent(hash)) dirty.add(twin)
       }
     }
-    for (const transfer of plan) {
-      const key = transferKey(transfer)
-      if (scheduled.has(key)) continue
-      scheduled.set(key, transfer.fileId)
-      executor
-        .enqueue(transferTask(context, transfer, priorityOf(transfer.fileId)))
-        .catch((error: FileError) => {
-          // Failures are recorded by onFailure. A cancelled transfer (the plan no longer wants
-          // it) must not leave its file showing a transfer that is not running.
-          // After stop() the store may be closing; the next start() resets flags anyway.
-          if (!running) return
-          if (error.kind === 'aborted' && (transfer.kind === 'upload' || transfer.kind === 'download')) {
-            if (stateOf(transfer.fileId)[transfer.kind] === 'active') {
-              setState(transfer.fileId, transfer.kind === 'upload' ? transitions.uploadCancelled() : transitions.downloadCancelled())
-            }
-          }
-        })
-        .finally(() => {
+    const ids = [...dirty]
+    dirty.clear()
+    for (const id of ids) {
+      const file = index.file(id)
+      const state = index.state(id)
+      if (file) {
+        plannedContent.set(id, file.contentHash)
+        if (state.localHash !== '') devicePlaces.add(state.localHash)
+      } else {
+        plannedContent.delete(id)
+      }
+      if (file?.deletedAt !== null && file !== undefined && inGrace(file, planContext)) graceEnds.set(id, file.deletedAt + deleteGraceMs)
+      else graceEnds.delete(id)
+      const wanted = new Map((file ? planFile(file, state, planContext) : []).map((transfer) => [transferKey(transfer), transfer]))
+      for (const key of planned.get(id)?.keys() ?? []) {
+        if (!wanted.has(key) && scheduled.has(key)) {
+          executor.cancel(key)
           scheduled.delete(key)
-          if (transfer.kind === 'upload' || transfer.kind === 'download') progress.clear(transfer.fileId)
-          requestSchedule()
-        })
+        }
+      }
+      if (wanted.size > 0) planned.set(id, wanted)
+      else planned.delete(id)
+      for (const [key, transfer] of wanted) if (!scheduled.has(key)) run(key, transfer)
     }
+    planAgainAt(graceEnds.size > 0 ? Math.min(...graceEnds.values()) : undefined)
+  }
+
+  const run = (key: string, transfer: PlannedTransfer) => {
+    scheduled.set(key, transfer.fileId)
+    executor
+      .enqueue(transferTask(context, transfer, priorityOf(transfer.fileId)))
+      .catch((error: FileError) => {
+        // Failures are recorded by onFailure. A cancelled transfer (the plan no longer wants
+        // it) must not leave its file showing a transfer that is not running.
+        // After stop() the store may be closing; the next start() resets flags anyway.
+        if (!running) return
+        if (error.kind === 'aborted' && (transfer.kind === 'upload' || transfer.kind === 'download')) {
+          if (stateOf(transfer.fileId)[transfer.kind] === 'active') {
+            setState(transfer.fileId, transfer.kind === 'upload' ? transitions.uploadCancelled() : transitions.downloadCancelled())
+          }
+        }
+      })
+      // Forgotten only once what it found is committed: until then the plan still wants it,
+      // and it would start again.
+      .finally(() => commits.flushed())
+      .finally(() => {
+        if (scheduled.get(key) === transfer.fileId) scheduled.delete(key)
+        if (transfer.kind === 'upload' || transfer.kind === 'download') progress.clear(transfer.fileId)
+        dirty.add(transfer.fileId)
+        requestPlan()
+      })
   }
 
   /** The plan changes with time only when a deleted file's grace period ends: one timer, for the next one. */
@@ -200,17 +287,18 @@ export const createFileSync = ({
     if (at === undefined) return
     const cancel = setTimer(() => {
       graceTimer = undefined
-      requestSchedule()
+      const time = now()
+      for (const [id, end] of graceEnds) if (end <= time) dirty.add(id)
+      requestPlan()
     }, delayUntil(at, now()))
     graceTimer = { at, cancel }
   }
 
-
-  // Many store changes arrive in a burst (a commit touches both tables): plan once per burst.
-  const requestSchedule = () => {
-    if (pendingSchedule) return
-    pendingSchedule = true
-    queueMicrotask(schedule)
+  // Many store changes arrive in a burst: plan once per burst, after it.
+  const requestPlan = () => {
+    if (pendingPlan) return
+    pendingPlan = true
+    queueMicrotask(plan)
   }
 
   /**
@@ -265,19 +353,16 @@ export const createFileSync = ({
       const follow = (online: boolean) => (online ? executor.resume() : executor.pause())
       follow(connectivity.online)
       stops.push(connectivity.subscribe(follow))
-      stops.push(
-        store.subscribe(allFiles$, (rows) => {
-          files = rows
-          requestSchedule()
-        }),
-      )
-      stops.push(
-        store.subscribe(allStates$, (rows) => {
-          states = new Map(rows.map((row) => [row.id, row.value]))
-          for (const { localHash } of states.values()) if (localHash !== '') onDevice.add(localHash)
-          requestSchedule()
-        }),
-      )
+      // Every file once, then the files that change (file-index.ts).
+      index = givenIndex ?? createFileIndex({ store })
+      const ownIndex = givenIndex === undefined ? index : undefined
+      stops.push(index.subscribe((changed) => {
+        for (const id of changed) dirty.add(id)
+        requestPlan()
+      }))
+      if (ownIndex) stops.push(() => ownIndex.close())
+      for (const file of index.files()) dirty.add(file.id)
+      requestPlan()
     },
 
     stop() {
@@ -286,9 +371,14 @@ export const createFileSync = ({
       cancelHeldRetry = undefined
       executor.release('download')
       for (const stop of stops.splice(0)) stop()
+      index = undefined
       planAgainAt(undefined)
       for (const key of scheduled.keys()) executor.cancel(key)
       scheduled.clear()
+      planned.clear()
+      plannedContent.clear()
+      graceEnds.clear()
+      dirty.clear()
     },
 
     setVisible(fileIds) {

@@ -1,4 +1,4 @@
-import { type AppStore, events, type LocalFileState, tables } from '../livestore/schema.ts'
+import { type AppEvent, type AppStore, events, type LocalFileState, tables } from '../livestore/schema.ts'
 import type { Connectivity } from './connectivity.ts'
 import { downloadInto } from './download.ts'
 import { FileError, toFileError } from './errors.ts'
@@ -26,9 +26,18 @@ export interface TransferContext {
   partsAboveBytes: number
   partBytes: number
   /** The hashes this device holds as far as the file sync knows (see file-sync.ts). */
-  onDevice: Set<string>
+  onDevice: DeviceContent
   setState(fileId: string, patch: Partial<LocalFileState>): void
   stateOf(fileId: string): LocalFileState
+  /**
+   * Commits what a finished transfer found, with other facts that come close (commit-queue.ts):
+   * nothing waits for it. The file sync forgets the transfer only once it is committed.
+   */
+  commitSoon(events: AppEvent[]): void
+  /** The transfer of the file begins to move bytes: every tab shows it moving (transfer-progress.ts). */
+  moving(fileId: string): void
+  /** It stopped without ending: it waits (a full disk holds it), and shows as not moving. */
+  waiting(fileId: string): void
   /** Where a transfer tells the bytes it has moved so far (in memory, see transfer-progress.ts). */
   progressOf(fileId: string): (bytes: number) => void
   /** A full disk: hold every download until space is freed. */
@@ -38,8 +47,23 @@ export interface TransferContext {
   onError?: ((error: FileError, transfer: PlannedTransfer) => void) | undefined
 }
 
+/** The contents whose bytes are on this device, as far as the file sync knows. */
+export interface DeviceContent {
+  has(hash: string): boolean
+  add(hash: string): void
+  delete(hash: string): void
+}
+
 /** R2 joins at most 10,000 parts: larger files get larger parts. */
 const maxParts = 10_000
+
+/**
+ * A file up to this size uploads without a word to the store before it ends: if a crash cuts it,
+ * the next try sends it again, and the server, which has it already, says so (and keeps one
+ * copy). A larger one records that it started, so that a try after a crash asks the server
+ * first. For many small files, a commit more each would cost more than their bytes.
+ */
+export const recordStartAboveBytes = 1024 * 1024
 
 export const transferTask = (context: TransferContext, transfer: PlannedTransfer, priority: number): TransferTask => {
   const { store, local, remote, withLock, onDevice, setState, stateOf } = context
@@ -51,6 +75,7 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
         key,
         kind: 'upload',
         priority,
+        weight: transfer.size,
         async run(signal) {
           // Checked when it starts, not only when planned: a delete may have come in since.
           const current = store.query(tables.files.where({ id: fileId }).first())
@@ -63,12 +88,16 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
             setState(fileId, transitions.bytesVanished())
             return
           }
+          context.moving(fileId)
           if (bytes.size > context.partsAboveBytes) await uploadInParts(context, transfer, bytes, signal)
           else await uploadWhole(context, transfer, bytes, signal)
-          store.commit(
+          const state = stateOf(fileId)
+          // The state only when it has something to forget (a retry's error, an upload in parts).
+          const forget = state.upload !== 'idle' || state.uploadAttempts !== 0 || state.lastError !== '' || (state.partsUpload ?? null) !== null
+          context.commitSoon([
             events.fileUploaded({ id: fileId, contentHash: hash, remoteKey: remote.keyOf(hash) }),
-            tables.localFilesState.set(transitions.uploaded(), fileId),
-          )
+            ...(forget ? [tables.localFilesState.set(transitions.uploaded(), fileId)] : []),
+          ])
         },
         onFailure: failure(context, 'upload', transfer),
       }
@@ -77,33 +106,34 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
         key,
         kind: 'download',
         priority,
+        weight: transfer.size,
         async run(signal) {
-          if (!(await local.exists(hash))) {
-            setState(fileId, transitions.downloadStarted())
-            try {
-              // What an interrupted try received is on disk still: only the rest is asked for.
-              // Where the local storage can fetch by itself (the files worker), the bytes go
-              // from the network to the disk without crossing to the page.
-              const onProgress = context.progressOf(fileId)
-              if (local.download && remote.endpoint) await local.download(hash, remote.endpoint, { signal, onProgress })
-              else await downloadInto(local, remote, hash, { signal, onProgress })
-            } catch (cause) {
-              const error = toFileError(cause)
-              if (error.kind === 'storage-full') {
-                setState(fileId, transitions.downloadHeld())
-                context.holdDownloads(error)
-              }
-              if (error.kind === 'not-found') {
-                // The server lost the bytes (evicted, or removed once deleted): this device waits
-                // for one that holds them.
-                remoteLost(context, transfer, transitions.downloadCancelled())
-                return
-              }
-              throw error
+          // Nothing is recorded before the bytes are here: what an interrupted try received is
+          // on disk under the hash's name, and the next try continues it.
+          context.moving(fileId)
+          try {
+            // Where the local storage can fetch by itself (the files worker), the bytes go from
+            // the network to the disk without crossing to the page.
+            const onProgress = context.progressOf(fileId)
+            if (local.download && remote.endpoint) await local.download(hash, remote.endpoint, { signal, onProgress })
+            else await downloadInto(local, remote, hash, { signal, onProgress })
+          } catch (cause) {
+            const error = toFileError(cause)
+            if (error.kind === 'storage-full') {
+              setState(fileId, transitions.downloadHeld())
+              context.waiting(fileId)
+              context.holdDownloads(error)
             }
+            if (error.kind === 'not-found') {
+              // The server lost the bytes (evicted, or removed once deleted): this device waits
+              // for one that holds them.
+              remoteLost(context, transfer, transitions.downloadCancelled())
+              return
+            }
+            throw error
           }
           onDevice.add(hash)
-          setState(fileId, transitions.downloaded(hash))
+          context.commitSoon([tables.localFilesState.set(transitions.downloaded(hash), fileId)])
         },
         onFailure: failure(context, 'download', transfer),
       }
@@ -114,7 +144,7 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
         // Under the bytes' lock, like a removal of the same content: that one has either
         // removed them before this looks, or sees this file's live row and keeps them.
         run: () =>
-          withLock(bytesLock(store.storeId, hash), async () => {
+          withLock(bytesLock(store.storeId), async () => {
             if (await local.exists(hash)) {
               setState(fileId, transitions.downloaded(hash))
               return
@@ -137,7 +167,7 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
         // same content (in any tab) keeps them, and so does a deleted file whose only copy
         // they are.
         run: () =>
-          withLock(bytesLock(store.storeId, hash), async () => {
+          withLock(bytesLock(store.storeId), async () => {
             const time = { now: context.now(), deleteGraceMs: context.deleteGraceMs }
             const stillUsed = store.query(tables.files.where({ contentHash: hash })).some((file) => needsBytes(file, time))
             if (!stillUsed) {
@@ -209,11 +239,16 @@ type Upload = Extract<PlannedTransfer, { kind: 'upload' }>
 
 /** One request. */
 const uploadWhole = async ({ remote, setState, stateOf, progressOf }: TransferContext, transfer: Upload, bytes: File, signal: AbortSignal) => {
+  if (bytes.size <= recordStartAboveBytes) {
+    // Small: no progress to show, so a plain fetch, and nothing recorded (see recordStartAboveBytes).
+    await remote.upload(transfer.hash, bytes, transfer.mimeType, { signal })
+    return
+  }
   // 'active' already: an earlier try (before a retry, a reload or a crash) may have stored the
   // bytes and lost only the answer. Ask first instead of sending them again.
   const resumed = stateOf(transfer.fileId).upload === 'active'
   const stored = resumed ? await remote.head(transfer.hash, { signal }) : undefined
-  setState(transfer.fileId, transitions.uploadStarted())
+  if (!resumed) setState(transfer.fileId, transitions.uploadStarted())
   // The server checked the SHA-256 when it stored them: present under the hash is enough.
   if (stored === undefined) {
     await remote.upload(transfer.hash, bytes, transfer.mimeType, { signal, onProgress: progressOf(transfer.fileId) })

@@ -27,11 +27,13 @@ export const createLocalLocks = (): WithLock => {
 }
 
 /**
- * The lock that guards the bytes of one content hash of a store on this device: taken by a
- * save from "bytes on disk" to "file committed", and by a removal from "nothing refers to
- * these bytes" to "removed", so a removal never takes bytes a new file is about to use.
+ * The lock that guards the bytes of a store on this device: taken by saves from "bytes on disk"
+ * to "files committed", and by a removal from "nothing refers to these bytes" to "removed", so
+ * a removal never takes bytes a new file is about to use. One for the whole store, not one per
+ * content: a batch of saves takes it once (a Web Lock is a round trip to the browser), and
+ * removals, which are rare and short, wait their turn.
  */
-export const bytesLock = (storeId: string, hash: string): string => `file-bytes:${storeId}:${hash}`
+export const bytesLock = (storeId: string): string => `file-bytes:${storeId}`
 
 /**
  * The default for services built without `withLock`: one table for the whole realm, since a

@@ -81,55 +81,64 @@ export const nextGraceEnd = (files: readonly Pick<FileRow, 'deletedAt'>[], time:
 export const needsBytes = (file: FileRow, time: PlanTime): boolean =>
   file.deletedAt === null || (file.remoteKey === '' && inGrace(file, time))
 
-/**
- * `onDevice`: the hashes whose bytes this device holds, as far as it knows. A row can appear
- * with content this device has under another file (a conflict copy made by a rebase, a twin):
- * its own state cannot know that yet.
- */
+/** What planning one file needs to know of the others, and of this device. */
+export interface PlanContext extends PlanTime {
+  /** Whether a live file has this content: the server's copy of it is never to be deleted. */
+  isLive(hash: string): boolean
+  /**
+   * The hashes whose bytes this device holds, as far as it knows. A row can appear with content
+   * this device has under another file (a conflict copy made by a rebase, a twin): its own
+   * state cannot know that yet.
+   */
+  onDevice: ReadonlySet<string>
+}
+
+/** The transfers one file needs now: the table above, for one row and its state. */
+export const planFile = (file: FileRow, state: LocalFileState, { isLive, onDevice, ...time }: PlanContext): PlannedTransfer[] => {
+  const plan: PlannedTransfer[] = []
+  const uploaded = file.remoteKey !== ''
+  const parts = state.partsUpload
+  const partsOfThisContent = parts?.hash === file.contentHash && file.deletedAt === null && !uploaded
+  if (parts && !partsOfThisContent) {
+    plan.push({ kind: 'abandonUpload', fileId: file.id, hash: parts.hash, uploadId: parts.uploadId })
+  }
+  if (file.deletedAt === null) {
+    // Back from a deletion: the server must keep the bytes it was asked to delete.
+    if (uploaded && (state.remoteRemoved || state.keepRemote === true)) {
+      plan.push({ kind: 'keepRemote', fileId: file.id, hash: file.contentHash })
+    }
+    const hasBytes = state.localHash === file.contentHash
+    if (hasBytes && !uploaded && !failedFor(state.upload, state, file)) {
+      if (!parts || partsOfThisContent) {
+        plan.push({ kind: 'upload', fileId: file.id, hash: file.contentHash, mimeType: file.mimeType, size: file.size })
+      }
+    } else if (!hasBytes && onDevice.has(file.contentHash)) {
+      plan.push({ kind: 'useLocal', fileId: file.id, hash: file.contentHash })
+    } else if (!hasBytes && uploaded && !failedFor(state.download, state, file)) {
+      plan.push({ kind: 'download', fileId: file.id, hash: file.contentHash, size: file.size })
+    }
+    return plan
+  }
+  const graceOver = !inGrace(file, time)
+  if (state.localHash !== '' && (uploaded || graceOver)) {
+    plan.push({ kind: 'removeLocal', fileId: file.id, hash: state.localHash })
+  }
+  if (uploaded && !state.remoteRemoved && !isLive(file.contentHash)) {
+    plan.push({ kind: 'removeRemote', fileId: file.id, hash: file.contentHash })
+  }
+  return plan
+}
+
+/** The plan of a whole store at once (the file sync plans file by file, as rows change). */
 export const planTransfers = (
   files: readonly FileRow[],
   states: ReadonlyMap<string, LocalFileState>,
   time: PlanTime,
   onDevice: ReadonlySet<string> = new Set(),
 ): PlannedTransfer[] => {
-  // Content a live file refers to is never to be deleted on the server. That of deleted files is:
-  // the server keeps it for the grace period (marked), so that a restore on any device finds it.
   const live = new Set(files.filter((file) => file.deletedAt === null).map((file) => file.contentHash))
-  const plan: PlannedTransfer[] = []
-  for (const file of files) {
-    const state = states.get(file.id) ?? emptyLocalFileState
-    const uploaded = file.remoteKey !== ''
-    const parts = state.partsUpload
-    const partsOfThisContent = parts?.hash === file.contentHash && file.deletedAt === null && !uploaded
-    if (parts && !partsOfThisContent) {
-      plan.push({ kind: 'abandonUpload', fileId: file.id, hash: parts.hash, uploadId: parts.uploadId })
-    }
-    if (file.deletedAt === null) {
-      // Back from a deletion: the server must keep the bytes it was asked to delete.
-      if (uploaded && (state.remoteRemoved || state.keepRemote === true)) {
-        plan.push({ kind: 'keepRemote', fileId: file.id, hash: file.contentHash })
-      }
-      const hasBytes = state.localHash === file.contentHash
-      if (hasBytes && !uploaded && !failedFor(state.upload, state, file)) {
-        if (!parts || partsOfThisContent) {
-          plan.push({ kind: 'upload', fileId: file.id, hash: file.contentHash, mimeType: file.mimeType, size: file.size })
-        }
-      } else if (!hasBytes && onDevice.has(file.contentHash)) {
-        plan.push({ kind: 'useLocal', fileId: file.id, hash: file.contentHash })
-      } else if (!hasBytes && uploaded && !failedFor(state.download, state, file)) {
-        plan.push({ kind: 'download', fileId: file.id, hash: file.contentHash, size: file.size })
-      }
-      continue
-    }
-    const graceOver = !inGrace(file, time)
-    if (state.localHash !== '' && (uploaded || graceOver)) {
-      plan.push({ kind: 'removeLocal', fileId: file.id, hash: state.localHash })
-    }
-    if (uploaded && !state.remoteRemoved && !live.has(file.contentHash)) {
-      plan.push({ kind: 'removeRemote', fileId: file.id, hash: file.contentHash })
-    }
-  }
-  return plan
+  const context: PlanContext = { ...time, isLive: (hash) => live.has(hash), onDevice }
+  return files.flatMap((file) => planFile(file, states.get(file.id) ?? emptyLocalFileState, context))
 }
 
 export { type LocalView, localView, type RemoteView, remoteView } from './file-state.ts'

@@ -134,7 +134,8 @@ export const expectSyncedEverywhere = async (
 ): Promise<void> => {
   try {
     for (const page of pages) {
-      await expect(page.getByTestId('file-item')).toHaveCount(files.length, { timeout })
+      // Each file shown once: the list counts them all (only the cards on screen are in the page).
+      await expect(page.getByTestId('gallery')).toHaveAttribute('data-count', String(files.length), { timeout })
       for (const file of files) {
         await expectFileState(fileItem(page, file.name), { local: 'present', remote: 'uploaded' }, timeout)
         if (file.conflictOf === undefined) {

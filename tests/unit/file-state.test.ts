@@ -12,8 +12,9 @@ const apply = (state: LocalFileState, ...patches: FileStatePatch[]): LocalFileSt
 /** A state in which the file shows as `views` (built by the transitions themselves). */
 const states = {
   missing: emptyLocalFileState,
-  downloading: apply(emptyLocalFileState, transitions.downloadStarted()),
-  localFailed: apply(emptyLocalFileState, transitions.downloadStarted(), transitions.downloadFailed('No.', 8, hash)),
+  /** A download that failed once and runs again: recorded as 'active' with its error. */
+  downloading: apply(emptyLocalFileState, transitions.downloadRetrying('Timed out.', 1)),
+  localFailed: apply(emptyLocalFileState, transitions.downloadRetrying('Timed out.', 7), transitions.downloadFailed('No.', 8, hash)),
   present: apply(emptyLocalFileState, transitions.saved(hash)),
   uploading: apply(emptyLocalFileState, transitions.saved(hash), transitions.uploadStarted()),
   remoteFailed: apply(emptyLocalFileState, transitions.saved(hash), transitions.uploadStarted(), transitions.uploadFailed('No.', 1, hash)),
@@ -21,7 +22,6 @@ const states = {
 
 describe('the local side', () => {
   test.each<[string, LocalFileState, FileStatePatch, ReturnType<typeof localView>]>([
-    ['missing → downloading', states.missing, transitions.downloadStarted(), 'downloading'],
     ['downloading → downloading, retrying', states.downloading, transitions.downloadRetrying('Timed out.', 2), 'downloading'],
     ['downloading → present', states.downloading, transitions.downloaded(hash), 'present'],
     ['downloading → failed', states.downloading, transitions.downloadFailed('The bytes do not match.', 8, hash), 'failed'],
@@ -38,6 +38,14 @@ describe('the local side', () => {
 
   test('a failure is about one content: a new version is missing, not failed', () => {
     expect(localView({ contentHash: newer }, states.localFailed)).toBe('missing')
+  })
+
+  test('downloading while a download of it runs, with nothing recorded; missing again once it stops', () => {
+    expect(localView(uploaded, states.missing, true)).toBe('downloading')
+    expect(localView(uploaded, states.missing, false)).toBe('missing')
+    // Running or not, what is recorded wins: bytes that are here, a failure for good.
+    expect(localView(uploaded, states.present, true)).toBe('present')
+    expect(localView(uploaded, states.localFailed, true)).toBe('failed')
   })
 })
 
@@ -58,6 +66,14 @@ describe('the remote side', () => {
     ['uploaded → uploaded, parts abandoned', apply(states.present, transitions.partsStarted(parts)), transitions.partsAbandoned(), uploaded, 'uploaded'],
   ])('%s', (_name, from, patch, row, to) => {
     expect(remoteView({ contentHash: hash, ...row }, apply(from, patch))).toBe(to)
+  })
+
+  test('uploading while an upload of it runs, with nothing recorded (a file up to 1 MiB)', () => {
+    expect(remoteView(notUploaded, states.present, true)).toBe('uploading')
+    expect(remoteView(notUploaded, states.present, false)).toBe('pending')
+    // What runs for a file whose bytes are not here is a download, not an upload.
+    expect(remoteView(notUploaded, states.missing, true)).toBe('pending')
+    expect(remoteView(uploaded, states.present, true)).toBe('uploaded')
   })
 
   test('an upload in parts is remembered until done or abandoned, and through a failure (a retry resumes it)', () => {

@@ -3,9 +3,10 @@ import { type AppStore, deviceSyncStateId, events, tables } from '../../src/live
 import { FileError, type FileErrorKind } from '../../src/services/errors.ts'
 import { createFileStorage } from '../../src/services/file-storage.ts'
 import { createFileSync, type FileSync } from '../../src/services/file-sync.ts'
+import { recordStartAboveBytes } from '../../src/services/file-transfers.ts'
 import { createSyncExecutor } from '../../src/services/sync-executor.ts'
 import { createTransferProgress } from '../../src/services/transfer-progress.ts'
-import { localView, remoteView } from '../../src/services/sync-plan.ts'
+import { localView, planFile, remoteView } from '../../src/services/sync-plan.ts'
 import {
   type Bytes,
   bytesOf,
@@ -462,7 +463,9 @@ describe('download progress', () => {
       events.fileCreated({ id: 'movie', name: 'movie.txt', mimeType: 'text/plain', size: 12, contentHash: hash, createdAt: 1 }),
       events.fileUploaded({ id: 'movie', contentHash: hash, remoteKey: remote.keyOf(hash) }),
     )
-    await waitFor(() => views('movie').local === 'downloading')
+    // Running, as every tab sees it: a figure in the progress, nothing in the store.
+    await waitFor(() => progress.all().has('movie'))
+    expect(views('movie').local).toBe('missing')
     const commits = vi.spyOn(store, 'commit')
     gates[0]!.resolve()
     await waitFor(() => progress.get('movie') === 4)
@@ -841,6 +844,48 @@ describe('restore', () => {
   })
 })
 
+describe('planning', () => {
+  test('a change to a few files of a store of thousands plans those files again, and no other', async () => {
+    const remote = createMemoryRemote()
+    const count = 2_000
+    const hashOf = (n: number) => n.toString(16).padStart(64, '0')
+    // Files of another device, not uploaded yet: nothing to do for any of them.
+    store.commit(
+      ...Array.from({ length: count }, (_, n) =>
+        events.fileCreated({ id: `f${n}`, name: `f${n}.bin`, mimeType: 'application/octet-stream', size: 10, contentHash: hashOf(n), createdAt: 1 }),
+      ),
+    )
+    const planned: string[] = []
+    const { executor } = device({ remote })
+    sync?.stop()
+    sync = createFileSync({
+      store,
+      local: createMemoryFileStorage(),
+      remote,
+      executor,
+      connectivity: createFakeConnectivity(true),
+      planFile: (file, state, context) => {
+        planned.push(file.id)
+        return planFile(file, state, context)
+      },
+    })
+    await sync.start()
+    await waitFor(() => planned.length === count)
+    await waitFor(() => store.syncStatus().pendingCount === 0)
+    await settle()
+    planned.length = 0
+    store.commit(
+      events.fileUploaded({ id: 'f5', contentHash: hashOf(5), remoteKey: remote.keyOf(hashOf(5)) }),
+      events.fileDeleted({ id: 'f6', deletedAt: 2 }),
+    )
+    await waitFor(() => planned.length >= 2)
+    await settle()
+    // Two rows changed: two files planned again (the download of f5 then once more, when it ends).
+    expect(new Set(planned)).toEqual(new Set(['f5', 'f6']))
+    expect(planned.length).toBeLessThanOrEqual(4)
+  })
+})
+
 describe('start', () => {
   test('forgets a copy the state claims but the disk does not have', async () => {
     const { remote, sync: fileSync } = device()
@@ -860,9 +905,16 @@ describe('start', () => {
     expect(localState(store, 'photo')).toMatchObject({ upload: 'idle', download: 'idle' })
   })
 
+  /** Larger than what uploads without recording its start (see recordStartAboveBytes). */
+  const recordedUpload = (text: string) => {
+    const bytes = new Uint8Array(recordStartAboveBytes + 1).fill(7)
+    bytes.set(bytesOf(text))
+    return bytes
+  }
+
   test('asks the server before sending again an upload that was interrupted, and sends nothing it already has', async () => {
     const { local, remote, sync: fileSync } = device()
-    const bytes = bytesOf('stored, but the answer was lost')
+    const bytes = recordedUpload('stored, but the answer was lost')
     const { hash } = await local.put(new Blob([bytes]).stream())
     store.commit(
       events.fileCreated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, createdAt: 1 }),
@@ -876,7 +928,7 @@ describe('start', () => {
 
   test('sends an interrupted upload again when the server does not have it', async () => {
     const { local, remote, sync: fileSync } = device()
-    const bytes = bytesOf('never arrived')
+    const bytes = recordedUpload('never arrived')
     const { hash } = await local.put(new Blob([bytes]).stream())
     store.commit(
       events.fileCreated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, createdAt: 1 }),
@@ -885,6 +937,25 @@ describe('start', () => {
     await fileSync.start()
     await waitFor(() => isUploaded('photo'))
     expect(remote.calls).toMatchObject({ head: 1, upload: 1 })
+  })
+
+  test('sends a small file again without asking: the server keeps the copy it has, and says so', async () => {
+    const { local, remote, sync: fileSync } = device()
+    const bytes = bytesOf('small, stored, answer lost')
+    const { hash } = await local.put(new Blob([bytes]).stream())
+    store.commit(
+      events.fileCreated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, createdAt: 1 }),
+      tables.localFilesState.set({ localHash: hash }, 'photo'),
+    )
+    await remote.seed(bytes, 'text/plain')
+    const commits = vi.spyOn(store, 'commit')
+    await fileSync.start()
+    await waitFor(() => isUploaded('photo'))
+    expect(remote.calls).toMatchObject({ head: 0, upload: 1 })
+    expect(remote.objects.size).toBe(1)
+    // One commit for the whole upload: nothing recorded before it, only what it found.
+    const names = commits.mock.calls.flatMap((call) => call.map((event) => (event as { name: string }).name))
+    expect(names).toEqual([events.fileUploaded.name])
   })
 
   test('finds the bytes of a file on the disk that the state does not know of, and uploads them', async () => {

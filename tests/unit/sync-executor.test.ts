@@ -2,15 +2,16 @@ import { describe, expect, test } from 'vitest'
 import { FileError, type FileErrorKind } from '../../src/services/errors.ts'
 import { backoffDelay, createSyncExecutor, type SyncExecutorOptions, type TransferKind, type TransferTask } from '../../src/services/sync-executor.ts'
 import { createManualClock } from '../support/fakes.ts'
-import { type Deferred, deferred, waitFor } from '../support/wait.ts'
+import { type Deferred, deferred, settle, waitFor } from '../support/wait.ts'
 
 /** A transfer whose every try the test ends by hand, and which stops when aborted, like a real one. */
-const controlledTask = (key: string, kind: TransferKind = 'upload') => {
+const controlledTask = (key: string, kind: TransferKind = 'upload', weight?: number) => {
   const tries: Array<Deferred<void> & { signal: AbortSignal }> = []
   const failures: Array<{ kind: FileErrorKind; attempt: number; retryInMs: number | undefined }> = []
   const task: TransferTask = {
     key,
     kind,
+    ...(weight === undefined ? {} : { weight }),
     run(signal) {
       const attempt = { ...deferred(), signal }
       signal.addEventListener('abort', () => attempt.reject(signal.reason), { once: true })
@@ -209,14 +210,36 @@ describe('createSyncExecutor', () => {
     expect(peak).toEqual({ upload: 2, download: 1, remove: 0, local: 0 })
   })
 
-  test('starts 2 uploads, 3 downloads, 4 removals and 4 local tasks at once by default', () => {
+  test('starts 6 uploads, 6 downloads, 4 removals and 4 local tasks at once by default', () => {
     const { executor } = setup()
     const tasks = (['upload', 'download', 'remove', 'local'] as const).flatMap((kind) =>
-      Array.from({ length: 6 }, (_, index) => controlledTask(`${kind}-${index}`, kind)),
+      Array.from({ length: 8 }, (_, index) => controlledTask(`${kind}-${index}`, kind)),
     )
     for (const { task } of tasks) executor.enqueue(task).catch(() => {})
     const runningOf = (kind: TransferKind) => tasks.filter(({ task, tries }) => task.kind === kind && tries.length > 0).length
-    expect([runningOf('upload'), runningOf('download'), runningOf('remove'), runningOf('local')]).toEqual([2, 3, 4, 4])
+    expect([runningOf('upload'), runningOf('download'), runningOf('remove'), runningOf('local')]).toEqual([6, 6, 4, 4])
+  })
+
+  test('runs small transfers many at once and a large one alone, by the bytes they move', async () => {
+    const { executor } = setup({ concurrency: { upload: 6 }, bytesAtOnce: { upload: 1_000 } })
+    const small = Array.from({ length: 4 }, (_, index) => controlledTask(`small-${index}`, 'upload', 200))
+    const large = controlledTask('large', 'upload', 5_000)
+    const after = controlledTask('after', 'upload', 200)
+    for (const { task } of [...small, large, after]) executor.enqueue(task).catch(() => {})
+    // 4 × 200 fit in 1,000 bytes; the large one waits for them, and what comes after waits behind it.
+    expect(small.map(({ tries }) => tries.length)).toEqual([1, 1, 1, 1])
+    expect(large.tries).toHaveLength(0)
+    for (const task of small.slice(0, 3)) task.succeed()
+    await settle()
+    expect(large.tries).toHaveLength(0)
+    small[3]!.succeed()
+    await settle()
+    // Larger than the budget: it runs once nothing else of its kind does, and alone.
+    expect(large.tries).toHaveLength(1)
+    expect(after.tries).toHaveLength(0)
+    large.succeed()
+    await settle()
+    expect(after.tries).toHaveLength(1)
   })
 
   test('goes on with local disk work while paused: it needs no network', () => {

@@ -34,9 +34,15 @@ describe('syncTotals', () => {
       ['downloading', { ...emptyLocalFileState, download: 'active' as const }],
       ['synced', here()],
     ])
-    // A figure left by a transfer that is no longer running counts for nothing.
-    const moved = new Map([['uploading', 1_500], ['downloading', 2_500], ['waiting-up', 600]])
-    expect(syncTotals(files, states, moved)).toEqual({ upload: { files: 2, bytes: 3_500 }, download: { files: 2, bytes: 8_500 } })
+    // The running transfers (those with a figure): what they moved is no longer left to move.
+    const moved = new Map([['uploading', 1_500], ['downloading', 2_500], ['synced', 600]])
+    expect(syncTotals(files, states, moved)).toEqual({
+      files: 5,
+      here: 3,
+      onServer: 3,
+      upload: { files: 2, bytes: 3_500 },
+      download: { files: 2, bytes: 8_500 },
+    })
   })
 
   test('leaves out deleted files, failed transfers, and files waiting for another device', () => {
@@ -51,6 +57,7 @@ describe('syncTotals', () => {
       ['failed-up', here({ upload: 'failed', failedHash: hashOf('a') })],
       ['failed-down', { ...emptyLocalFileState, download: 'failed' as const, failedHash: hashOf('a') }],
     ])
-    expect(syncTotals(files, states)).toEqual({ upload: { files: 0, bytes: 0 }, download: { files: 0, bytes: 0 } })
+    // Counted as files of the store, here or on the server, but left to move in no direction.
+    expect(syncTotals(files, states)).toEqual({ files: 3, here: 1, onServer: 1, upload: { files: 0, bytes: 0 }, download: { files: 0, bytes: 0 } })
   })
 })

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startWorker, type RunningWorker } from '../support/wrangler.ts'
 import { bearer, multipartClient, newStoreClient, randomFile } from './helpers.ts'
-import { call, firstEvent, openSocket, syncUrlOf } from './sync-socket.ts'
+import { call, firstEvent, openSocket, syncUrlOf } from '../support/sync-socket.ts'
 
 const ADMIN_SECRET = 'test-admin-secret'
 

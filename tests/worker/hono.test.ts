@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startWorker, type RunningWorker } from '../support/wrangler.ts'
 import { bearer, configWithEntry, newStoreId, randomFile, rawRequest } from './helpers.ts'
-import { handshake, syncUrlOf } from './sync-socket.ts'
+import { handshake, syncUrlOf } from '../support/sync-socket.ts'
 
 let app: RunningWorker
 let removeConfig: () => Promise<void> = async () => {}

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startWorker, type RunningWorker } from '../support/wrangler.ts'
 import { fetchToken, newStoreId } from './helpers.ts'
-import { call, firstEvent, handshake, openSocket, syncUrlOf } from './sync-socket.ts'
+import { call, firstEvent, handshake, openSocket, syncUrlOf } from '../support/sync-socket.ts'
 
 let worker: RunningWorker
 

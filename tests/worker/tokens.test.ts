@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { fileRequests, startWorker, type RunningWorker } from '../support/wrangler.ts'
 import { bearer, configWithEntry, newStoreId, randomFile, signedToken } from './helpers.ts'
-import { call, firstEvent, handshake, openSocket, syncUrlOf } from './sync-socket.ts'
+import { call, firstEvent, handshake, openSocket, syncUrlOf } from '../support/sync-socket.ts'
 
 const AUTH_SECRET = 'test-secret-for-the-token-tests'
 const TOKEN_TTL_SECONDS = 120
