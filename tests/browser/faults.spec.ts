@@ -25,38 +25,12 @@ test('two tabs of one store: every file is uploaded exactly once', async ({ open
 })
 
 // A push that was in flight when the Worker died can be refused after the reconnect
-// (ServerAheadError), and LiveStore 0.4 then parks the device's pushes for good (upstream issues
-// #1394 and #1462). The app's watchdog (src/services/upstream-stall.ts) reloads the leader tab
-// after 45 s of that, so this test allows for one such recovery.
-test('the Worker dies in the middle of twenty uploads and comes back: nothing is lost or doubled', async ({
-  openDevice,
-  storeId,
-  worker,
-}) => {
-  test.setTimeout(180_000)
-  const a = await openDevice('A')
-  const files = Array.from({ length: 20 }, (_, index) => randomFile(`batch ${String(index).padStart(2, '0')}.bin`, 512 * 1024))
-  await throttle(a.page, 2 * 1024 * 1024) // about five seconds for the batch
-  await addFiles(a.page, files)
-  // Some are up, the rest queued or on the wire.
-  await expect.poll(() => storedUploads(worker.output()).size, { timeout: 30_000 }).toBeGreaterThan(0)
-  await worker.stop()
-  expect(storedUploads(worker.output()).size).toBeLessThan(files.length)
-  await a.page.waitForTimeout(3_000)
-  await worker.restart()
-
-  const b = await openDevice('B')
-  await expectSyncedEverywhere([a.page, b.page], storeId, files, 120_000)
-  // Never stored twice. (An upload the Worker stored just as it was killed may have no log line:
-  // the device's HEAD found it after the restart, and B's download above proves it is there.)
-  for (const file of files) expect(storedUploads(worker.output()).get(`${storeId}/${sha256(file.buffer)}`) ?? 0, file.name).toBeLessThanOrEqual(1)
-})
-
-// The same fault, held to what LiveStore itself must do: every device converges within 60 s of
-// the restart and no tab is reloaded on the way. Unpatched, LiveStore 0.4 parks the pushes of
-// device A (upstream #1394, #1462) or loses a leader's pull, and only the app's watchdogs got the
-// events out, by reloading the tab; patches/@livestore__common@0.4.0.patch recovers without that.
-test('the Worker dies in the middle of twenty uploads and comes back: all devices converge without a reload', async ({
+// (ServerAheadError), and a pull sent on the dying socket can be lost. Every device must still
+// converge within 60 s of the restart with no tab reloaded on the way: unpatched, LiveStore 0.4
+// parks the pushes of device A (upstream #1394, #1462) or loses a leader's pull, and only the
+// app's watchdogs got the events out, by reloading the tab; patches/@livestore__common@0.4.0.patch
+// recovers without that.
+test('the Worker dies in the middle of twenty uploads and comes back: nothing is lost or doubled, and no tab reloads', async ({
   openDevice,
   storeId,
   worker,
@@ -84,9 +58,11 @@ test('the Worker dies in the middle of twenty uploads and comes back: all device
   await expectSyncedEverywhere([a.page, b.page], storeId, files, 60_000)
   const convergedMs = Date.now() - restartedAt
   test.info().annotations.push({ type: 'converged-ms', description: String(convergedMs) })
-  console.log(`converged ${convergedMs} ms after the restart, reloads: ${reloads.length}`)
   expect(reloads, 'no tab reloads to get its events out').toEqual([])
   expect(convergedMs).toBeLessThanOrEqual(60_000)
+  // Never stored twice. (An upload the Worker stored just as it was killed may have no log line:
+  // sent again after the restart, it found its bytes there (200, not 201), and B's download above
+  // proves they are.)
   for (const file of files) expect(storedUploads(worker.output()).get(`${storeId}/${sha256(file.buffer)}`) ?? 0, file.name).toBeLessThanOrEqual(1)
 })
 
