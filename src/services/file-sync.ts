@@ -110,6 +110,12 @@ export const createFileSync = ({
   const plannedContent = new Map<string, string>()
   /** Transfers handed to the executor and not yet over (nor their outcome committed), by key, with their file. */
   const scheduled = new Map<string, string>()
+  /**
+   * Files whose transfer has ended and whose outcome waits for its commit: planned again once it
+   * is in, not before (a download's bytes are here, its state not yet: the plan would use them
+   * a second time).
+   */
+  const settling = new Set<string>()
   /** Deleted files in their grace period, with its end: their plan changes when it ends. */
   const graceEnds = new Map<string, number>()
   /** Files to plan again, in one pass after the current burst of changes. */
@@ -229,6 +235,7 @@ export const createFileSync = ({
     const ids = [...dirty]
     dirty.clear()
     for (const id of ids) {
+      if (settling.has(id)) continue
       const file = index.file(id)
       const state = index.state(id)
       if (file) {
@@ -270,8 +277,12 @@ export const createFileSync = ({
       })
       // Forgotten only once what it found is committed: until then the plan still wants it,
       // and it would start again.
-      .finally(() => commits.flushed())
+      .then(() => {
+        settling.add(transfer.fileId)
+        return commits.flushed()
+      })
       .finally(() => {
+        settling.delete(transfer.fileId)
         if (scheduled.get(key) === transfer.fileId) scheduled.delete(key)
         if (transfer.kind === 'upload' || transfer.kind === 'download') progress.clear(transfer.fileId)
         dirty.add(transfer.fileId)
@@ -377,6 +388,7 @@ export const createFileSync = ({
       scheduled.clear()
       planned.clear()
       plannedContent.clear()
+      settling.clear()
       graceEnds.clear()
       dirty.clear()
     },
