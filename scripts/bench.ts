@@ -15,7 +15,8 @@ import { type BenchResults, checkTargets, formatReport, type ScenarioResults, wr
 import { largeFile } from './bench/scenarios/large-file.ts'
 import { latency } from './bench/scenarios/latency.ts'
 import { raw } from './bench/scenarios/raw.ts'
-import { smallFiles } from './bench/scenarios/small-files.ts'
+import { bigStore } from './bench/scenarios/big-store.ts'
+import { manyFiles } from './bench/scenarios/many-files.ts'
 import { swRead } from './bench/scenarios/sw-read.ts'
 import { problemsSince, type ScenarioContext, startEnvironment } from './bench/setup.ts'
 
@@ -61,7 +62,8 @@ const main = async (): Promise<number> => {
     options: {
       largeMiB: options.largeBytes / MiB,
       swReadMiB: options.swReadBytes / MiB,
-      smallFiles: options.smallFiles,
+      manyFiles: options.manyFiles,
+      bigStoreFiles: options.bigStoreFiles,
       latencyTries: options.latencyTries,
       scenarios: [...options.scenarios],
     },
@@ -104,7 +106,8 @@ const runScenarios = async (context: ScenarioContext, options: BenchOptions, res
     context.log(`writing the large file (${(options.largeBytes / MiB).toFixed(0)} MiB)…`)
     return (large = await writePatternFile(join(context.env.workDir, 'large.bin'), options.largeBytes, 5))
   }
-  await run('small-files', () => smallFiles(context, options.smallFiles))
+  await run('many-files', () => manyFiles(context, options.manyFiles))
+  await run('big-store', () => bigStore(context, options.bigStoreFiles))
   await run('latency', () => latency(context, options.latencyTries))
   // Two parts (of the page's 16 MiB), so that the warm-up runs the Worker's multipart code too.
   const warmUp = () => writePatternFile(join(context.env.workDir, 'warm-up.bin'), 17 * MiB, 3)

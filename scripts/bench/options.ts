@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 
-export const scenarioNames = ['small-files', 'large-file', 'latency', 'sw-read', 'raw'] as const
+export const scenarioNames = ['many-files', 'big-store', 'large-file', 'latency', 'sw-read', 'raw'] as const
 export type ScenarioName = (typeof scenarioNames)[number]
 
 export const MiB = 1024 * 1024
@@ -10,7 +10,9 @@ export interface BenchOptions {
   largeBytes: number
   /** The file read through the service worker. */
   swReadBytes: number
-  smallFiles: { count: number; bytes: number; perPick: number }
+  manyFiles: { count: number; bytes: number; perPick: number }
+  /** The files of the big-store scenario. */
+  bigStoreFiles: number
   latencyTries: number
   scenarios: ReadonlySet<ScenarioName>
   /** Where the figures go, as JSON. */
@@ -23,7 +25,9 @@ export const usage = `Usage: pnpm bench [options]   (each option also as an envi
 
   --large-mib <n>       size of the large file in MiB (BENCH_LARGE_MIB, default 1024)
   --sw-mib <n>          size of the file read through the service worker (BENCH_SW_MIB, default 200)
-  --small-per-pick <n>  add the 200 small files in picks of n (BENCH_SMALL_PER_PICK, default 200: one pick)
+  --many-files <n>      how many files of 100 KB the many-files scenario adds (BENCH_MANY_FILES, default 1000)
+  --many-per-pick <n>   add them in picks of n (BENCH_MANY_PER_PICK, default: all in one pick)
+  --big-store <n>       how many files the big-store scenario's store holds (BENCH_BIG_STORE, default 10000)
   --scenarios <list>    comma-separated, of ${scenarioNames.join(', ')} (BENCH_SCENARIOS, default all)
   --out <path>          the JSON figures (BENCH_OUT, default bench-results/results.json)
   --check               exit 1 when a target is missed (BENCH_CHECK=1)
@@ -37,7 +41,9 @@ export const parseOptions = (argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     options: {
       'large-mib': { type: 'string' },
       'sw-mib': { type: 'string' },
-      'small-per-pick': { type: 'string' },
+      'many-files': { type: 'string' },
+      'many-per-pick': { type: 'string' },
+      'big-store': { type: 'string' },
       scenarios: { type: 'string' },
       out: { type: 'string' },
       check: { type: 'boolean' },
@@ -62,10 +68,12 @@ export const parseOptions = (argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     .filter(Boolean)
   const unknown = scenarioList.filter((name) => !(scenarioNames as readonly string[]).includes(name))
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}: choose from ${scenarioNames.join(', ')}`)
+  const manyFiles = wholeNumber('--many-files', values['many-files'] ?? env.BENCH_MANY_FILES, 1_000)
   return {
     largeBytes: mebibytes('--large-mib', values['large-mib'] ?? env.BENCH_LARGE_MIB, 1024),
     swReadBytes: mebibytes('--sw-mib', values['sw-mib'] ?? env.BENCH_SW_MIB, 200),
-    smallFiles: { count: 200, bytes: 100_000, perPick: wholeNumber('--small-per-pick', values['small-per-pick'] ?? env.BENCH_SMALL_PER_PICK, 200) },
+    manyFiles: { count: manyFiles, bytes: 100_000, perPick: wholeNumber('--many-per-pick', values['many-per-pick'] ?? env.BENCH_MANY_PER_PICK, manyFiles) },
+    bigStoreFiles: wholeNumber('--big-store', values['big-store'] ?? env.BENCH_BIG_STORE, 10_000),
     latencyTries: 20,
     scenarios: new Set(scenarioList as ScenarioName[]),
     out: values.out ?? env.BENCH_OUT ?? 'bench-results/results.json',

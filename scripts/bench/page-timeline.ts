@@ -11,11 +11,15 @@ import type { BrowserContext, Page } from '@playwright/test'
 export interface TimelineEvent {
   /** Milliseconds on the page's clock. */
   t: number
-  kind: 'state' | 'image' | 'input' | 'reload'
-  /** The file's name (a card's name, an <img>'s alt, a picked file's name); empty for a reload. */
+  kind: 'state' | 'image' | 'input' | 'reload' | 'counts'
+  /** The file's name (a card's name, an <img>'s alt, a picked file's name); empty for a reload and counts. */
   name: string
   local?: string
   remote?: string
+  /** For counts: the store's files, those on this device, those on the server (the page's header). */
+  files?: number
+  here?: number
+  onServer?: number
 }
 
 declare global {
@@ -44,8 +48,25 @@ const recordTimeline = () => {
       timeline.push({ t, kind: 'state', name, local, remote })
     }
   }
-  const attributeFilter = ['data-local-state', 'data-remote-state']
-  new MutationObserver(noteStates).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter })
+  // Where the store's files are, as the header counts them (only the cards on screen are in the
+  // page); a page without those counts (an older version of the app) has every card in it.
+  let lastCounts = ''
+  const noteCounts = () => {
+    const header = document.querySelector<HTMLElement>('[data-testid=sync-counts]')?.dataset
+    const count = (selector: string) => document.querySelectorAll(`[data-testid=file-item]${selector}`).length
+    const counts = header
+      ? { files: Number(header.files), here: Number(header.here), onServer: Number(header.onServer) }
+      : { files: count(''), here: count('[data-local-state=present]'), onServer: count('[data-remote-state=uploaded]') }
+    const key = `${counts.files}/${counts.here}/${counts.onServer}`
+    if (key === lastCounts) return
+    lastCounts = key
+    timeline.push({ t: now(), kind: 'counts', name: '', ...counts })
+  }
+  const attributeFilter = ['data-local-state', 'data-remote-state', 'data-files', 'data-here', 'data-on-server']
+  new MutationObserver(() => {
+    noteStates()
+    noteCounts()
+  }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter })
   const noteImage = (event: Event) => {
     const img = event.target
     if (img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0) timeline.push({ t: now(), kind: 'image', name: img.alt })
@@ -147,6 +168,43 @@ export const waitForTimeline = async (
     )
   } catch (error) {
     throw new Error(`waiting for ${names.length} files to be ${JSON.stringify(condition)}: ${String(error)}\ncards by their last state: ${await states()}`)
+  } finally {
+    clearInterval(ticker)
+  }
+}
+
+/** When the page's counts first reached at least `at least` (files, here or on the server), on Node's clock. */
+export const firstCountAt = (
+  timeline: readonly TimelineEvent[],
+  which: 'files' | 'here' | 'onServer',
+  atLeast: number,
+  offset: ClockOffset,
+): number | undefined => {
+  const event = timeline.find((candidate) => candidate.kind === 'counts' && (candidate[which] ?? 0) >= atLeast)
+  return event && event.t - offset.offsetMs
+}
+
+/** Waits until the page's counts reach at least `atLeast`; tells where they are every 15 s. */
+export const waitForCount = async (
+  page: Page,
+  which: 'files' | 'here' | 'onServer',
+  atLeast: number,
+  { timeoutMs, progress }: { timeoutMs: number; progress?: (counts: string) => void },
+): Promise<void> => {
+  const last = () =>
+    page.evaluate(() => {
+      const counts = (window.benchTimeline ?? []).filter((event) => event.kind === 'counts').at(-1)
+      return counts ? `files ${counts.files}, here ${counts.here}, on the server ${counts.onServer}` : 'no counts yet'
+    })
+  const ticker = progress && setInterval(() => void last().then(progress, () => {}), 15_000)
+  try {
+    await page.waitForFunction(
+      ({ which, atLeast }) => (window.benchTimeline ?? []).some((event) => event.kind === 'counts' && (event[which] ?? 0) >= atLeast),
+      { which, atLeast },
+      { polling: 100, timeout: timeoutMs },
+    )
+  } catch (error) {
+    throw new Error(`waiting for ${atLeast} files ${which}: ${String(error)}\nlast counts: ${await last().catch(() => '?')}`)
   } finally {
     clearInterval(ticker)
   }

@@ -1,0 +1,118 @@
+/**
+ * A store of many files (10,000 by default) opened by a new device: the benchmark fills it as a
+ * device would have (tests/support/seed-store.ts: their events through the sync backend, each a
+ * small file no device has uploaded, so no download runs while measuring). Then:
+ * - B, a new device, opens it: time from the navigation until the first card is on screen, and
+ *   until the whole list is known (the header counts every file); B's renderer's resident memory
+ *   at its peak meanwhile and once settled.
+ * - A, another device that shows all of them, adds one more file: the main thread's busy time
+ *   (Chrome's `TaskDuration`) from the input until it is uploaded and quiet again, less what the
+ *   same page spends over as long a time doing nothing.
+ */
+import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Page } from '@playwright/test'
+import { chromiumProcesses, rssByKind, watchMemory } from '../../../tests/support/process-memory.ts'
+import { seedStore } from '../../../tests/support/seed-store.ts'
+import { clockOffset, firstCountAt, nodeNow, timelineOf, waitForCount } from '../page-timeline.ts'
+import { newStoreId, openStore, type ScenarioContext, settleMs, sleep } from '../setup.ts'
+
+export interface BigStoreResult {
+  files: number
+  seedSeconds: number
+  /** From B's navigation until the page has opened the store (its file input is there). */
+  storeOpenSeconds: number
+  /** From B's navigation until its first card is in the page and visible. */
+  firstCardSeconds: number
+  /** From B's navigation until its header counts every file. */
+  listKnownSeconds: number
+  /** B's renderer processes, resident: the peak while opening, and once settled. */
+  rendererPeakBytes: number
+  rendererSettledBytes: number
+  /** A's main thread busy time to add one more file (input → uploaded), less its idle activity. */
+  oneMoreFileMainThreadMs: number
+  /** The same page's main thread over as long a time with nothing to do. */
+  idleMainThreadMs: number
+}
+
+export const bigStore = async ({ env, log }: ScenarioContext, count: number): Promise<BigStoreResult> => {
+  const storeId = newStoreId('big')
+  log(`filling a store with ${count} files…`)
+  const seedStarted = nodeNow()
+  await seedStore({
+    baseUrl: env.worker.url,
+    storeId,
+    files: Array.from({ length: count }, (_, index) => ({
+      id: `big-${index}`,
+      name: `photo-${String(index).padStart(5, '0')}.jpg`,
+      mimeType: 'image/jpeg',
+      bytes: randomBytes(256),
+    })),
+  })
+  const seedSeconds = (nodeNow() - seedStarted) / 1000
+
+  const { a, b } = await env.freshDevices()
+  log(`B opens the store of ${count} files…`)
+  const memory = watchMemory(() => chromiumProcesses(b.profile), 100)
+  const navigated = nodeNow()
+  await b.page.goto(`${env.appUrl}/?store=${storeId}`)
+  await b.page.getByTestId('file-input').waitFor({ state: 'attached', timeout: 120_000 })
+  const open = nodeNow()
+  await b.page.locator('[data-testid=file-item]').first().waitFor({ state: 'visible', timeout: 120_000 })
+  const firstCard = nodeNow()
+  await waitForCount(b.page, 'files', count, { timeoutMs: 300_000, progress: (counts) => log(`B: ${counts}`) })
+  const offsetB = await clockOffset(b.page)
+  const known = firstCountAt(await timelineOf(b.page), 'files', count, offsetB) ?? nodeNow()
+  await sleep(settleMs)
+  const peak = memory.stop().peak.get('renderer') ?? 0
+  const settled = rssByKind(chromiumProcesses(b.profile)).get('renderer') ?? 0
+
+  log(`A opens it too, and adds one more file…`)
+  await openStore(a, env.appUrl, storeId)
+  await waitForCount(a.page, 'files', count, { timeoutMs: 300_000 })
+  await sleep(settleMs)
+  const one = join(env.workDir, 'one-more.bin')
+  await writeFile(one, randomBytes(100_000))
+  const metrics = await mainThreadMetrics(a.page)
+  // What the page does anyway (its watchdogs, the connection's checks), over a quiet while.
+  const quietMs = 3_000
+  const idleStart = await metrics.taskMs()
+  await sleep(quietMs)
+  const idleMainThreadMs = (await metrics.taskMs()) - idleStart
+  const started = await metrics.taskMs()
+  const addedAt = nodeNow()
+  await a.page.getByTestId('file-input').setInputFiles(one)
+  await waitForCount(a.page, 'onServer', 1, { timeoutMs: 60_000 })
+  await waitForCount(a.page, 'files', count + 1, { timeoutMs: 60_000 })
+  // Until quiet: what the file costs includes the renders and commits after its upload.
+  await sleep(Math.max(0, quietMs - (nodeNow() - addedAt)))
+  const busy = (await metrics.taskMs()) - started
+  const windowMs = nodeNow() - addedAt
+  await metrics.close()
+
+  return {
+    files: count,
+    seedSeconds,
+    storeOpenSeconds: (open - navigated) / 1000,
+    firstCardSeconds: (firstCard - navigated) / 1000,
+    listKnownSeconds: (known - navigated) / 1000,
+    rendererPeakBytes: peak,
+    rendererSettledBytes: settled,
+    oneMoreFileMainThreadMs: Math.max(0, busy - idleMainThreadMs * (windowMs / quietMs)),
+    idleMainThreadMs,
+  }
+}
+
+/** The page's main thread: its cumulative busy time (Chrome's `TaskDuration`), in milliseconds. */
+const mainThreadMetrics = async (page: Page) => {
+  const session = await page.context().newCDPSession(page)
+  await session.send('Performance.enable')
+  return {
+    async taskMs() {
+      const { metrics } = (await session.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> }
+      return (metrics.find((metric) => metric.name === 'TaskDuration')?.value ?? 0) * 1000
+    },
+    close: () => session.detach(),
+  }
+}
