@@ -7,6 +7,7 @@
  * `.cpuprofile` files that Chrome's DevTools open. A tool for performance work, not a test.
  */
 import { createHash, randomBytes } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -15,6 +16,7 @@ import { parseArgs } from 'node:util'
 import type { CDPSession, Page } from '@playwright/test'
 import { build } from 'vite'
 import { launchDevice } from '../tests/support/chromium.ts'
+import { chromiumProcesses, cpuByKind, groupProcesses } from '../tests/support/process-memory.ts'
 import { startWorker } from '../tests/support/wrangler.ts'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
@@ -74,6 +76,15 @@ const main = async () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 2_000))
 
+    // CPU time of every process, from Linux: what a file costs the machine, whatever waits for what.
+    const cpuNow = () =>
+      new Map([
+        ...[...cpuByKind(chromiumProcesses(a.profile))].map(([kind, ms]) => [`A ${kind}`, ms] as const),
+        ...[...cpuByKind(chromiumProcesses(b.profile))].map(([kind, ms]) => [`B ${kind}`, ms] as const),
+        ...[...cpuByKind(groupProcesses(worker.processGroup() ?? -1))].map(([kind, ms]) => [`Worker ${kind}`, ms] as const),
+      ])
+    const cpuBefore = cpuNow()
+    const threadsBefore = new Map([...threadCpu('A', a.profile), ...threadCpu('B', b.profile)])
     const [profilerA, profilerB] = [await startProfiler(a.page), await startProfiler(b.page)]
     const started = Date.now()
     // Where the files are, every second, as both headers say.
@@ -96,7 +107,16 @@ const main = async () => {
     const presentOnB = (Date.now() - started) / 1000
     await waitForCount(a.page, count, 'onServer')
     const uploadedOnA = (Date.now() - started) / 1000
+    const cpuAfter = cpuNow()
+    const threadsAfter = new Map([...threadCpu('A', a.profile), ...threadCpu('B', b.profile)])
     const [profileA, profileB] = [await stopProfiler(profilerA), await stopProfiler(profilerB)]
+    const cpu = [...cpuAfter].map(([kind, ms]) => [kind, ms - (cpuBefore.get(kind) ?? 0)] as const).sort((x, y) => y[1] - x[1])
+    const cpuTotal = cpu.reduce((total, [, ms]) => total + ms, 0)
+    console.log(`\nCPU time by process while they synced (${(cpuTotal / count).toFixed(1)} ms per file in all):`)
+    for (const [kind, ms] of cpu) if (ms > 0) console.log(`  ${String(ms).padStart(7)} ms  ${(ms / count).toFixed(1).padStart(6)} ms/file  ${kind}`)
+    console.log('of which, by thread of the renderers (Linux thread names):')
+    const threads = [...threadsAfter].map(([name, ms]) => [name, ms - (threadsBefore.get(name) ?? 0)] as const).sort((x, y) => y[1] - x[1])
+    for (const [name, ms] of threads.slice(0, 16)) if (ms > 0) console.log(`  ${String(ms).padStart(7)} ms  ${(ms / count).toFixed(1).padStart(6)} ms/file  ${name}`)
     const modules = await moduleMap(join(work, 'dist', 'assets'))
     console.log(`${count} files of ${bytes} bytes: all saved on A ${savedOnA.toFixed(1)} s, all present on B ${presentOnB.toFixed(1)} s, all uploaded (A) ${uploadedOnA.toFixed(1)} s`)
 
@@ -185,6 +205,30 @@ const stopProfiler = async (session: CDPSession): Promise<Map<string, Profile>> 
     byThread.set(name, profile)
   }
   return byThread
+}
+
+/** CPU time of each thread of a device's renderers, by thread name (threads of one name summed), in ms. */
+const threadCpu = (device: string, profile: string): Map<string, number> => {
+  const byName = new Map<string, number>()
+  for (const process of chromiumProcesses(profile).filter((candidate) => candidate.kind === 'renderer')) {
+    let tasks: string[] = []
+    try {
+      tasks = readdirSync(`/proc/${process.pid}/task`)
+    } catch {
+      continue // gone meanwhile
+    }
+    for (const task of tasks) {
+      try {
+        const stat = readFileSync(`/proc/${process.pid}/task/${task}/stat`, 'utf8')
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        const name = `${device} ${readFileSync(`/proc/${process.pid}/task/${task}/comm`, 'utf8').trim()}`
+        byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10)
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  }
+  return byName
 }
 
 /** Waits until the header counts `count` files here (or on the server). */

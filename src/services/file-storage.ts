@@ -68,7 +68,7 @@ export interface FileStorageOptions {
 }
 
 /** Saves that end within this time of the last commit of saves go into the next one together. */
-export const saveCommitIntervalMs = 50
+export const saveCommitIntervalMs = 250
 
 /** 10 GiB: a file's size is bounded by the disk and the server, not by memory. */
 export const defaultMaxFileBytes = 10 * 1024 * 1024 * 1024
@@ -91,14 +91,18 @@ export const createFileStorage = ({
    * (a stalled session, see the README's limits: the file shows, its pick stays noted).
    */
   const persisted = async (): Promise<boolean> => {
-    // Read, not subscribed to: LiveStore 0.4 hands each change of its sync status to one of its
-    // subscribers only, and the page has one already (watchSessionStall in boot.ts).
+    // This tab's commits so far end at its local head; they are in once the leader's confirmed
+    // head reaches it (later commits, the file sync's, need not be). Read, not subscribed to:
+    // LiveStore 0.4 hands each change of its sync status to one of its subscribers only, and the
+    // page has one already (watchSessionStall in boot.ts).
+    const mine = eventNumber(store.syncStatus().localHead)
     const deadline = Date.now() + persistTimeoutMs
-    while (store.syncStatus().pendingCount > 0) {
+    for (;;) {
+      const status = store.syncStatus()
+      if (status.pendingCount === 0 || atOrPast(eventNumber(status.upstreamHead), mine)) return true
       if (Date.now() >= deadline) return false
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
-    return true
   }
 
   const describe = (file: Blob & { name?: string }) => ({
@@ -238,6 +242,14 @@ export const createFileStorage = ({
     whenIdle: () => (writing === 0 ? Promise.resolve() : new Promise((resolve) => idle.push(resolve))),
   }
 }
+
+/** An event's number as LiveStore's sync status writes it (`e12`, `e12.3`, `e12.3r1`): global, then client. */
+const eventNumber = (text: string): [number, number] => {
+  const match = /^e(\d+)(?:\.(\d+))?/.exec(text)
+  return match ? [Number(match[1]), Number(match[2] ?? 0)] : [0, 0]
+}
+const atOrPast = ([global, client]: [number, number], [globalOf, clientOf]: [number, number]) =>
+  global > globalOf || (global === globalOf && client >= clientOf)
 
 /** The URL the service worker answers: immutable, since it names the content's hash. */
 export const fileUrl = (storeId: string, file: Pick<FileRow, 'contentHash' | 'mimeType'>): string =>

@@ -87,7 +87,7 @@ export const createFileSync = ({
   deleteGraceMs = defaultDeleteGraceMs,
   partBytes = defaultPartBytes,
   partsAboveBytes = partBytes,
-  commitIntervalMs = 100,
+  commitIntervalMs = 500,
   planFile = planOneFile,
   now = Date.now,
   setTimer = (callback, ms) => {
@@ -138,11 +138,14 @@ export const createFileSync = ({
     },
     intervalMs: commitIntervalMs,
   })
-  const commitSoon = (facts: AppEvent[]) =>
+  const commitSoon = (fileId: string, facts: AppEvent[]) => {
+    // Not planned again until it is in (the plan would see bytes here and no state for them).
+    settling.add(fileId)
     void commits.add(facts).catch((error: unknown) => {
       // The plan still wants what was not recorded: it is done again (the server keeps one copy).
       console.error('The file sync could not record what its transfers did; they will run again.', error)
     })
+  }
 
   /**
    * A full disk fails every download alike, and is no file's fault: the executor holds all
@@ -277,10 +280,7 @@ export const createFileSync = ({
       })
       // Forgotten only once what it found is committed: until then the plan still wants it,
       // and it would start again.
-      .then(() => {
-        settling.add(transfer.fileId)
-        return commits.flushed()
-      })
+      .then(() => commits.flushed())
       .finally(() => {
         settling.delete(transfer.fileId)
         if (scheduled.get(key) === transfer.fileId) scheduled.delete(key)

@@ -30,10 +30,10 @@ export interface TransferContext {
   setState(fileId: string, patch: Partial<LocalFileState>): void
   stateOf(fileId: string): LocalFileState
   /**
-   * Commits what a finished transfer found, with other facts that come close (commit-queue.ts):
-   * nothing waits for it. The file sync forgets the transfer only once it is committed.
+   * Commits what a finished transfer of the file found, with other facts that come close
+   * (commit-queue.ts): nothing waits for it. The file is not planned again until it is in.
    */
-  commitSoon(events: AppEvent[]): void
+  commitSoon(fileId: string, events: AppEvent[]): void
   /** The transfer of the file begins to move bytes: every tab shows it moving (transfer-progress.ts). */
   moving(fileId: string): void
   /** It stopped without ending: it waits (a full disk holds it), and shows as not moving. */
@@ -94,7 +94,7 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
           const state = stateOf(fileId)
           // The state only when it has something to forget (a retry's error, an upload in parts).
           const forget = state.upload !== 'idle' || state.uploadAttempts !== 0 || state.lastError !== '' || (state.partsUpload ?? null) !== null
-          context.commitSoon([
+          context.commitSoon(fileId, [
             events.fileUploaded({ id: fileId, contentHash: hash, remoteKey: remote.keyOf(hash) }),
             ...(forget ? [tables.localFilesState.set(transitions.uploaded(), fileId)] : []),
           ])
@@ -133,7 +133,7 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
             throw error
           }
           onDevice.add(hash)
-          context.commitSoon([tables.localFilesState.set(transitions.downloaded(hash), fileId)])
+          context.commitSoon(fileId, [tables.localFilesState.set(transitions.downloaded(hash), fileId)])
         },
         onFailure: failure(context, 'download', transfer),
       }

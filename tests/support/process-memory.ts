@@ -10,11 +10,15 @@ export interface ProcessInfo {
   ppid: number
   pgrp: number
   rssBytes: number
+  /** CPU time used so far, user and system, in milliseconds. */
+  cpuMs: number
   /** What the process is, for a report: browser, renderer, gpu, network, storage, utility, zygote, workerd, … */
   kind: string
 }
 
 const pageBytes = 4096
+/** Linux counts CPU time in clock ticks of 1/100 s (USER_HZ). */
+const msPerTick = 10
 
 const readProcess = (pid: number): (ProcessInfo & { cmdline: string }) | undefined => {
   try {
@@ -27,6 +31,7 @@ const readProcess = (pid: number): (ProcessInfo & { cmdline: string }) | undefin
       ppid: Number(fields[1]),
       pgrp: Number(fields[2]),
       rssBytes: Number(fields[21]) * pageBytes,
+      cpuMs: (Number(fields[11]) + Number(fields[12])) * msPerTick,
       kind: kindOf(cmdline),
       cmdline,
     }
@@ -71,6 +76,13 @@ export const chromiumProcesses = (profileDir: string): ProcessInfo[] => {
 
 /** Every process of a process group (wrangler and the workerd it runs, see support/wrangler.ts). */
 export const groupProcesses = (pgrp: number): ProcessInfo[] => allProcesses().filter((process) => process.pgrp === pgrp)
+
+/** CPU time used so far by kind of process, in milliseconds: the sum over the processes of each kind. */
+export const cpuByKind = (processes: readonly ProcessInfo[]): Map<string, number> => {
+  const byKind = new Map<string, number>()
+  for (const process of processes) byKind.set(process.kind, (byKind.get(process.kind) ?? 0) + process.cpuMs)
+  return byKind
+}
 
 /** Resident memory by kind of process: the sum over the processes of each kind. */
 export const rssByKind = (processes: readonly ProcessInfo[]): Map<string, number> => {
