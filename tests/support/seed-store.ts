@@ -24,14 +24,21 @@ export interface SeedOptions {
   upload?: boolean
   /** Uploads at once. */
   concurrency?: number
-  /** Milliseconds since the epoch of the first file; each next one is a millisecond later. */
+  /** Milliseconds since the epoch of the first file; each next one is a millisecond later. A year ago by default: a library's files are old. */
   createdAt?: number
 }
 
 /** LiveStore's sync backend takes at most 100 events per push. */
 const eventsPerPush = 100
 
-export const seedStore = async ({ baseUrl, storeId, files, upload = false, concurrency = 8, createdAt = Date.now() }: SeedOptions): Promise<void> => {
+export const seedStore = async ({
+  baseUrl,
+  storeId,
+  files,
+  upload = false,
+  concurrency = 8,
+  createdAt = Date.now() - 365 * 24 * 60 * 60 * 1000,
+}: SeedOptions): Promise<void> => {
   const { token } = (await (await fetch(`${baseUrl}/api/auth/${storeId}`)).json()) as { token: string }
   const hashes = files.map((file) => createHash('sha256').update(file.bytes).digest('hex'))
 
