@@ -1,8 +1,9 @@
 import { queryDb } from '@livestore/livestore'
-import { afterEach, beforeEach, describe, expect, test } from 'vitest'
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { type AppStore, events, tables } from '../../src/livestore/schema.ts'
 import { FileError } from '../../src/services/errors.ts'
 import { createFileStorage, type FileStorageOptions, fileUrl, formatBytes, formatDuration } from '../../src/services/file-storage.ts'
+import type { PickedFile, PickJournal } from '../../src/services/pick-journal.ts'
 import { bytesOf, createMemoryFileStorage, type MemoryFileStorage, sha256Of, textOn } from '../support/fakes.ts'
 import { createTestStore, fileRow, localState } from '../support/store.ts'
 
@@ -92,6 +93,90 @@ describe('createFileStorage', () => {
     test('accepts a file of exactly maxFileBytes', async () => {
       const id = await setup({ maxFileBytes: 4 }).saveFile(new Blob(['four']))
       expect(fileRow(store, id)?.size).toBe(4)
+    })
+  })
+
+  describe('saveFiles', () => {
+    /** A journal in memory: picks noted, and which were ended and how (see pick-journal.ts for the page's). */
+    const memoryJournal = () => {
+      const picks: Array<{ files: PickedFile[]; ended?: { saved: boolean } }> = []
+      const journal: PickJournal = {
+        async begin(files) {
+          const pick: (typeof picks)[number] = { files: [...files] }
+          picks.push(pick)
+          return { end: (outcome) => void (pick.ended = outcome) }
+        },
+        async takeUnfinished() {
+          return picks.splice(0).filter((pick) => pick.ended?.saved !== true).flatMap((pick) => pick.files)
+        },
+      }
+      return { journal, picks }
+    }
+
+    test('saves a pick of many files in a few commits, each file with its own events, and notes the pick until it is saved', async () => {
+      const { journal, picks } = memoryJournal()
+      const storage = setup({ picks: journal })
+      const files = Array.from({ length: 60 }, (_, index) => new File([bytesOf(`photo ${index}`)], `photo ${index}.jpg`, { type: 'image/jpeg' }))
+      const commits = vi.spyOn(store, 'commit')
+      const results = await storage.saveFiles(files, {
+        alsoCommit: (fileId) => [events.galleryItemAdded({ id: `item-${fileId}`, fileId, addedAt: 1 })],
+      })
+      expect(results.map((result) => result.status)).toEqual(files.map(() => 'fulfilled'))
+      const ids = results.map((result) => (result.status === 'fulfilled' ? result.value : ''))
+      for (const [index, id] of ids.entries()) expect(fileRow(store, id)?.name).toBe(`photo ${index}.jpg`)
+      expect(store.query(galleryItems$)).toHaveLength(60)
+      // The first save at once, the rest together while it was being made: not 60 commits.
+      expect(commits.mock.calls.length).toBeLessThanOrEqual(3)
+      // Noted before its first byte, with the ids the files got; ended saved, so forgotten.
+      expect(picks[0]?.files.map((file) => file.id)).toEqual(ids)
+      expect(picks[0]?.ended).toEqual({ saved: true })
+      expect(await storage.unsavedFiles()).toEqual([])
+    })
+
+    test('a batch is all or nothing: when its commit fails, every file of it fails and none is in the store', async () => {
+      const storage = setup()
+      const realCommit = store.commit.bind(store)
+      vi.spyOn(store, 'commit').mockImplementationOnce(() => {
+        throw new Error('the store refused the commit')
+      })
+      const results = await storage.saveFiles(['one', 'two', 'three'].map((name) => new File([bytesOf(name)], `${name}.txt`)))
+      const failed = results.filter((result) => result.status === 'rejected').length
+      const saved = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+      // The first batch (at least the first file) failed whole; what came after went in the next.
+      expect(failed).toBeGreaterThan(0)
+      expect(store.query(tables.files.where({})).map((file) => file.id).sort()).toEqual(saved.sort())
+      vi.mocked(store.commit).mockImplementation(realCommit)
+    })
+
+    test('a save whose bytes cannot be written again fails alone; the rest of its batch is saved', async () => {
+      // The removal of an older file with the same content took the bytes between the write and the commit.
+      const storage = setup()
+      const put = local.put.bind(local)
+      let writes = 0
+      vi.spyOn(local, 'put').mockImplementation(async (body, options) => {
+        const write = (writes += 1)
+        const stored = await put(body, options)
+        if (options?.expectedHash !== undefined) throw new FileError('storage-full', 'The disk is full.')
+        if (write === 1) await local.remove(stored.hash)
+        return stored
+      })
+      const results = await storage.saveFiles(['gone', 'kept'].map((name) => new File([bytesOf(name)], `${name}.txt`)))
+      expect(results.map((result) => result.status)).toEqual(['rejected', 'fulfilled'])
+      expect(store.query(tables.files.where({})).map((file) => file.name)).toEqual(['kept.txt'])
+    })
+
+    test('names the files of a pick that a page left unfinished and that are not in the store', async () => {
+      const { journal } = memoryJournal()
+      // A page noted a pick and went away after saving one of its two files.
+      const pick = await journal.begin([
+        { id: 'saved-one', name: 'saved.jpg', size: 5 },
+        { id: 'lost-one', name: 'lost.jpg', size: 7 },
+      ])
+      void pick
+      store.commit(events.fileCreated({ id: 'saved-one', name: 'saved.jpg', mimeType: 'image/jpeg', size: 5, contentHash: 'a'.repeat(64), createdAt: 1 }))
+      const storage = setup({ picks: journal })
+      expect(await storage.unsavedFiles()).toEqual([{ id: 'lost-one', name: 'lost.jpg', size: 7 }])
+      expect(await storage.unsavedFiles()).toEqual([])
     })
   })
 
