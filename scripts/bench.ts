@@ -49,13 +49,7 @@ const main = async (): Promise<number> => {
 
   const scenarios: ScenarioResults = {}
   const errors: BenchResults['errors'] = {}
-  try {
-    await runScenarios({ env, log }, options, scenarios, errors)
-  } finally {
-    await env.close()
-  }
-
-  const results: BenchResults = {
+  const resultsSoFar = (): BenchResults => ({
     startedAt,
     finishedAt: new Date().toISOString(),
     machine: { ...machine, loadAverageAtEnd: loadavg()[0]?.toFixed(2) ?? '' },
@@ -70,7 +64,15 @@ const main = async (): Promise<number> => {
     scenarios,
     errors,
     targets: checkTargets(scenarios),
+  })
+  try {
+    // The figures so far are written after each scenario: a run stopped in the middle keeps them.
+    await runScenarios({ env, log }, options, scenarios, errors, () => writeResults(out, resultsSoFar()))
+  } finally {
+    await env.close()
   }
+
+  const results = resultsSoFar()
   console.log(`\n${formatReport(results)}\n`)
   await writeResults(out, results)
   console.log(`Figures written to ${out}`)
@@ -85,7 +87,13 @@ const main = async (): Promise<number> => {
  * first, because the Worker's runtime keeps what the raw transfers made it grow, which would
  * hide its growth over idle. A scenario that fails is reported and the rest go on.
  */
-const runScenarios = async (context: ScenarioContext, options: BenchOptions, results: ScenarioResults, errors: BenchResults['errors']) => {
+const runScenarios = async (
+  context: ScenarioContext,
+  options: BenchOptions,
+  results: ScenarioResults,
+  errors: BenchResults['errors'],
+  afterEach: () => Promise<void>,
+) => {
   const wanted = (name: ScenarioName) => options.scenarios.has(name)
   const run = async <Name extends ScenarioName>(name: Name, scenario: () => Promise<NonNullable<ScenarioResults[Name]>>) => {
     if (!wanted(name)) return
@@ -99,6 +107,7 @@ const runScenarios = async (context: ScenarioContext, options: BenchOptions, res
       errors[name] = `${error instanceof Error ? error.message : String(error)}${said}`
       context.log(`${name} failed: ${errors[name]}`)
     }
+    await afterEach()
   }
   let large: PatternFile | undefined
   const largePatternFile = async () => {
