@@ -247,7 +247,7 @@ export const createFileSync = ({
       } else {
         plannedContent.delete(id)
       }
-      if (file?.deletedAt !== null && file !== undefined && inGrace(file, planContext)) graceEnds.set(id, file.deletedAt + deleteGraceMs)
+      if (file !== undefined && file.deletedAt !== null && inGrace(file, planContext)) graceEnds.set(id, file.deletedAt + deleteGraceMs)
       else graceEnds.delete(id)
       const wanted = new Map((file ? planFile(file, state, planContext) : []).map((transfer) => [transferKey(transfer), transfer]))
       for (const key of planned.get(id)?.keys() ?? []) {
