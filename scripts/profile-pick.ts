@@ -6,8 +6,7 @@
  * (self time) and by module (LiveStore, Vue, the app, …). The profiles are written as
  * `.cpuprofile` files that Chrome's DevTools open. A tool for performance work, not a test.
  */
-import { createHash, randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -16,8 +15,8 @@ import { parseArgs } from 'node:util'
 import type { CDPSession, Page } from '@playwright/test'
 import { build } from 'vite'
 import { launchDevice } from '../tests/support/chromium.ts'
-import { chromiumProcesses, cpuByKind, groupProcesses } from '../tests/support/process-memory.ts'
-import { startWorker } from '../tests/support/wrangler.ts'
+import { chromiumProcesses, cpuByKind, groupProcesses, threadCpuByName } from '../tests/support/process-memory.ts'
+import { fileRequests, startWorker } from '../tests/support/wrangler.ts'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 
@@ -61,13 +60,11 @@ const main = async () => {
     cleanups.push(() => b.close())
 
     const files: string[] = []
-    const hashes: string[] = []
     for (let index = 0; index < count; index += 1) {
       const buffer = randomBytes(bytes)
       const path = join(work, `pick-${String(index).padStart(5, '0')}.bin`)
       await writeFile(path, buffer)
       files.push(path)
-      hashes.push(createHash('sha256').update(buffer).digest('hex'))
     }
     const storeId = `profile-${crypto.randomUUID().slice(0, 8)}`
     for (const device of [a, b]) {
@@ -211,22 +208,7 @@ const stopProfiler = async (session: CDPSession): Promise<Map<string, Profile>> 
 const threadCpu = (device: string, profile: string): Map<string, number> => {
   const byName = new Map<string, number>()
   for (const process of chromiumProcesses(profile).filter((candidate) => candidate.kind === 'renderer')) {
-    let tasks: string[] = []
-    try {
-      tasks = readdirSync(`/proc/${process.pid}/task`)
-    } catch {
-      continue // gone meanwhile
-    }
-    for (const task of tasks) {
-      try {
-        const stat = readFileSync(`/proc/${process.pid}/task/${task}/stat`, 'utf8')
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-        const name = `${device} ${readFileSync(`/proc/${process.pid}/task/${task}/comm`, 'utf8').trim()}`
-        byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) * 10)
-      } catch {
-        // the thread ended meanwhile
-      }
-    }
+    for (const [thread, ms] of threadCpuByName(process.pid)) byName.set(`${device} ${thread}`, (byName.get(`${device} ${thread}`) ?? 0) + ms)
   }
   return byName
 }
@@ -292,17 +274,7 @@ const summarize = (profile: Profile, modules: ModuleMap): string => {
 /** Per route and method: how many requests, and the median and 90th percentile of their time. */
 const requestTimes = (output: string): string => {
   const times = new Map<string, number[]>()
-  for (const line of output.split('\n')) {
-    const match = /\{"route".*\}/.exec(line)
-    if (!match) continue
-    try {
-      const { route, method, ms } = JSON.parse(match[0]) as { route: string; method: string; ms: number }
-      const key = `${method} ${route}`
-      times.set(key, [...(times.get(key) ?? []), ms])
-    } catch {
-      // not one of ours
-    }
-  }
+  for (const { route, method, ms } of fileRequests(output)) times.set(`${method} ${route}`, [...(times.get(`${method} ${route}`) ?? []), ms])
   const at = (sorted: number[], share: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * share))] ?? 0
   return [...times]
     .map(([key, list]) => {

@@ -9,12 +9,13 @@ import type { RemoteFileStorage } from './remote-file-storage.ts'
  * calls it for its own downloads.
  */
 export const downloadInto = async (
-  local: Pick<LocalFileStorage, 'exists' | 'read' | 'partialSize' | 'receive'>,
+  local: Pick<LocalFileStorage, 'read' | 'partialSize' | 'receive'>,
   remote: Pick<RemoteFileStorage, 'download'>,
   hash: string,
   { signal, onProgress }: { signal?: AbortSignal | undefined; onProgress?: ((bytes: number) => void) | undefined } = {},
 ): Promise<StoredFile> => {
-  if (await local.exists(hash)) return { hash, size: (await local.read(hash))?.size ?? 0 }
+  const here = await local.read(hash)
+  if (here) return { hash, size: here.size }
   const kept = await local.partialSize(hash)
   const { body, from } = await remote.download(hash, { signal, from: kept })
   return local.receive(hash, onProgress ? body.pipeThrough(countedFrom(from, onProgress)) : body, { offset: from, signal })

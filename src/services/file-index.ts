@@ -16,6 +16,8 @@ export interface FileIndex {
   state(fileId: string): LocalFileState
   /** Every row, deleted ones included, in no particular order. */
   files(): IterableIterator<FileRow>
+  /** Every recorded state, by file id (a state can outlive its row's arrival or precede it). */
+  states(): IterableIterator<[string, LocalFileState]>
   readonly size: number
   /** The ids of the rows that have this content. */
   withContent(hash: string): ReadonlySet<string>
@@ -133,6 +135,7 @@ export const createFileIndex = ({ store, changes = fileChanges, schedule = queue
     file: (fileId) => rows.get(fileId),
     state: (fileId) => states.get(fileId) ?? emptyLocalFileState,
     files: () => rows.values(),
+    states: () => states.entries(),
     get size() {
       return rows.size
     },

@@ -1,16 +1,15 @@
-import { queryDb } from '@livestore/livestore'
 import {
   type AppEvent,
   type AppStore,
   deviceSyncStateId,
   emptyLocalFileState,
-  type FileRow,
   type LocalFileState,
   tables,
 } from '../livestore/schema.ts'
 import { createCommitQueue } from './commit-queue.ts'
 import type { Connectivity } from './connectivity.ts'
 import { createFileIndex, type FileIndex } from './file-index.ts'
+import { reconcileWithDisk } from './reconcile.ts'
 import { transitions } from './file-state.ts'
 import type { FileError } from './errors.ts'
 import { type DeviceContent, type TransferContext, transferTask } from './file-transfers.ts'
@@ -70,8 +69,6 @@ export const defaultPartBytes = 16 * 1024 * 1024
 /** R2 refuses to join parts smaller than 5 MiB (all but the last). */
 export const minPartBytes = 5 * 1024 * 1024
 
-const allFiles$ = queryDb(tables.files.where({}), { label: 'fileSync.files' })
-const allStates$ = queryDb(tables.localFilesState.where({}), { label: 'fileSync.localStates' })
 
 export const createFileSync = ({
   store,
@@ -312,61 +309,30 @@ export const createFileSync = ({
     queueMicrotask(plan)
   }
 
-  /**
-   * Once per start, before following changes: make the state agree with the disk (one listing,
-   * no per-file disk I/O) and forget transfers that were running when the last leader stopped.
-   */
-  const reconcile = async () => {
-    const currentFiles = store.query(allFiles$)
-    // Interrupted downloads of content still wanted are kept, to continue where they stopped.
-    await local.removePartials(currentFiles.filter((file) => file.deletedAt === null).map((file) => file.contentHash))
-    const onDisk = new Set(await local.list())
-    onDevice.clear()
-    for (const hash of onDisk) onDevice.add(hash)
-    const currentStates = new Map(store.query(allStates$).map((row) => [row.id, row.value]))
-    const patches: Array<[string, Partial<LocalFileState>]> = []
-    const filesById = new Map(currentFiles.map((file) => [file.id, file]))
-    for (const [fileId, state] of currentStates) {
-      const patch: { -readonly [K in keyof LocalFileState]?: LocalFileState[K] } = {}
-      const file = filesById.get(fileId)
-      const bytesHere = state.localHash !== '' && onDisk.has(state.localHash)
-      if (state.localHash !== '' && !bytesHere) patch.localHash = ''
-      // An interrupted upload that is about to resume keeps saying so (and checks the server
-      // first); any other 'active' flag is a leftover of a leader that is gone.
-      const resumesUpload = bytesHere && file?.contentHash === state.localHash && file.remoteKey === '' && file.deletedAt === null
-      if (state.upload === 'active' && !resumesUpload) patch.upload = 'idle'
-      if (state.download === 'active') patch.download = 'idle'
-      if (Object.keys(patch).length > 0) patches.push([fileId, patch])
-    }
-    for (const file of currentFiles) {
-      const state = currentStates.get(file.id)
-      if (file.deletedAt === null && onDisk.has(file.contentHash) && state?.localHash !== file.contentHash) {
-        patches.push([file.id, { localHash: file.contentHash }])
-      }
-    }
-    if (patches.length > 0) store.commit(...patches.map(([id, patch]) => tables.localFilesState.set(patch, id)))
-    // A hold recorded by an earlier leader: this one finds out afresh.
-    const device = store.query(tables.deviceSyncState.where({ id: deviceSyncStateId }))[0]?.value
-    if (device && device.downloadsHeld !== '') store.commit(tables.deviceSyncState.set({ downloadsHeld: '' }, deviceSyncStateId))
-  }
-
   return {
     async start() {
       if (running) return
       running = true
+      // Every file once, then the files that change (file-index.ts): the page's, or one of its own.
+      const startIndex = givenIndex ?? createFileIndex({ store })
+      const ownIndex = givenIndex === undefined ? startIndex : undefined
       try {
-        await reconcile()
+        const onDisk = await reconcileWithDisk({ store, local, index: startIndex })
+        onDevice.clear()
+        for (const hash of onDisk) onDevice.add(hash)
       } catch (error) {
         running = false
+        ownIndex?.close()
         throw error
       }
-      if (!running) return
+      if (!running) {
+        ownIndex?.close()
+        return
+      }
       const follow = (online: boolean) => (online ? executor.resume() : executor.pause())
       follow(connectivity.online)
       stops.push(connectivity.subscribe(follow))
-      // Every file once, then the files that change (file-index.ts).
-      index = givenIndex ?? createFileIndex({ store })
-      const ownIndex = givenIndex === undefined ? index : undefined
+      index = startIndex
       stops.push(index.subscribe((changed) => {
         for (const id of changed) dirty.add(id)
         requestPlan()

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Page } from '@playwright/test'
 import { seedStore } from '../support/seed-store.ts'
+import { opfsDigests } from '../support/test-files.ts'
 import { expect, test } from './fixtures.ts'
 import { addFiles, fileItem, randomFile, sha256, storedUploads } from './helpers.ts'
 
@@ -10,21 +11,6 @@ const counts = async (page: Page) => {
   const read = async (name: string) => Number(await counts.getAttribute(name, { timeout: 1_000 }).catch(() => -1))
   return { files: await read('data-files'), here: await read('data-here'), onServer: await read('data-on-server') }
 }
-
-/** The SHA-256 of every file in the device's OPFS folder of the store, computed from the bytes there. */
-const bytesOnDisk = (page: Page, storeId: string): Promise<string[]> =>
-  page.evaluate(async (storeId) => {
-    const root = await navigator.storage.getDirectory()
-    const folder = await (await root.getDirectoryHandle('files')).getDirectoryHandle(storeId)
-    const hashes: string[] = []
-    // @ts-expect-error entries() is missing from TypeScript's DOM types
-    for await (const [name, handle] of folder.entries() as AsyncIterable<[string, FileSystemHandle]>) {
-      if (!(handle instanceof FileSystemFileHandle) || !/^[0-9a-f]{64}$/.test(name)) continue
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await (await handle.getFile()).arrayBuffer()))
-      hashes.push([...digest].map((byte) => byte.toString(16).padStart(2, '0')).join(''))
-    }
-    return hashes
-  }, storeId)
 
 test('a pick of hundreds of files cut by a reload: each file is saved and reaches B once, or A names it as not saved', async ({
   openDevice,
@@ -52,7 +38,8 @@ test('a pick of hundreds of files cut by a reload: each file is saved and reache
   // Every saved file reaches B, with its bytes, and nothing else does.
   await expect.poll(async () => counts(b.page), { timeout: 120_000 }).toEqual({ files: saved, here: saved, onServer: saved })
   await expect.poll(async () => counts(a.page), { timeout: 30_000 }).toEqual({ files: saved, here: saved, onServer: saved })
-  const onB = await bytesOnDisk(b.page, storeId)
+  // The hashes of the bytes on B's disk, computed there.
+  const onB = Object.values(await opfsDigests(b.page, storeId))
   expect(onB).toHaveLength(saved)
   const savedNames = new Set(onB.map((hash) => nameOf.get(hash) ?? `unknown bytes ${hash}`))
   expect([...savedNames].filter((name) => name.startsWith('unknown'))).toEqual([])

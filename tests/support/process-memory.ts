@@ -20,18 +20,25 @@ const pageBytes = 4096
 /** Linux counts CPU time in clock ticks of 1/100 s (USER_HZ). */
 const msPerTick = 10
 
+/** User and system CPU time from the fields of a /proc stat line that follow the command name. */
+const cpuMsOf = (fields: string[]) => (Number(fields[11]) + Number(fields[12])) * msPerTick
+
+/** Fields of /proc/…/stat after the command name (which may hold spaces and parentheses). */
+const statFields = (path: string): string[] => {
+  const stat = readFileSync(path, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+}
+
 const readProcess = (pid: number): (ProcessInfo & { cmdline: string }) | undefined => {
   try {
-    // Fields after the command name (which may hold spaces) start after its closing parenthesis.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const fields = statFields(`/proc/${pid}/stat`)
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
     return {
       pid,
       ppid: Number(fields[1]),
       pgrp: Number(fields[2]),
       rssBytes: Number(fields[21]) * pageBytes,
-      cpuMs: (Number(fields[11]) + Number(fields[12])) * msPerTick,
+      cpuMs: cpuMsOf(fields),
       kind: kindOf(cmdline),
       cmdline,
     }
@@ -82,6 +89,26 @@ export const cpuByKind = (processes: readonly ProcessInfo[]): Map<string, number
   const byKind = new Map<string, number>()
   for (const process of processes) byKind.set(process.kind, (byKind.get(process.kind) ?? 0) + process.cpuMs)
   return byKind
+}
+
+/** CPU time of each thread of a process by its name (Chromium's: CrRendererMain, DedicatedWorker, …), threads of one name summed, in ms. */
+export const threadCpuByName = (pid: number): Map<string, number> => {
+  const byName = new Map<string, number>()
+  let tasks: string[] = []
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return byName // gone meanwhile
+  }
+  for (const task of tasks) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim()
+      byName.set(name, (byName.get(name) ?? 0) + cpuMsOf(statFields(`/proc/${pid}/task/${task}/stat`)))
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return byName
 }
 
 /** Resident memory by kind of process: the sum over the processes of each kind. */

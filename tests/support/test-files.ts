@@ -104,3 +104,22 @@ export const patternMismatchInPage = (page: Page, storeId: string, { sha256, siz
     },
     { url: `/files/${storeId}/${sha256}`, size, seed },
   )
+
+/**
+ * The SHA-256 of every file in a device's OPFS folder of the store, computed from its bytes there,
+ * by its name there (the hash it should have). Reads each file whole: for small files.
+ */
+export const opfsDigests = (page: Page, storeId: string): Promise<Record<string, string>> =>
+  page.evaluate(async (storeId) => {
+    const root = await navigator.storage.getDirectory()
+    const folder = await (await root.getDirectoryHandle('files')).getDirectoryHandle(storeId)
+    // TypeScript's DOM types lack the handle's async iteration (lib "DOM.AsyncIterable").
+    const entries = (folder as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()
+    const digests: Record<string, string> = {}
+    for await (const [name, handle] of entries) {
+      if (!(handle instanceof FileSystemFileHandle) || !/^[0-9a-f]{64}$/.test(name)) continue
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await (await handle.getFile()).arrayBuffer()))
+      digests[name] = [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join('')
+    }
+    return digests
+  }, storeId)

@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Page } from '@playwright/test'
+import { opfsDigests } from '../../../tests/support/test-files.ts'
 import { clockOffset, firstCountAt, firstTimes, nodeNow, reloadsIn, timelineOf, waitForCount } from '../page-timeline.ts'
 import { newStoreId, openStore, type ScenarioContext, settleMs, sleep, timeoutFor } from '../setup.ts'
 
@@ -164,19 +165,3 @@ const rawManyFiles = async (
     filesPerSecond: files.length / ((ended - uploadStarted) / 1000),
   }
 }
-
-/** The SHA-256 of every file in a device's OPFS folder of the store, by its name there (its expected hash). */
-const opfsDigests = (page: Page, storeId: string): Promise<Record<string, string>> =>
-  page.evaluate(async (storeId) => {
-    const root = await navigator.storage.getDirectory()
-    const folder = await (await root.getDirectoryHandle('files')).getDirectoryHandle(storeId)
-    // TypeScript's DOM types lack the handle's async iteration (lib "DOM.AsyncIterable").
-    const entries = (folder as unknown as { entries(): AsyncIterable<[string, FileSystemHandle]> }).entries()
-    const digests: Record<string, string> = {}
-    for await (const [name, handle] of entries) {
-      if (!(handle instanceof FileSystemFileHandle) || !/^[0-9a-f]{64}$/.test(name)) continue
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await (await handle.getFile()).arrayBuffer()))
-      digests[name] = [...digest].map((byte) => byte.toString(16).padStart(2, '0')).join('')
-    }
-    return digests
-  }, storeId)
