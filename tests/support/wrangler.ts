@@ -62,23 +62,39 @@ process.once('exit', () => {
 })
 
 export const startWorker = async (options: StartWorkerOptions = {}): Promise<RunningWorker> => {
-  const port = options.port ?? (await freePort())
   const ownsPersistDir = options.persistDir === undefined
   const persistDir = options.persistDir ?? (await mkdtemp(join(tmpdir(), 'livestore-file-sync-wrangler-')))
-  const url = `http://127.0.0.1:${port}`
   let output = ''
-  const launchOptions: LaunchOptions = {
+  const optionsOn = (port: number): LaunchOptions => ({
     port,
     persistDir,
     vars: options.vars ?? {},
     config: options.config,
     assets: options.assets,
     testScheduled: options.testScheduled ?? false,
-    url,
+    url: `http://127.0.0.1:${port}`,
     onOutput: (chunk) => (output = (output + chunk).slice(-OUTPUT_LIMIT)),
     output: () => output,
+  })
+  let launchOptions = optionsOn(options.port ?? (await freePort()))
+  let child: ChildProcess
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      child = await launch(launchOptions)
+      break
+    } catch (error) {
+      // A port found free can be taken before wrangler binds it, by another server started at the
+      // same moment (test files run side by side, and workerd binds ports of its own): a new one.
+      const taken = /Address already in use/.test(String(error))
+      if (!taken || options.port !== undefined || attempt >= 3) {
+        if (ownsPersistDir) await rm(persistDir, { recursive: true, force: true })
+        throw error
+      }
+      output = ''
+      launchOptions = optionsOn(await freePort())
+    }
   }
-  let child = await launch(launchOptions)
+  const { port, url } = launchOptions
 
   const stop = async (): Promise<void> => {
     await stopGroup(child)
