@@ -134,7 +134,13 @@ export const boot = async (): Promise<AppServices> => {
   // leader yet: it happens only when that is nothing, or only the file sync's own events, which
   // it recomputes after the reload (it asks the server, then records the upload again). A
   // person's own change is never dropped that way.
-  const recomputable = new Set<string>([events.fileUploaded.name, events.localFileStateSet.name, events.deviceSyncStateSet.name])
+  const recomputable = new Set<string>([
+    events.fileUploaded.name,
+    events.filesUploaded.name,
+    events.localFileStateSet.name,
+    events.localFileStatesSet.name,
+    events.deviceSyncStateSet.name,
+  ])
   const reloadIfSafe = (what: string) => {
     const names = sessionPendingEventNames(store)
     if (names?.every((name) => recomputable.has(name))) reloadOnce(what, () => fileStorage.whenIdle())

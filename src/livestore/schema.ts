@@ -1,4 +1,4 @@
-import { Events, type LiveStoreEvent, makeSchema, type MaterializerContextQuery, Schema, State, type Store } from '@livestore/livestore'
+import { Events, type LiveStoreEvent, makeSchema, type Materializer, type MaterializerContextQuery, Schema, State, type Store } from '@livestore/livestore'
 import { fileChanges } from '../services/file-changes.ts'
 
 // ---------------------------------------------------------------------------------------------
@@ -138,15 +138,24 @@ const FileContent = {
   contentHash: Schema.String,
 }
 
+const FileCreated = Schema.Struct({ ...FileContent, createdAt: Schema.Number })
+const FileUploaded = Schema.Struct({ id: Schema.String, contentHash: Schema.String, remoteKey: Schema.String })
+const GalleryItemAdded = Schema.Struct({ id: Schema.String, fileId: Schema.String, addedAt: Schema.Number })
+
+/** The most facts one batch event carries (batch-events.ts); far below a sync message's size. */
+export const maxBatchedFacts = 100
+const batchOf = <A, I>(item: Schema.Schema<A, I>) => Schema.Array(item).pipe(Schema.maxItems(maxBatchedFacts))
+
 export const events = {
-  fileCreated: Events.synced({
-    name: 'v1.FileCreated',
-    schema: Schema.Struct({ ...FileContent, createdAt: Schema.Number }),
-  }),
-  fileUploaded: Events.synced({
-    name: 'v1.FileUploaded',
-    schema: Schema.Struct({ id: Schema.String, contentHash: Schema.String, remoteKey: Schema.String }),
-  }),
+  fileCreated: Events.synced({ name: 'v1.FileCreated', schema: FileCreated }),
+  fileUploaded: Events.synced({ name: 'v1.FileUploaded', schema: FileUploaded }),
+  /**
+   * Many files created (or uploaded, or added to the gallery) in one commit, as one event: what a
+   * pick of a folder makes. Each event costs every device and the server about the same whatever
+   * it carries (batch-events.ts), and means exactly what its facts one by one would.
+   */
+  filesCreated: Events.synced({ name: 'v1.FilesCreated', schema: Schema.Struct({ files: batchOf(FileCreated) }) }),
+  filesUploaded: Events.synced({ name: 'v1.FilesUploaded', schema: Schema.Struct({ uploads: batchOf(FileUploaded) }) }),
   fileUpdated: Events.synced({
     name: 'v1.FileUpdated',
     schema: Schema.Struct({
@@ -173,10 +182,8 @@ export const events = {
     name: 'v1.FileRemoteLost',
     schema: Schema.Struct({ contentHash: Schema.String, foundAt: Schema.Number }),
   }),
-  galleryItemAdded: Events.synced({
-    name: 'v1.GalleryItemAdded',
-    schema: Schema.Struct({ id: Schema.String, fileId: Schema.String, addedAt: Schema.Number }),
-  }),
+  galleryItemAdded: Events.synced({ name: 'v1.GalleryItemAdded', schema: GalleryItemAdded }),
+  galleryItemsAdded: Events.synced({ name: 'v1.GalleryItemsAdded', schema: Schema.Struct({ items: batchOf(GalleryItemAdded) }) }),
   galleryItemRemoved: Events.synced({
     name: 'v1.GalleryItemRemoved',
     schema: Schema.Struct({ id: Schema.String, removedAt: Schema.Number }),
@@ -186,6 +193,11 @@ export const events = {
     schema: Schema.Struct({ id: Schema.String, restoredAt: Schema.Number }),
   }),
   localFileStateSet: localFilesState.set,
+  /** Many files' local states, each set as `localFileStateSet` would, in order; never leaves the device. */
+  localFileStatesSet: Events.clientOnly({
+    name: 'v1.LocalFileStatesSet',
+    schema: Schema.Struct({ states: batchOf(Schema.Struct({ id: Schema.String, value: Schema.partial(LocalFileState) })) }),
+  }),
   deviceSyncStateSet: deviceSyncState.set,
 }
 
@@ -238,20 +250,28 @@ const galleryItemsForCopy = (copy: FileRow, query: MaterializerContextQuery) =>
 // files read again only those rows.
 const touched = fileChanges.report
 
+const createFile = ({ createdAt, ...file }: typeof FileCreated.Type) => {
+  touched({ fileId: file.id })
+  return files.insert({ ...file, remoteKey: '', createdAt, updatedAt: createdAt, deletedAt: null, conflictOf: '' })
+}
+const uploadFile = ({ contentHash, remoteKey }: typeof FileUploaded.Type) => {
+  touched({ contentHash })
+  return files.update({ remoteKey }).where({ contentHash })
+}
+const addGalleryItem = (item: typeof GalleryItemAdded.Type) => galleryItems.insert({ ...item, removedAt: null })
+/** LiveStore derives the client document's materializer: known once the state is made, below. */
+let setLocalFileState: Materializer | undefined
+
 const materializers = State.SQLite.materializers(events, {
-  'v1.FileCreated': ({ createdAt, ...file }) => {
-    touched({ fileId: file.id })
-    return files.insert({ ...file, remoteKey: '', createdAt, updatedAt: createdAt, deletedAt: null, conflictOf: '' })
-  },
+  'v1.FileCreated': createFile,
+  'v1.FilesCreated': ({ files }) => files.map(createFile),
   // Bytes are stored per store under their hash, so an upload is an upload for every row with
   // that content: a conflict copy whose bytes went up under the original's id before the
   // conflict was known, or a twin file. Never a newer version of this file (another hash). A
   // deleted row marked here only lets devices drop their copy early: the server's copy is removed
   // only when no live or still restorable row has the content (see sync-plan.ts).
-  'v1.FileUploaded': ({ contentHash, remoteKey }) => {
-    touched({ contentHash })
-    return files.update({ remoteKey }).where({ contentHash })
-  },
+  'v1.FileUploaded': uploadFile,
+  'v1.FilesUploaded': ({ uploads }) => uploads.map(uploadFile),
   'v1.FileUpdated': ({ id, previousHash, updatedAt, ...content }, { query }) => {
     const copy = conflictCopy({ id, previousHash, contentHash: content.contentHash, updatedAt }, query)
     touched({ fileId: id })
@@ -273,21 +293,28 @@ const materializers = State.SQLite.materializers(events, {
     touched({ contentHash })
     return files.update({ remoteKey: '' }).where({ contentHash })
   },
-  'v1.GalleryItemAdded': (item) => galleryItems.insert({ ...item, removedAt: null }),
+  'v1.GalleryItemAdded': addGalleryItem,
+  'v1.GalleryItemsAdded': ({ items }) => items.map(addGalleryItem),
   'v1.GalleryItemRemoved': ({ id, removedAt }) => galleryItems.update({ removedAt }).where({ id }),
   'v1.GalleryItemRestored': ({ id }) => galleryItems.update({ removedAt: null }).where({ id }),
+  'v1.LocalFileStatesSet': ({ states }, context) => {
+    if (!setLocalFileState) throw new Error(`${events.localFileStateSet.name} has no materializer yet`)
+    const set = setLocalFileState
+    return states.flatMap((state) => set(state, context))
+  },
 })
 
 const state = State.SQLite.makeState({ tables, materializers })
 
 // The local state is a client document, whose materializer LiveStore derives: it tells of its
 // writes through a wrapper around that one.
-const setLocalFileState = state.materializers.get(events.localFileStateSet.name)
-if (!setLocalFileState) throw new Error(`LiveStore made no materializer for ${events.localFileStateSet.name}`)
-state.materializers.set(events.localFileStateSet.name, (args, context) => {
+const derivedSetLocalFileState = state.materializers.get(events.localFileStateSet.name)
+if (!derivedSetLocalFileState) throw new Error(`LiveStore made no materializer for ${events.localFileStateSet.name}`)
+setLocalFileState = (args, context) => {
   touched({ fileId: (args as { id: string }).id })
-  return setLocalFileState(args, context)
-})
+  return derivedSetLocalFileState(args, context)
+}
+state.materializers.set(events.localFileStateSet.name, setLocalFileState)
 
 export const schema = makeSchema({ events, state })
 

@@ -1,4 +1,5 @@
 import { type AppEvent, type AppStore, emptyLocalFileState, events, type FileRow, tables } from '../livestore/schema.ts'
+import { batchEvents } from './batch-events.ts'
 import { createCommitQueue } from './commit-queue.ts'
 import { FileError, toFileError } from './errors.ts'
 import { transitions } from './file-state.ts'
@@ -141,7 +142,7 @@ export const createFileStorage = ({
           }),
         )
         const ready = batch.filter((save) => save.error === undefined)
-        if (ready.length > 0) store.commit(...ready.flatMap((save) => save.events()))
+        if (ready.length > 0) store.commit(...batchEvents(ready.flatMap((save) => save.events())))
         return ready.length > 0
       })
       // Saved means on disk, where a reload finds it: the next batch waits meanwhile, and grows.

@@ -6,6 +6,7 @@ import {
   type LocalFileState,
   tables,
 } from '../livestore/schema.ts'
+import { batchEvents } from './batch-events.ts'
 import { createCommitQueue } from './commit-queue.ts'
 import type { Connectivity } from './connectivity.ts'
 import { createFileIndex, type FileIndex } from './file-index.ts'
@@ -131,7 +132,7 @@ export const createFileSync = ({
   /** What finished transfers found, committed together (commit-queue.ts). */
   const commits = createCommitQueue<AppEvent[]>({
     commit: (batches) => {
-      if (running) store.commit(...batches.flat())
+      if (running) store.commit(...batchEvents(batches.flat()))
     },
     intervalMs: commitIntervalMs,
   })

@@ -1,4 +1,5 @@
 import { type AppEvent, type AppStore, events, type LocalFileState, tables } from '../livestore/schema.ts'
+import { batchEvents } from './batch-events.ts'
 import type { Connectivity } from './connectivity.ts'
 import { downloadInto } from './download.ts'
 import { FileError, toFileError } from './errors.ts'
@@ -152,7 +153,7 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
             // Not here after all: every claim on them is wrong, and the plan must stop asking.
             onDevice.delete(hash)
             const claims = store.query(tables.localFilesState.where({})).filter((row) => row.value.localHash === hash)
-            if (claims.length > 0) store.commit(...claims.map((row) => tables.localFilesState.set(transitions.bytesVanished(), row.id)))
+            if (claims.length > 0) store.commit(...batchEvents(claims.map((row) => tables.localFilesState.set(transitions.bytesVanished(), row.id))))
           }),
         // A disk that cannot answer: treat the bytes as not here, so the file downloads or waits.
         onFailure: (_error, _attempt, retryInMs) => {

@@ -1,4 +1,5 @@
 import { type AppStore, deviceSyncStateId, type LocalFileState, tables } from '../livestore/schema.ts'
+import { batchEvents } from './batch-events.ts'
 import type { FileIndex } from './file-index.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
 
@@ -41,7 +42,7 @@ export const reconcileWithDisk = async ({
       patches.push([file.id, { localHash: file.contentHash }])
     }
   }
-  if (patches.length > 0) store.commit(...patches.map(([id, patch]) => tables.localFilesState.set(patch, id)))
+  if (patches.length > 0) store.commit(...batchEvents(patches.map(([id, patch]) => tables.localFilesState.set(patch, id))))
   // A hold recorded by an earlier leader: this one finds out afresh.
   const device = store.query(tables.deviceSyncState.where({ id: deviceSyncStateId }))[0]?.value
   if (device && device.downloadsHeld !== '') store.commit(tables.deviceSyncState.set({ downloadsHeld: '' }, deviceSyncStateId))
