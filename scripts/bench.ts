@@ -58,6 +58,7 @@ const main = async (): Promise<number> => {
       swReadMiB: options.swReadBytes / MiB,
       manyFiles: options.manyFiles,
       bigStoreFiles: options.bigStoreFiles,
+      bigStoreBatch: options.bigStoreBatch,
       latencyTries: options.latencyTries,
       scenarios: [...options.scenarios],
     },
@@ -116,7 +117,7 @@ const runScenarios = async (
     return (large = await writePatternFile(join(context.env.workDir, 'large.bin'), options.largeBytes, 5))
   }
   await run('many-files', () => manyFiles(context, options.manyFiles))
-  await run('big-store', () => bigStore(context, options.bigStoreFiles))
+  await run('big-store', () => bigStore(context, options.bigStoreFiles, options.bigStoreBatch))
   await run('latency', () => latency(context, options.latencyTries))
   // Two parts (of the page's 16 MiB), so that the warm-up runs the Worker's multipart code too.
   const warmUp = () => writePatternFile(join(context.env.workDir, 'warm-up.bin'), 17 * MiB, 3)

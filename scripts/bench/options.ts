@@ -13,6 +13,8 @@ export interface BenchOptions {
   manyFiles: { count: number; bytes: number; perPick: number }
   /** The files of the big-store scenario. */
   bigStoreFiles: number
+  /** How many facts of one kind each of its events carries (1: one event per fact, as before batch events). */
+  bigStoreBatch: number
   latencyTries: number
   scenarios: ReadonlySet<ScenarioName>
   /** Where the figures go, as JSON. */
@@ -28,6 +30,8 @@ export const usage = `Usage: pnpm bench [options]   (each option also as an envi
   --many-files <n>      how many files of 100 KB the many-files scenario adds (BENCH_MANY_FILES, default 1000)
   --many-per-pick <n>   add them in picks of n (BENCH_MANY_PER_PICK, default: all in one pick)
   --big-store <n>       how many files the big-store scenario's store holds (BENCH_BIG_STORE, default 10000)
+  --big-store-batch <n> files per event in that store (BENCH_BIG_STORE_BATCH, default 1: an event per file,
+                        as stores made before batch events; 100: as this version adds a large pick)
   --scenarios <list>    comma-separated, of ${scenarioNames.join(', ')} (BENCH_SCENARIOS, default all)
   --out <path>          the JSON figures (BENCH_OUT, default bench-results/results.json)
   --check               exit 1 when a target is missed (BENCH_CHECK=1)
@@ -44,6 +48,7 @@ export const parseOptions = (argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       'many-files': { type: 'string' },
       'many-per-pick': { type: 'string' },
       'big-store': { type: 'string' },
+      'big-store-batch': { type: 'string' },
       scenarios: { type: 'string' },
       out: { type: 'string' },
       check: { type: 'boolean' },
@@ -68,12 +73,16 @@ export const parseOptions = (argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     .filter(Boolean)
   const unknown = scenarioList.filter((name) => !(scenarioNames as readonly string[]).includes(name))
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}: choose from ${scenarioNames.join(', ')}`)
+  const bigStoreBatch = wholeNumber('--big-store-batch', values['big-store-batch'] ?? env.BENCH_BIG_STORE_BATCH, 1)
+  // The schema's maxBatchedFacts: an event that carries more is refused.
+  if (bigStoreBatch > 100) throw new Error(`--big-store-batch must be at most 100 (the most files an event carries), not ${bigStoreBatch}`)
   const manyFiles = wholeNumber('--many-files', values['many-files'] ?? env.BENCH_MANY_FILES, 1_000)
   return {
     largeBytes: mebibytes('--large-mib', values['large-mib'] ?? env.BENCH_LARGE_MIB, 1024),
     swReadBytes: mebibytes('--sw-mib', values['sw-mib'] ?? env.BENCH_SW_MIB, 200),
     manyFiles: { count: manyFiles, bytes: 100_000, perPick: wholeNumber('--many-per-pick', values['many-per-pick'] ?? env.BENCH_MANY_PER_PICK, manyFiles) },
     bigStoreFiles: wholeNumber('--big-store', values['big-store'] ?? env.BENCH_BIG_STORE, 10_000),
+    bigStoreBatch,
     latencyTries: 20,
     scenarios: new Set(scenarioList as ScenarioName[]),
     out: values.out ?? env.BENCH_OUT ?? 'bench-results/results.json',

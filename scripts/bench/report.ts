@@ -145,7 +145,7 @@ export const formatReport = (results: BenchResults): string => {
   }
   if (big) {
     figures.push(
-      ['big store', `${big.files} files, a new device opens it: the store open`, `${big.storeOpenSeconds.toFixed(2)} s`, ''],
+      ['big store', `${big.files} files${big.factsPerEvent > 1 ? ` (${big.factsPerEvent} per event)` : ''}, a new device opens it: the store open`, `${big.storeOpenSeconds.toFixed(2)} s`, ''],
       ['', '  the first card on screen', `${big.firstCardSeconds.toFixed(2)} s`, ''],
       ['', '  every file known (the header counts them all)', `${big.listKnownSeconds.toFixed(2)} s`, ''],
       ['', "  the new device's page renderer, peak / settled (with an empty store)", `${mb(big.rendererPeakBytes)} / ${mb(big.rendererSettledBytes)} (${mb(big.rendererEmptyStoreBytes)})`, ''],

@@ -24,6 +24,11 @@ export interface SeedOptions {
   upload?: boolean
   /** Uploads at once. */
   concurrency?: number
+  /**
+   * How many files each event carries: 1 (the default) makes an event per fact, as stores made
+   * before batch events; more makes `v1.FilesCreated` and its kin (batch-events.ts), at most 100.
+   */
+  factsPerEvent?: number
   /** Milliseconds since the epoch of the first file; each next one is a millisecond later. A year ago by default: a library's files are old. */
   createdAt?: number
 }
@@ -37,6 +42,7 @@ export const seedStore = async ({
   files,
   upload = false,
   concurrency = 8,
+  factsPerEvent = 1,
   createdAt = Date.now() - 365 * 24 * 60 * 60 * 1000,
 }: SeedOptions): Promise<void> => {
   const { token } = (await (await fetch(`${baseUrl}/api/auth/${storeId}`)).json()) as { token: string }
@@ -59,15 +65,28 @@ export const seedStore = async ({
     await Promise.all(Array.from({ length: concurrency }, uploadNext))
   }
 
-  const events = files.flatMap((file, index) => {
+  const facts = files.map((file, index) => {
     const at = createdAt + index
     const contentHash = hashes[index]!
-    return [
-      { name: 'v1.FileCreated', args: { id: file.id, name: file.name, mimeType: file.mimeType, size: file.bytes.byteLength, contentHash, createdAt: at } },
-      { name: 'v1.GalleryItemAdded', args: { id: `item-${file.id}`, fileId: file.id, addedAt: at } },
-      ...(upload ? [{ name: 'v1.FileUploaded', args: { id: file.id, contentHash, remoteKey: `${storeId}/${contentHash}` } }] : []),
-    ]
+    return {
+      created: { id: file.id, name: file.name, mimeType: file.mimeType, size: file.bytes.byteLength, contentHash, createdAt: at },
+      added: { id: `item-${file.id}`, fileId: file.id, addedAt: at },
+      uploaded: upload ? { id: file.id, contentHash, remoteKey: `${storeId}/${contentHash}` } : undefined,
+    }
   })
+  const events: Array<{ name: string; args: unknown }> = []
+  for (let start = 0; start < facts.length; start += factsPerEvent) {
+    const group = facts.slice(start, start + factsPerEvent)
+    const uploads = group.flatMap((fact) => (fact.uploaded ? [fact.uploaded] : []))
+    if (factsPerEvent === 1) {
+      events.push({ name: 'v1.FileCreated', args: group[0]!.created }, { name: 'v1.GalleryItemAdded', args: group[0]!.added })
+      if (uploads[0]) events.push({ name: 'v1.FileUploaded', args: uploads[0] })
+      continue
+    }
+    events.push({ name: 'v1.FilesCreated', args: { files: group.map((fact) => fact.created) } })
+    events.push({ name: 'v1.GalleryItemsAdded', args: { items: group.map((fact) => fact.added) } })
+    if (uploads.length > 0) events.push({ name: 'v1.FilesUploaded', args: { uploads } })
+  }
   const socket = await openSocket(syncUrlOf(baseUrl, storeId, { authToken: token }))
   try {
     const clientId = `seed-${crypto.randomUUID().slice(0, 8)}`

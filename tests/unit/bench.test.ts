@@ -14,7 +14,9 @@ describe('pnpm bench', () => {
     const defaults = parseOptions([], {})
     expect(defaults).toMatchObject({ largeBytes: 1024 * MiB, swReadBytes: 200 * MiB, check: false, out: 'bench-results/results.json' })
     expect(defaults !== 'help' && [...defaults.scenarios]).toEqual(['many-files', 'big-store', 'large-file', 'latency', 'sw-read', 'raw'])
-    expect(defaults).toMatchObject({ manyFiles: { count: 1000, bytes: 100_000, perPick: 1000 }, bigStoreFiles: 10_000 })
+    expect(defaults).toMatchObject({ manyFiles: { count: 1000, bytes: 100_000, perPick: 1000 }, bigStoreFiles: 10_000, bigStoreBatch: 1 })
+    expect(parseOptions(['--big-store-batch', '100'], {})).toMatchObject({ bigStoreBatch: 100 })
+    expect(() => parseOptions(['--big-store-batch', '101'], {})).toThrow('--big-store-batch must be at most 100')
     expect(parseOptions(['--many-files', '300', '--many-per-pick', '50'], {})).toMatchObject({ manyFiles: { count: 300, perPick: 50 } })
 
     const fromEnv = parseOptions(['--large-mib', '256'], { BENCH_LARGE_MIB: '64', BENCH_SCENARIOS: 'raw, large-file', BENCH_CHECK: '1' })

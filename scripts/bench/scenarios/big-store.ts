@@ -21,6 +21,8 @@ import { newStoreId, openStore, type ScenarioContext, settleMs, sleep } from '..
 
 export interface BigStoreResult {
   files: number
+  /** Facts per event in the seeded store (1: an event per file). */
+  factsPerEvent: number
   seedSeconds: number
   /** From B's navigation until the page has opened the store (its file input is there). */
   storeOpenSeconds: number
@@ -42,9 +44,9 @@ export interface BigStoreResult {
   idleMainThreadMs: number
 }
 
-export const bigStore = async ({ env, log }: ScenarioContext, count: number): Promise<BigStoreResult> => {
+export const bigStore = async ({ env, log }: ScenarioContext, count: number, factsPerEvent = 1): Promise<BigStoreResult> => {
   const storeId = newStoreId('big')
-  log(`filling a store with ${count} files…`)
+  log(`filling a store with ${count} files, ${factsPerEvent} per event…`)
   const seedStarted = nodeNow()
   await seedStore({
     baseUrl: env.worker.url,
@@ -55,6 +57,7 @@ export const bigStore = async ({ env, log }: ScenarioContext, count: number): Pr
       mimeType: 'image/jpeg',
       bytes: randomBytes(256),
     })),
+    factsPerEvent,
   })
   const seedSeconds = (nodeNow() - seedStarted) / 1000
 
@@ -103,6 +106,7 @@ export const bigStore = async ({ env, log }: ScenarioContext, count: number): Pr
   await metrics.close()
 
   return {
+    factsPerEvent,
     files: count,
     seedSeconds,
     storeOpenSeconds: (open - navigated) / 1000,
