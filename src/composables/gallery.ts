@@ -4,7 +4,6 @@ import { events, type FileRow, tables } from '../livestore/schema.ts'
 import { delayUntil } from '../services/sync-executor.ts'
 import { inGrace, nextGraceEnd } from '../services/sync-plan.ts'
 import type { SyncTotals } from '../services/sync-totals.ts'
-import { useFileIndexVersion } from './file-index.ts'
 import { useQuery } from './live-query.ts'
 import { useServices } from './services.ts'
 import { useTransferProgress } from './transfer-progress.ts'
@@ -15,15 +14,41 @@ export interface GalleryEntry {
   fileId: string
 }
 
-/** The gallery, newest first: ids only, the rows are read from the index for the cards on screen. */
+/**
+ * The gallery, newest first: ids only, the rows are read from the index for the cards on screen.
+ * Built again only when the items change or a file is deleted or comes back: not on each upload
+ * or state change of a file (several per file), which with 10,000 items would walk them all.
+ */
 export const useGalleryEntries = (): ComputedRef<GalleryEntry[]> => {
   const { index } = useServices()
   const items = useQuery(visibleGalleryItems$)
-  const version = useFileIndexVersion()
+  const liveness = useFileLiveness()
   return computed(() => {
-    void version.value
+    void liveness.value
     return items.value.flatMap((item) => (index.file(item.fileId)?.deletedAt === null ? [{ itemId: item.id, fileId: item.fileId }] : []))
   })
+}
+
+/** A number that changes when a file appears, is deleted, comes back or goes: not on other changes. */
+const useFileLiveness = (): Readonly<Ref<number>> => {
+  const { index } = useServices()
+  const version = shallowRef(0)
+  /** Whether each file the index told of was live when it last did. */
+  const live = new Map<string, boolean>()
+  onScopeDispose(
+    index.subscribe((changed) => {
+      let moved = false
+      for (const fileId of changed) {
+        const now = index.file(fileId)?.deletedAt === null
+        if (live.get(fileId) !== now) {
+          live.set(fileId, now)
+          moved = true
+        }
+      }
+      if (moved) version.value += 1
+    }),
+  )
+  return version
 }
 
 /** The app's use of the file services: a gallery whose items are files. */
