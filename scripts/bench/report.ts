@@ -141,6 +141,12 @@ export const formatReport = (results: BenchResults): string => {
         `${seconds(many.raw.uploadSeconds + many.raw.downloadSeconds)} (${many.raw.filesPerSecond.toFixed(1)} files/s)`,
         '',
       ],
+      [
+        '',
+        "raw in two browsers: A's page hashes, PUTs; B's GETs into OPFS",
+        `${seconds(many.browserRaw.uploadSeconds + many.browserRaw.downloadSeconds)} (${many.browserRaw.filesPerSecond.toFixed(1)} files/s)`,
+        `the app: ${(many.filesPerSecond / many.browserRaw.filesPerSecond).toFixed(2)} × this`,
+      ],
     )
   }
   if (big) {

@@ -33,6 +33,12 @@ export interface ManyFilesResult {
   reloads: { A: number; B: number }
   /** The same files straight from Node to the Worker and back, in this run. */
   raw: { uploadSeconds: number; downloadSeconds: number; filesPerSecond: number }
+  /**
+   * The same files through two browsers with nothing of this project in them, in this run: A's
+   * page hashes each and PUTs it, then B's page GETs each and writes it to OPFS, 4 at a time. The
+   * floor for any web app that keeps files on the device, on this machine.
+   */
+  browserRaw: { uploadSeconds: number; downloadSeconds: number; filesPerSecond: number }
 }
 
 export interface ManyFilesOptions {
@@ -55,6 +61,8 @@ export const manyFiles = async ({ env, log }: ScenarioContext, { count, bytes, p
 
   log(`raw baseline: ${count} files of ${bytes} bytes PUT then GET from Node, 4 at a time…`)
   const raw = await rawManyFiles(env.worker.url, newStoreId('raw-many'), files)
+  log(`raw baseline in two browsers: A's page hashes and PUTs, B's page GETs into OPFS, 4 at a time…`)
+  const browserRaw = await browserRawManyFiles(await env.freshDevices(), env.appUrl, newStoreId('raw-browsers'), files)
 
   const { a, b } = await env.freshDevices()
   const storeId = newStoreId('many')
@@ -97,6 +105,7 @@ export const manyFiles = async ({ env, log }: ScenarioContext, { count, bytes, p
     verifiedOnB,
     reloads: { A: reloadsIn(timelineA), B: reloadsIn(timelineB) },
     raw,
+    browserRaw,
   }
 }
 
@@ -159,6 +168,86 @@ const rawManyFiles = async (
     if (!response.ok || received !== buffer.byteLength) throw new Error(`raw GET answered ${response.status} with ${received} bytes`)
   })
   const ended = nodeNow()
+  return {
+    uploadSeconds: (downloadStarted - uploadStarted) / 1000,
+    downloadSeconds: (ended - downloadStarted) / 1000,
+    filesPerSecond: files.length / ((ended - uploadStarted) / 1000),
+  }
+}
+
+/**
+ * The floor in browsers: the same files picked in a bare page of A (on the app's origin, without
+ * the app), each hashed (WebCrypto) and PUT to the file API, 4 at a time; then each GET in a bare
+ * page of B and written to its OPFS, 4 at a time. No LiveStore, no service worker, no metadata.
+ */
+const browserRawManyFiles = async (
+  { a, b }: { a: { page: Page }; b: { page: Page } },
+  origin: string,
+  storeId: string,
+  files: ReadonlyArray<{ path: string; sha256: string; buffer: Buffer }>,
+): Promise<ManyFilesResult['browserRaw']> => {
+  // A page of the origin that is not the app: the token's JSON.
+  for (const { page } of [a, b]) await page.goto(`${origin}/api/auth/${storeId}`)
+  const token = (JSON.parse(await a.page.locator('body').innerText()) as { token: string }).token
+  await a.page.evaluate(() => {
+    const input = document.createElement('input')
+    input.type = 'file'
+    input.multiple = true
+    input.id = 'raw-input'
+    document.body.append(input)
+  })
+  await a.page.locator('#raw-input').setInputFiles(files.map((file) => file.path))
+
+  const uploadStarted = nodeNow()
+  const hashes = await a.page.evaluate(
+    async ({ storeId, token }) => {
+      const picked = [...(document.querySelector<HTMLInputElement>('#raw-input')!.files ?? [])]
+      const hashes: string[] = []
+      let next = 0
+      const worker = async (): Promise<void> => {
+        const index = next++
+        const file = picked[index]
+        if (!file) return
+        const bytes = await file.arrayBuffer()
+        const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))
+        const hash = Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('')
+        const response = await fetch(`/api/files/${storeId}/${hash}`, {
+          method: 'PUT',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' },
+          body: bytes,
+        })
+        if (!response.ok) throw new Error(`PUT answered ${response.status}: ${await response.text()}`)
+        await response.arrayBuffer()
+        hashes[index] = hash
+        return worker()
+      }
+      await Promise.all(Array.from({ length: 4 }, worker))
+      return hashes
+    },
+    { storeId, token },
+  )
+  const downloadStarted = nodeNow()
+  await b.page.evaluate(
+    async ({ storeId, token, hashes }) => {
+      const directory = await navigator.storage.getDirectory()
+      let next = 0
+      const worker = async (): Promise<void> => {
+        const hash = hashes[next++]
+        if (!hash) return
+        const response = await fetch(`/api/files/${storeId}/${hash}`, { headers: { Authorization: `Bearer ${token}` } })
+        if (!response.ok) throw new Error(`GET answered ${response.status}`)
+        const writable = await (await directory.getFileHandle(hash, { create: true })).createWritable()
+        await writable.write(await response.arrayBuffer())
+        await writable.close()
+        return worker()
+      }
+      await Promise.all(Array.from({ length: 4 }, worker))
+    },
+    { storeId, token, hashes },
+  )
+  const ended = nodeNow()
+  const expected = new Set(files.map((file) => file.sha256))
+  if (hashes.length !== files.length || !hashes.every((hash) => expected.has(hash))) throw new Error("the browsers' raw baseline hashed other bytes than were picked")
   return {
     uploadSeconds: (downloadStarted - uploadStarted) / 1000,
     downloadSeconds: (ended - downloadStarted) / 1000,
