@@ -199,3 +199,32 @@ test('conflictCopyName keeps the extension last', () => {
   expect(conflictCopyName('README')).toBe('README (conflict copy)')
   expect(conflictCopyName('.env')).toBe('.env (conflict copy)')
 })
+
+describe('visibleGalleryItems$', () => {
+  let store: AppStore
+  beforeEach(async () => {
+    store = await createTestStore()
+  })
+  afterEach(async () => {
+    await store.shutdownPromise()
+  })
+
+  test('newest first, then by id; removed items gone, restored ones back; any id read back as written', () => {
+    const odd = 'a "quoted"\tid, with ] and \u202e and 😀'
+    const item = (id: string, fileId: string, addedAt: number) => events.galleryItemAdded({ id, fileId, addedAt })
+    store.commit(item('b', 'file-b', 2), item('a', 'file-a', 2), item('old', 'file-old', 1), item(odd, 'file-odd', 3), item('gone', 'file-gone', 4))
+    store.commit(events.galleryItemRemoved({ id: 'gone', removedAt: 5 }))
+    expect(store.query(visibleGalleryItems$)).toEqual([
+      { id: odd, fileId: 'file-odd' },
+      { id: 'a', fileId: 'file-a' },
+      { id: 'b', fileId: 'file-b' },
+      { id: 'old', fileId: 'file-old' },
+    ])
+    store.commit(events.galleryItemRestored({ id: 'gone', restoredAt: 6 }))
+    expect(store.query(visibleGalleryItems$)[0]).toEqual({ id: 'gone', fileId: 'file-gone' })
+  })
+
+  test('an empty gallery is an empty list', () => {
+    expect(store.query(visibleGalleryItems$)).toEqual([])
+  })
+})
