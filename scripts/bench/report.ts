@@ -49,6 +49,8 @@ export const manyFilesRawRatio = 0.5
 export const firstCardLimitSeconds = 1.5
 export const bigStoreRendererLimitBytes = 400e6
 export const oneMoreFileLimitMs = 50
+/** One file's whole trip (A's input until present on B) against the raw upload plus download of its bytes. */
+export const wholeTripRawRatio = 1.5
 
 export const checkTargets = ({ raw, 'large-file': large, latency, 'many-files': many, 'big-store': big }: ScenarioResults): Target[] => {
   const ratioTarget = (what: string, page: Throughput | undefined, baseline: Throughput | undefined): Target => {
@@ -103,6 +105,17 @@ export const checkTargets = ({ raw, 'large-file': large, latency, 'many-files': 
       },
     ]
   }
+  const wholeTripTarget = (): Target => {
+    const target = `large file's whole trip (A's input → on B) ≤ ${wholeTripRawRatio} × the raw upload + download`
+    if (!large || !raw) return { target, measured: 'not measured', status: 'SKIP' }
+    const rawSeconds = raw.upload.seconds + raw.download.seconds
+    const ratio = large.endToEndSeconds / rawSeconds
+    return {
+      target,
+      measured: `${ratio.toFixed(2)} × (${large.endToEndSeconds.toFixed(1)} s vs ${rawSeconds.toFixed(1)} s)`,
+      status: ratio <= wholeTripRawRatio ? 'PASS' : 'FAIL',
+    }
+  }
   return [
     ...manyTargets(),
     ...bigTargets(),
@@ -110,6 +123,7 @@ export const checkTargets = ({ raw, 'large-file': large, latency, 'many-files': 
     // phase. Saving into OPFS (hashing, writing) comes first and is reported on its own.
     ratioTarget('upload throughput (upload phase)', large?.uploadPhase, raw?.upload),
     ratioTarget('download throughput', large?.download, raw?.download),
+    wholeTripTarget(),
     memoryTarget(),
     latencyTarget(),
   ]
