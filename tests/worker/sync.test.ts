@@ -74,6 +74,56 @@ describe('sync messages', () => {
   })
 })
 
+describe('a pull of a store with many events', () => {
+  it('brings its first events in a message of their own, then all of them once, in order', async () => {
+    const storeId = newStoreId()
+    const token = await fetchToken(worker.url, storeId)
+    const socket = await openSocket(syncUrl(storeId, { authToken: token }))
+    try {
+      // Events that each carry many files, as a pick of this app makes them (batch-events.ts).
+      const count = 150
+      const events = Array.from({ length: count }, (_, index) => ({
+        name: 'v1.FilesCreated',
+        args: { files: Array.from({ length: 20 }, (_, n) => ({ id: `f${index}-${n}`, name: `p${n}.jpg`, mimeType: 'image/jpeg', size: 1, contentHash: 'a'.repeat(64), createdAt: 1 })) },
+        seqNum: index + 1,
+        parentSeqNum: index,
+        clientId: 'c1',
+        sessionId: 's1',
+      }))
+      for (let start = 0; start < count; start += 100) {
+        const batch = events.slice(start, start + 100)
+        const answer = await call(socket, 'SyncWsRpc.Push', { storeId, payload: { authToken: token }, batch, backendId: { _tag: 'None' } })
+        expect(answer).toEqual({ _tag: 'Success', value: {} })
+      }
+
+      // A new device's first pull: what each message carries, until none are left.
+      const pullId = '900001'
+      const messages = await new Promise<number[][]>((resolve) => {
+        const received: number[][] = []
+        const onMessage = (message: MessageEvent) => {
+          for (const rpc of [JSON.parse(String(message.data))].flat() as Array<{ _tag: string; values?: Array<{ batch: Array<{ eventEncoded: { seqNum: number } }> }> }>) {
+            if (rpc._tag !== 'Chunk') continue
+            for (const value of rpc.values ?? []) received.push(value.batch.map((event) => event.eventEncoded.seqNum))
+            // Effect RPC streams wait for the client's ack before the next chunk.
+            socket.send(JSON.stringify({ _tag: 'Ack', requestId: pullId }))
+            if (received.flat().length >= count) {
+              socket.removeEventListener('message', onMessage)
+              resolve(received)
+            }
+          }
+        }
+        socket.addEventListener('message', onMessage)
+        socket.send(JSON.stringify({ _tag: 'Request', id: pullId, tag: 'SyncWsRpc.Pull', payload: { storeId, payload: { authToken: token }, cursor: { _tag: 'None' }, live: false }, headers: [] }))
+      })
+      // Shown at once on a new device: its first message is small, whatever its events carry.
+      expect(messages[0]).toEqual([1, 2])
+      expect(messages.flat()).toEqual(events.map((event) => event.seqNum))
+    } finally {
+      socket.close()
+    }
+  })
+})
+
 describe('the store\'s head', () => {
   const head = (storeId: string, token?: string, init: RequestInit = {}) =>
     fetch(`${worker.url}/api/sync-head/${storeId}`, { ...init, headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } })
