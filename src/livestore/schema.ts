@@ -29,8 +29,17 @@ const files = State.SQLite.table({
     /** The file this one is a conflict copy of (see `v1.FileUpdated`); '' for any other file. */
     conflictOf: State.SQLite.text({ default: '' }),
   },
-  // An upload, or a server that lost the content, changes every row with that content.
-  indexes: [{ name: 'files_contentHash', columns: ['contentHash'] }],
+  // An upload, or a server that lost the content, changes every row with that content. The
+  // deleted files are listed on every write to the table (`deletedFiles$`).
+  //
+  // A change of this table's layout has LiveStore rebuild each device's state from its event
+  // log once, when the device opens this version. The second index came with the batch events
+  // (`v1.FilesCreated`, …): a device on an older version keeps those in its log without applying
+  // them (LiveStore's unknown events), and its update is when they are applied.
+  indexes: [
+    { name: 'files_contentHash', columns: ['contentHash'] },
+    { name: 'files_deletedAt', columns: ['deletedAt'] },
+  ],
 })
 
 /** The app's own table: a gallery whose items point at files, as a real app would. */
