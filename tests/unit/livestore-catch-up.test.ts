@@ -1,8 +1,9 @@
 import { makeAdapter } from '@livestore/adapter-node'
 import { createStorePromise, StoreInternalsSymbol } from '@livestore/livestore'
-import { Effect, LogLevel, Option, Queue, Stream, SubscriptionRef } from 'effect'
+import { Effect, LogLevel } from 'effect'
 import { afterEach, describe, expect, test } from 'vitest'
 import { type AppStore, events, schema, tables } from '../../src/livestore/schema.ts'
+import { type FakeSyncServer, type GlobalEvent, makeServer } from '../support/fake-sync-backend.ts'
 import { waitFor } from '../support/wait.ts'
 
 // LiveStore 0.4.0's leader against a fake sync backend that loses what the real one lost when
@@ -14,99 +15,7 @@ import { waitFor } from '../support/wait.ts'
 // lost pull is never sent again (#1365). patches/@livestore__common@0.4.0.patch makes the leader
 // catch up from its persisted cursor instead; all four tests fail without it.
 
-interface GlobalEvent {
-  name: string
-  args: unknown
-  seqNum: number
-  parentSeqNum: number
-  clientId: string
-  sessionId: string
-}
-
-const noMore = { _tag: 'NoMore' } as const
-
-/** The server of a fake sync backend: one event log, and the live pulls it publishes to. */
-const makeServer = () => {
-  const log: GlobalEvent[] = []
-  const subscribers = new Set<Queue.Queue<GlobalEvent[] | 'offline'>>()
-  const isConnected = Effect.runSync(SubscriptionRef.make(true))
-  let losePublications = 0
-  let ignorePulls = 0
-  const publish = (batch: GlobalEvent[]) => {
-    if (losePublications > 0) {
-      losePublications -= 1
-      return
-    }
-    for (const queue of subscribers) Effect.runSync(Queue.offer(queue, batch))
-  }
-  const server = {
-    log,
-    /** The next `count` stored batches are not published to the live pulls. */
-    loseNextPublications: (count: number) => void (losePublications = count),
-    /**
-     * The socket closes: the live pulls fail as offline, and the pull that the leader sends again
-     * at once is lost with the socket (it gets no answer at all). Then the socket is back.
-     */
-    dropConnection: async () => {
-      ignorePulls = 1
-      await Effect.runPromise(SubscriptionRef.set(isConnected, false))
-      for (const queue of subscribers) Effect.runSync(Queue.offer(queue, 'offline'))
-      await new Promise((resolve) => setTimeout(resolve, 50))
-      await Effect.runPromise(SubscriptionRef.set(isConnected, true))
-    },
-    /** Another device's push: stored, then published (unless lost). */
-    append: (batch: GlobalEvent[]) => {
-      log.push(...batch)
-      publish(batch)
-    },
-    /** Publishes a stored batch (again). */
-    publish,
-    backend: () =>
-      Effect.sync(() => {
-        return {
-          isConnected,
-          connect: Effect.void,
-          ping: Effect.void,
-          metadata: { name: 'fake', description: 'a sync backend that loses what the test says' },
-          supports: { pullPageInfoKnown: true, pullLive: true },
-          pull: (cursor: Option.Option<{ eventSequenceNumber: number }>, options?: { live?: boolean }) =>
-            Stream.unwrapScoped(
-              Effect.gen(function* () {
-                if (ignorePulls > 0) {
-                  ignorePulls -= 1
-                  return Stream.never
-                }
-                // As sync-cf: registered for live publications before the history is read.
-                const queue = yield* Effect.acquireRelease(Queue.unbounded<GlobalEvent[] | 'offline'>(), (queue) =>
-                  Effect.sync(() => subscribers.delete(queue)),
-                )
-                subscribers.add(queue)
-                const after = Option.match(cursor, { onNone: () => 0, onSome: (value) => value.eventSequenceNumber })
-                const history = log.filter((event) => event.seqNum > after)
-                const toItem = (batch: GlobalEvent[]) => ({ batch: batch.map((eventEncoded) => ({ eventEncoded, metadata: Option.none() })), pageInfo: noMore })
-                const first = Stream.make(toItem(history))
-                const live = Stream.fromQueue(queue).pipe(
-                  Stream.mapEffect((item) => (item === 'offline' ? Effect.fail({ _tag: 'IsOfflineError' as const }) : Effect.succeed(toItem(item)))),
-                )
-                return options?.live === true ? Stream.concat(first, live) : first
-              }),
-            ),
-          push: (batch: ReadonlyArray<GlobalEvent>) =>
-            Effect.gen(function* () {
-              const head = log.at(-1)?.seqNum ?? 0
-              if (batch[0]!.parentSeqNum !== head) {
-                return yield* Effect.fail({ _tag: 'ServerAheadError' as const, minimumExpectedNum: head, providedNum: batch[0]!.parentSeqNum })
-              }
-              log.push(...batch)
-              publish([...batch])
-            }),
-        }
-      }),
-  }
-  return server
-}
-
-type Server = ReturnType<typeof makeServer>
+type Server = FakeSyncServer
 
 const openStore = (server: Server): Promise<AppStore> =>
   createStorePromise({
