@@ -1,5 +1,6 @@
 import { computed, type ComputedRef, onScopeDispose, type Ref, shallowRef, watch } from 'vue'
-import { deletedFiles$, visibleGalleryItems$ } from '../livestore/queries.ts'
+import { createGalleryOrder } from '../livestore/gallery-order.ts'
+import { deletedFiles$ } from '../livestore/queries.ts'
 import { events, type FileRow, tables } from '../livestore/schema.ts'
 import { delayUntil } from '../services/sync-executor.ts'
 import { inGrace, nextGraceEnd } from '../services/sync-plan.ts'
@@ -20,8 +21,11 @@ export interface GalleryEntry {
  * or state change of a file (several per file), which with 10,000 items would walk them all.
  */
 export const useGalleryEntries = (): ComputedRef<GalleryEntry[]> => {
-  const { index } = useServices()
-  const items = useQuery(visibleGalleryItems$)
+  const { index, store } = useServices()
+  const order = createGalleryOrder({ store })
+  const items = shallowRef(order.items())
+  order.subscribe(() => (items.value = order.items()))
+  onScopeDispose(() => order.close())
   const liveness = useFileLiveness()
   return computed(() => {
     void liveness.value

@@ -1,5 +1,6 @@
 import { Events, type LiveStoreEvent, makeSchema, type Materializer, type MaterializerContextQuery, Schema, State, type Store } from '@livestore/livestore'
 import { fileChanges } from '../services/file-changes.ts'
+import { galleryChanges } from './gallery-changes.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Tables
@@ -251,9 +252,11 @@ export const conflictCopyName = (name: string): string => {
  * original's time so that it sorts right after it (see `visibleGalleryItems$`).
  */
 const galleryItemsForCopy = (copy: FileRow, query: MaterializerContextQuery) =>
-  query(galleryItems.where({ fileId: copy.conflictOf, removedAt: null })).map((item) =>
-    galleryItems.insert({ id: `${item.id}~${copy.id}`, fileId: copy.id, addedAt: item.addedAt, removedAt: null }),
-  )
+  query(galleryItems.where({ fileId: copy.conflictOf, removedAt: null })).map((item) => {
+    const id = `${item.id}~${copy.id}`
+    galleryChanges.report(id)
+    return galleryItems.insert({ id, fileId: copy.id, addedAt: item.addedAt, removedAt: null })
+  })
 
 // Each materializer that writes files tells which (file-changes.ts), so that the views of the
 // files read again only those rows.
@@ -267,7 +270,10 @@ const uploadFile = ({ contentHash, remoteKey }: typeof FileUploaded.Type) => {
   touched({ contentHash })
   return files.update({ remoteKey }).where({ contentHash })
 }
-const addGalleryItem = (item: typeof GalleryItemAdded.Type) => galleryItems.insert({ ...item, removedAt: null })
+const addGalleryItem = (item: typeof GalleryItemAdded.Type) => {
+  galleryChanges.report(item.id)
+  return galleryItems.insert({ ...item, removedAt: null })
+}
 /** LiveStore derives the client document's materializer: known once the state is made, below. */
 let setLocalFileState: Materializer | undefined
 
@@ -304,8 +310,14 @@ const materializers = State.SQLite.materializers(events, {
   },
   'v1.GalleryItemAdded': addGalleryItem,
   'v1.GalleryItemsAdded': ({ items }) => items.map(addGalleryItem),
-  'v1.GalleryItemRemoved': ({ id, removedAt }) => galleryItems.update({ removedAt }).where({ id }),
-  'v1.GalleryItemRestored': ({ id }) => galleryItems.update({ removedAt: null }).where({ id }),
+  'v1.GalleryItemRemoved': ({ id, removedAt }) => {
+    galleryChanges.report(id)
+    return galleryItems.update({ removedAt }).where({ id })
+  },
+  'v1.GalleryItemRestored': ({ id }) => {
+    galleryChanges.report(id)
+    return galleryItems.update({ removedAt: null }).where({ id })
+  },
   'v1.LocalFileStatesSet': ({ states }, context) => {
     if (!setLocalFileState) throw new Error(`${events.localFileStateSet.name} has no materializer yet`)
     const set = setLocalFileState
