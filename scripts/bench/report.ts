@@ -97,7 +97,12 @@ export const checkTargets = ({ raw, 'large-file': large, latency, 'many-files': 
     const afterOpen = big.firstCardSeconds - big.storeOpenSeconds
     return [
       { target: targets[0]!, measured: `${afterOpen.toFixed(2)} s`, status: afterOpen < firstCardLimitSeconds ? 'PASS' : 'FAIL' },
-      { target: targets[1]!, measured: mb(big.rendererPeakBytes), status: big.rendererPeakBytes < bigStoreRendererLimitBytes ? 'PASS' : 'FAIL' },
+      {
+        target: targets[1]!,
+        // The peak, while the new device syncs; what it keeps once V8 collects is shown beside it.
+        measured: `${mb(big.rendererPeakBytes)} (at rest ${mb(big.rendererAtRestBytes)})`,
+        status: big.rendererPeakBytes < bigStoreRendererLimitBytes ? 'PASS' : 'FAIL',
+      },
       {
         target: targets[2]!,
         measured: `${big.oneMoreFileMainThreadMs.toFixed(0)} ms`,
@@ -168,7 +173,12 @@ export const formatReport = (results: BenchResults): string => {
       ['big store', `${big.files} files${big.factsPerEvent > 1 ? ` (${big.factsPerEvent} per event)` : ''}, a new device opens it: the store open`, `${big.storeOpenSeconds.toFixed(2)} s`, ''],
       ['', '  the first card on screen', `${big.firstCardSeconds.toFixed(2)} s`, ''],
       ['', '  every file known (the header counts them all)', `${big.listKnownSeconds.toFixed(2)} s`, ''],
-      ['', "  the new device's page renderer, peak / settled (with an empty store)", `${mb(big.rendererPeakBytes)} / ${mb(big.rendererSettledBytes)} (${mb(big.rendererEmptyStoreBytes)})`, ''],
+      [
+        '',
+        "  the new device's page renderer, peak / settled / at rest (with an empty store)",
+        `${mb(big.rendererPeakBytes)} / ${mb(big.rendererSettledBytes)} / ${mb(big.rendererAtRestBytes)} (${mb(big.rendererEmptyStoreBytes)})`,
+        '',
+      ],
       [
         '',
         `one more file on a device that shows them all: main thread, median of ${big.oneMoreFileSamplesMs.length}`,
