@@ -1,9 +1,10 @@
+import { chunks } from '../services/file-index.ts'
 import { type AppStore, tables } from './schema.ts'
 import { type GalleryChangeListener, galleryChanges } from './gallery-changes.ts'
 
 /**
- * The gallery's items in the order the page shows them (as `visibleGalleryItems$` in queries.ts:
- * newest first, then by id; removed ones gone), kept in memory and updated item by item.
+ * The gallery's items in the order the page shows them (newest first, then by id, as SQLite
+ * orders `addedAt DESC, id ASC`; removed ones gone), kept in memory and updated item by item.
  * LiveStore 0.4 runs a query again on every write to its table, and the query of 10,000 items
  * cost the page's main thread 25 ms on each file added. This reads the whole order once, then
  * only the items the materializers report as written (gallery-changes.ts), in one pass after
@@ -30,9 +31,6 @@ export interface GalleryOrderOptions {
 
 type Placed = GalleryItem & { addedAt: number }
 
-/** Bind values per query: far below SQLite's limit. */
-const chunkSize = 500
-
 export const createGalleryOrder = ({ store, changes = galleryChanges, schedule = queueMicrotask }: GalleryOrderOptions): GalleryOrder => {
   const touched = new Set<string>()
   const listeners = new Set<() => void>()
@@ -57,8 +55,8 @@ export const createGalleryOrder = ({ store, changes = galleryChanges, schedule =
     const ids = [...touched]
     touched.clear()
     const visible: Placed[] = []
-    for (let start = 0; start < ids.length; start += chunkSize) {
-      const rows = store.query(tables.galleryItems.where({ id: { op: 'IN', value: ids.slice(start, start + chunkSize) } }))
+    for (const slice of chunks(ids)) {
+      const rows = store.query(tables.galleryItems.where({ id: { op: 'IN', value: slice } }))
       for (const row of rows) if (row.removedAt === null) visible.push({ id: row.id, fileId: row.fileId, addedAt: row.addedAt })
     }
     const changed = new Set(ids)

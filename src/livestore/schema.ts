@@ -249,7 +249,7 @@ export const conflictCopyName = (name: string): string => {
 
 /**
  * The app's part of a conflict copy: it joins the gallery wherever the original is, with the
- * original's time so that it sorts right after it (see `visibleGalleryItems$`).
+ * original's time so that it sorts right after it (see gallery-order.ts).
  */
 const galleryItemsForCopy = (copy: FileRow, query: MaterializerContextQuery) =>
   query(galleryItems.where({ fileId: copy.conflictOf, removedAt: null })).map((item) => {

@@ -23,16 +23,23 @@ export interface FileChange {
 
 export type FileChangeListener = (change: FileChange) => void
 
-const listeners = new Set<FileChangeListener>()
-
-export const fileChanges = {
-  /** Told to every listener; a materializer calls it for each file it writes. */
-  report(change: FileChange): void {
-    for (const listener of listeners) listener(change)
-  },
-  /** Hears every change from now on, of any store of this JavaScript realm. */
-  subscribe(listener: FileChangeListener): () => void {
-    listeners.add(listener)
-    return () => listeners.delete(listener)
-  },
+/**
+ * A feed that materializers tell synchronously and views listen to, one per kind of row: the
+ * files here, the app's gallery items in src/livestore/gallery-changes.ts.
+ */
+export const changeFeed = <T>() => {
+  const listeners = new Set<(change: T) => void>()
+  return {
+    /** Told to every listener; a materializer calls it for each row it writes. */
+    report(change: T): void {
+      for (const listener of listeners) listener(change)
+    },
+    /** Hears every change from now on, of any store of this JavaScript realm. */
+    subscribe(listener: (change: T) => void): () => void {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+  }
 }
+
+export const fileChanges = changeFeed<FileChange>()

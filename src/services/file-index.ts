@@ -154,7 +154,8 @@ export const createFileIndex = ({ store, changes = fileChanges, schedule = queue
 
 const noIds: ReadonlySet<string> = new Set()
 
-function* chunks<T>(items: readonly T[]): Generator<T[]> {
+/** `items` in slices small enough for one query's bind values. */
+export function* chunks<T>(items: readonly T[]): Generator<T[]> {
   for (let start = 0; start < items.length; start += chunkSize) yield items.slice(start, start + chunkSize)
 }
 

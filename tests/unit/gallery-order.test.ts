@@ -1,9 +1,8 @@
 import { afterEach, beforeEach, expect, test, vi } from 'vitest'
 import { createGalleryOrder, type GalleryOrder } from '../../src/livestore/gallery-order.ts'
-import { visibleGalleryItems$ } from '../../src/livestore/queries.ts'
 import { type AppStore, events } from '../../src/livestore/schema.ts'
 import { batchEvents } from '../../src/services/batch-events.ts'
-import { createTestStore } from '../support/store.ts'
+import { createTestStore, visibleGalleryItems$ } from '../support/store.ts'
 import { waitFor } from '../support/wait.ts'
 
 let store: AppStore

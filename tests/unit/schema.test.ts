@@ -1,8 +1,7 @@
 import { queryDb, Schema, StoreInternalsSymbol } from '@livestore/livestore'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { visibleGalleryItems$ } from '../../src/livestore/queries.ts'
 import { type AppEvent, type AppStore, conflictCopyName, events, tables } from '../../src/livestore/schema.ts'
-import { createTestStore, fileRow } from '../support/store.ts'
+import { createTestStore, fileRow, visibleGalleryItems$ } from '../support/store.ts'
 
 const original = 'a'.repeat(64)
 const fromA = 'b'.repeat(64)
