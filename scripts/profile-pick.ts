@@ -1,6 +1,7 @@
 /**
- * `node scripts/profile-pick.ts [--files 200] [--bytes 100000] [--out folder]`: where the time of
- * a pick of many files goes. Builds the app unminified, starts the Worker with it, opens one store
+ * `node scripts/profile-pick.ts [--files 200] [--bytes 100000] [--store-files 0] [--out folder]`:
+ * where the time of a pick of many files goes, into an empty store or one that already holds
+ * `--store-files` files (seeded as a device would have added them, one event each). Builds the app unminified, starts the Worker with it, opens one store
  * on devices A and B, records a CPU profile of each page's main thread (Chrome DevTools protocol)
  * while N files picked on A reach B, and prints what took the main threads' time: by function
  * (self time) and by module (LiveStore, Vue, the app, …). The profiles are written as
@@ -16,6 +17,7 @@ import type { CDPSession, Page } from '@playwright/test'
 import { build } from 'vite'
 import { launchDevice } from '../tests/support/chromium.ts'
 import { chromiumProcesses, cpuByKind, groupProcesses, threadCpuByName } from '../tests/support/process-memory.ts'
+import { seedStore } from '../tests/support/seed-store.ts'
 import { fileRequests, startWorker } from '../tests/support/wrangler.ts'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
@@ -35,10 +37,11 @@ interface Profile {
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { files: { type: 'string' }, bytes: { type: 'string' }, out: { type: 'string' } },
+  options: { files: { type: 'string' }, bytes: { type: 'string' }, 'store-files': { type: 'string' }, out: { type: 'string' } },
 })
 const count = Number(values.files ?? 200)
 const bytes = Number(values.bytes ?? 100_000)
+const storeFiles = Number(values['store-files'] ?? 0)
 const out = resolve(values.out ?? 'bench-results/profiles')
 
 const main = async () => {
@@ -67,9 +70,23 @@ const main = async () => {
       files.push(path)
     }
     const storeId = `profile-${crypto.randomUUID().slice(0, 8)}`
+    if (storeFiles > 0) {
+      console.log(`filling the store with ${storeFiles} files…`)
+      await seedStore({
+        baseUrl: worker.url,
+        storeId,
+        files: Array.from({ length: storeFiles }, (_, index) => ({
+          id: `seeded-${index}`,
+          name: `photo-${String(index).padStart(5, '0')}.jpg`,
+          mimeType: 'image/jpeg',
+          bytes: randomBytes(256),
+        })),
+      })
+    }
     for (const device of [a, b]) {
       await device.page.goto(`${worker.url}/?store=${storeId}`)
       await device.page.getByTestId('file-input').waitFor({ state: 'attached' })
+      await waitForCount(device.page, storeFiles, 'files')
     }
     await new Promise((resolve) => setTimeout(resolve, 2_000))
 
@@ -213,8 +230,8 @@ const threadCpu = (device: string, profile: string): Map<string, number> => {
   return byName
 }
 
-/** Waits until the header counts `count` files here (or on the server). */
-const waitForCount = (page: Page, count: number, which: 'here' | 'onServer') =>
+/** Waits until the header counts `count` files (known, here, or on the server). */
+const waitForCount = (page: Page, count: number, which: 'files' | 'here' | 'onServer') =>
   page.waitForFunction(
     ({ count, which }) => Number(document.querySelector<HTMLElement>('[data-testid=sync-counts]')?.dataset[which] ?? 0) >= count,
     { count, which },

@@ -185,6 +185,12 @@ export const formatReport = (results: BenchResults): string => {
         `${big.oneMoreFileMainThreadMs.toFixed(0)} ms (${big.oneMoreFileSamplesMs.map((ms) => ms.toFixed(0)).join(', ')}; idle: ${big.idleMainThreadMs.toFixed(0)} ms per 3 s)`,
         '',
       ],
+      [
+        '',
+        '  the same device, the same files, in an empty store just before',
+        `${big.oneMoreFileEmptyStoreMs.toFixed(0)} ms (${big.oneMoreFileEmptyStoreSamplesMs.map((ms) => ms.toFixed(0)).join(', ')})`,
+        '',
+      ],
     )
   }
   if (large) {

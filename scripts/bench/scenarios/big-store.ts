@@ -9,6 +9,7 @@
  * - A, another device that shows all of them, adds one more file, five times one after the other:
  *   the main thread's busy time (Chrome's `TaskDuration`) from the input until it is uploaded and
  *   quiet again, less what the same page spends over as long a time doing nothing; the median.
+ *   The same device does the same in an empty store first, for comparison.
  */
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
@@ -55,6 +56,9 @@ export interface BigStoreResult {
   oneMoreFileSamplesMs: number[]
   /** The same page's main thread over as long a time with nothing to do. */
   idleMainThreadMs: number
+  /** The same measure on the same device in an empty store, just before: what a file costs whatever the store. */
+  oneMoreFileEmptyStoreMs: number
+  oneMoreFileEmptyStoreSamplesMs: number[]
 }
 
 export const bigStore = async ({ env, log }: ScenarioContext, count: number, factsPerEvent = 1): Promise<BigStoreResult> => {
@@ -100,34 +104,17 @@ export const bigStore = async ({ env, log }: ScenarioContext, count: number, fac
     rendererAtRestBytes = Math.min(rendererAtRestBytes, pageRenderer(b.profile))
   }
 
-  log(`A opens it too, and adds ${oneMoreTries} more files, one after the other…`)
+  // A's cost of one more file, first in an empty store then in this one: the same figure in both
+  // says that what is left does not grow with the store.
+  log(`A adds ${oneMoreTries} files one after the other to an empty store…`)
+  await openStore(a, env.appUrl, newStoreId('one-more'))
+  await sleep(settleMs)
+  const inEmptyStore = await oneMoreFile(a.page, env.workDir, 'empty', 0)
+  log(`A opens the store of ${count} too, and adds ${oneMoreTries} more files, one after the other…`)
   await openStore(a, env.appUrl, storeId)
   await waitForCount(a.page, 'files', count, { timeoutMs: 300_000 })
   await sleep(settleMs)
-  const metrics = await mainThreadMetrics(a.page)
-  // What the page does anyway (its watchdogs, the connection's checks), over a quiet while.
-  const quietMs = 3_000
-  const idleStart = await metrics.taskMs()
-  await sleep(quietMs)
-  const idleMainThreadMs = (await metrics.taskMs()) - idleStart
-  // One file's cost moves by tens of milliseconds from one try to the next on a shared machine:
-  // the median of a few.
-  const oneMoreFileSamplesMs: number[] = []
-  for (let added = 1; added <= oneMoreTries; added += 1) {
-    const one = join(env.workDir, `one-more-${added}.bin`)
-    await writeFile(one, randomBytes(100_000))
-    const started = await metrics.taskMs()
-    const addedAt = nodeNow()
-    await a.page.getByTestId('file-input').setInputFiles(one)
-    await waitForCount(a.page, 'onServer', added, { timeoutMs: 60_000 })
-    await waitForCount(a.page, 'files', count + added, { timeoutMs: 60_000 })
-    // Until quiet: what the file costs includes the renders and commits after its upload.
-    await sleep(Math.max(0, quietMs - (nodeNow() - addedAt)))
-    const busy = (await metrics.taskMs()) - started
-    const windowMs = nodeNow() - addedAt
-    oneMoreFileSamplesMs.push(Math.max(0, busy - idleMainThreadMs * (windowMs / quietMs)))
-  }
-  await metrics.close()
+  const inBigStore = await oneMoreFile(a.page, env.workDir, 'big', count)
 
   return {
     factsPerEvent,
@@ -140,10 +127,45 @@ export const bigStore = async ({ env, log }: ScenarioContext, count: number, fac
     rendererSettledBytes,
     rendererAtRestBytes,
     rendererEmptyStoreBytes,
-    oneMoreFileMainThreadMs: median(oneMoreFileSamplesMs),
-    oneMoreFileSamplesMs,
-    idleMainThreadMs,
+    oneMoreFileMainThreadMs: median(inBigStore.samplesMs),
+    oneMoreFileSamplesMs: inBigStore.samplesMs,
+    idleMainThreadMs: inBigStore.idleMs,
+    oneMoreFileEmptyStoreMs: median(inEmptyStore.samplesMs),
+    oneMoreFileEmptyStoreSamplesMs: inEmptyStore.samplesMs,
   }
+}
+
+/**
+ * A page's main-thread busy time (Chrome's `TaskDuration`) for each of a few files added one after
+ * the other, from the input until it is uploaded and quiet again, less what the same page spends
+ * over as long a time doing nothing; `known` files are in its store before.
+ */
+const oneMoreFile = async (page: Page, workDir: string, label: string, known: number) => {
+  const metrics = await mainThreadMetrics(page)
+  // What the page does anyway (its watchdogs, the connection's checks), over a quiet while.
+  const quietMs = 3_000
+  const idleStart = await metrics.taskMs()
+  await sleep(quietMs)
+  const idleMs = (await metrics.taskMs()) - idleStart
+  // One file's cost moves by tens of milliseconds from one try to the next on a shared machine:
+  // the median of a few.
+  const samplesMs: number[] = []
+  for (let added = 1; added <= oneMoreTries; added += 1) {
+    const one = join(workDir, `one-more-${label}-${added}.bin`)
+    await writeFile(one, randomBytes(100_000))
+    const started = await metrics.taskMs()
+    const addedAt = nodeNow()
+    await page.getByTestId('file-input').setInputFiles(one)
+    await waitForCount(page, 'onServer', added, { timeoutMs: 60_000 })
+    await waitForCount(page, 'files', known + added, { timeoutMs: 60_000 })
+    // Until quiet: what the file costs includes the renders and commits after its upload.
+    await sleep(Math.max(0, quietMs - (nodeNow() - addedAt)))
+    const busy = (await metrics.taskMs()) - started
+    const windowMs = nodeNow() - addedAt
+    samplesMs.push(Math.max(0, busy - idleMs * (windowMs / quietMs)))
+  }
+  await metrics.close()
+  return { samplesMs, idleMs }
 }
 
 /** The resident memory of a device's largest renderer process: the one that runs its page. */
