@@ -4,10 +4,14 @@
  *
  *   token = "v1." + base64url(JSON { store, user, exp }) + "." + base64url(HMAC-SHA256(secret, "v1." + claims))
  *
- * `exp` is in seconds since the epoch. The secret is `AUTH_SECRET` (a Worker secret); without it a
- * fixed, public development secret is used so that `wrangler dev` needs no setup, and the log says
- * so. Who gets a token for which store is the app's decision: an `Authorize` function (see
- * ./authorize.ts), which `GET /api/auth/:storeId` asks before it signs one.
+ * `exp` is in seconds since the epoch. The secret is `AUTH_SECRET` (a Worker secret). It fails
+ * closed: without it, tokens are issued and accepted only for requests to a loopback host
+ * (`wrangler dev` on 127.0.0.1 or localhost), signed with a fixed, public development secret so
+ * that local work needs no setup; anywhere else every route that needs a token answers 503 and
+ * names the missing secret (`secretRefusal`). Cloudflare routes a request to a Worker by its
+ * host, so a deployed Worker never sees a loopback one. Who gets a token for which store is the
+ * app's decision: an `Authorize` function (see ./authorize.ts), which `GET /api/auth/:storeId`
+ * asks before it signs one.
  */
 
 import { errorResponse, json, methodNotAllowed } from './http.ts'
@@ -40,23 +44,59 @@ export type Authorize<E = unknown> = (
   env: E,
 ) => Authorization | null | Response | Promise<Authorization | null | Response>
 
-// Public on purpose: tokens signed with it protect nothing.
+// Public on purpose: tokens signed with it protect nothing, and are accepted only on a loopback host.
 const DEVELOPMENT_SECRET = 'livestore-file-sync/development-secret/not-for-production'
 const DEFAULT_TTL_SECONDS = 60 * 60
 // Long enough for a device offline over a weekend to come back with the token it has.
 const MAX_TTL_SECONDS = 7 * 24 * 60 * 60
+/** How far a client's clock may be ahead of the Worker's when it reads a token's expiry. */
+const CLOCK_SKEW_SECONDS = 60
+
+/** Hosts that only this machine reaches: where the development secret and authorize() may work. */
+export const isLoopbackHost = (hostname: string): boolean =>
+  hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127(\.\d{1,3}){3}$/.test(hostname)
+
+export const isLoopbackRequest = (request: Request): boolean => isLoopbackHost(new URL(request.url).hostname)
+
+const hasSecret = (env: AuthEnv): boolean => env.AUTH_SECRET !== undefined && env.AUTH_SECRET !== ''
+let warnedAboutMissingSecret = false
+
+/**
+ * The answer for a request that needs a token when none can be trusted: no `AUTH_SECRET`, and a
+ * host other than this machine's. Undefined when tokens work. Said in the log once per isolate.
+ */
+export const secretRefusal = (request: Request, env: AuthEnv): Response | undefined => {
+  if (hasSecret(env) || isLoopbackRequest(request)) return undefined
+  if (!warnedAboutMissingSecret) {
+    warnedAboutMissingSecret = true
+    console.error(
+      JSON.stringify({
+        route: 'auth',
+        error: 'AUTH_SECRET is not set: every request that needs a store token is refused (503). Run `wrangler secret put AUTH_SECRET`.',
+      }),
+    )
+  }
+  return errorResponse(503, 'this server has no AUTH_SECRET: it issues and accepts no store tokens until its operator sets one', {
+    'Cache-Control': 'no-store',
+  })
+}
 
 const encoder = new TextEncoder()
 let warnedAboutDevelopmentSecret = false
 let cachedKey: { secret: string; key: Promise<CryptoKey> } | undefined
 
+/**
+ * The signing secret. Without `AUTH_SECRET`, the development one: the routes reached from outside
+ * have refused such a request already (`secretRefusal`), so only this machine's requests, and the
+ * sockets they opened, get here.
+ */
 const secretOf = (env: AuthEnv): string => {
-  if (env.AUTH_SECRET !== undefined && env.AUTH_SECRET !== '') return env.AUTH_SECRET
+  if (hasSecret(env)) return env.AUTH_SECRET!
   if (!warnedAboutDevelopmentSecret) {
     warnedAboutDevelopmentSecret = true
     console.warn(
       '!!! AUTH_SECRET is not set: store tokens are signed with the public DEVELOPMENT secret, ' +
-        'so anyone can forge them. Run `wrangler secret put AUTH_SECRET` before deploying. !!!',
+        'accepted only on this machine (a loopback host). Run `wrangler secret put AUTH_SECRET` before deploying. !!!',
     )
   }
   return DEVELOPMENT_SECRET
@@ -128,7 +168,7 @@ export const issueStoreToken = async (
 }
 
 /** Why a token was refused: said in the 401, so that a client knows to ask for a new one. */
-export type TokenRefusal = 'missing' | 'malformed' | 'bad signature' | 'another store' | 'expired'
+export type TokenRefusal = 'missing' | 'malformed' | 'bad signature' | 'another store' | 'expired' | 'expiry too far'
 
 export type TokenCheck = { ok: true; userId: string; expiresAt: number } | { ok: false; refusal: TokenRefusal }
 
@@ -151,6 +191,9 @@ export const checkStoreToken = async (env: AuthEnv, storeId: string, token: unkn
   if (claims === undefined) return { ok: false, refusal: 'malformed' }
   if (claims.store !== storeId) return { ok: false, refusal: 'another store' }
   if (now >= claims.exp * 1000) return { ok: false, refusal: 'expired' }
+  // No token outlives one issued now: a lifetime lowered since, or a token made with a leaked
+  // secret to last for years, is refused (and a client renews).
+  if (claims.exp > Math.floor(now / 1000) + tokenTtlSeconds(env) + CLOCK_SKEW_SECONDS) return { ok: false, refusal: 'expiry too far' }
   return { ok: true, userId: claims.user, expiresAt: claims.exp * 1000 }
 }
 
@@ -187,6 +230,8 @@ export const unauthorized = (storeId: string, refusal: TokenRefusal): Response =
  * The user a request's bearer token names for `storeId`, or the 401 to answer with.
  */
 export const authenticate = async (request: Request, env: AuthEnv, storeId: string): Promise<{ userId: string } | Response> => {
+  const refused = secretRefusal(request, env)
+  if (refused !== undefined) return refused
   const check = await checkStoreToken(env, storeId, bearerToken(request))
   return check.ok ? { userId: check.userId } : unauthorized(storeId, check.refusal)
 }
@@ -202,6 +247,8 @@ export const handleTokenRequest = async <E extends AuthEnv>(
   authorize: Authorize<E>,
 ): Promise<Response> => {
   if (request.method !== 'GET') return methodNotAllowed(['GET'])
+  const refused = secretRefusal(request, env)
+  if (refused !== undefined) return refused
   if (!isValidStoreId(storeId)) return errorResponse(400, 'storeId must be 1-64 characters of [a-zA-Z0-9_-]')
   const decision = await authorize(request, storeId, env)
   if (decision instanceof Response) return decision

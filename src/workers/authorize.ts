@@ -2,9 +2,10 @@
  * Who may open which store: the one function an app writes to deploy this Worker.
  *
  * `GET /api/auth/:storeId` calls `authorize(request, storeId, env)` and signs a token for the
- * user it returns (./auth). Out of the box it is `developmentAuthorize`: anyone gets any store,
- * and the log says so on every token. Replace it with your own check before you deploy, for
- * example with a session cookie your app sets:
+ * user it returns (./auth). Out of the box it is `developmentAuthorize`: anyone on this machine
+ * gets any store (a loopback host: `wrangler dev`), and the log says so on every token; a deployed
+ * Worker refuses every token request until you replace it with your own check, for example with
+ * a session cookie your app sets:
  *
  *   export const authorize: Authorize<Env> = async (request, storeId, env) => {
  *     const session = await sessionFromCookie(request, env)   // your code
@@ -12,7 +13,7 @@
  *     return (await mayOpen(session.userId, storeId, env)) ? { userId: session.userId } : null
  *   }
  */
-import type { Authorize } from './auth.ts'
+import { isLoopbackRequest, type Authorize } from './auth.ts'
 import { errorResponse } from './http.ts'
 
 export type DevelopmentAuthEnv = {
@@ -21,12 +22,16 @@ export type DevelopmentAuthEnv = {
 }
 
 /**
- * Development only: a token for any store, to anyone who asks, as user "dev". Off (404) when
- * `DEV_AUTH = "false"`, the setting of a Worker whose app has not written its own check yet.
+ * Development only: a token for any store, as user "dev", to anyone who asks on a loopback host
+ * (this machine: `wrangler dev`). Elsewhere it refuses (403): a deployed Worker that still uses it
+ * gives no one a token. Off everywhere (404) when `DEV_AUTH = "false"`.
  */
-export const developmentAuthorize: Authorize<DevelopmentAuthEnv> = (_request, storeId, env) => {
+export const developmentAuthorize: Authorize<DevelopmentAuthEnv> = (request, storeId, env) => {
   if (env.DEV_AUTH === 'false') {
     return errorResponse(404, 'the development token endpoint is disabled (DEV_AUTH = "false"): the app must pass its own authorize()')
+  }
+  if (!isLoopbackRequest(request)) {
+    return errorResponse(403, 'the development authorize() gives tokens only on this machine: the app must pass its own authorize() to be deployed')
   }
   console.warn(
     JSON.stringify({

@@ -21,7 +21,16 @@ import {
 } from '@livestore/sync-cf/cf-worker'
 import { env as moduleEnv } from 'cloudflare:workers'
 
-import { authenticate, checkStoreToken, handleTokenRequest, isValidStoreId, unauthorized, type AuthEnv, type Authorize } from './auth.ts'
+import {
+  authenticate,
+  checkStoreToken,
+  handleTokenRequest,
+  isValidStoreId,
+  secretRefusal,
+  unauthorized,
+  type AuthEnv,
+  type Authorize,
+} from './auth.ts'
 import { handleAdminRequest, type AdminEnv } from './admin.ts'
 import { authorize as appAuthorize, type DevelopmentAuthEnv } from './authorize.ts'
 import { type CorsEnv, withCors } from './cors.ts'
@@ -177,6 +186,8 @@ export const handleSyncSocket = async (request: Request, env: Env, ctx: Executio
   const syncRequest = request as unknown as CfTypes.Request
   const searchParams = matchSyncRequest(syncRequest)
   if (searchParams === undefined) return undefined
+  const refused = secretRefusal(request, env)
+  if (refused !== undefined) return refused
   // Checked before the library does (validatePayload below), so that a refused
   // socket gets the file API's 401 JSON instead of the library's plain-text 400.
   const check = await checkSyncToken(env, searchParams.storeId, searchParams.payload)

@@ -30,7 +30,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000)
 
 /** A token in the Worker's format, made here (signed with the Worker's secret unless told). */
 const makeToken = (claims: { store: string; user?: string; exp?: number; secret?: string }): string =>
-  signedToken({ secret: AUTH_SECRET, ...claims })
+  signedToken({ secret: AUTH_SECRET, exp: nowSeconds() + TOKEN_TTL_SECONDS, ...claims })
 
 const claimsOf = (token: string): unknown => JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'))
 
@@ -49,6 +49,8 @@ const refusedTokens = (storeId: string) => ({
     return `${version}.${Buffer.from(JSON.stringify({ store: storeId, user: 'mallory', exp: nowSeconds() + 600 })).toString('base64url')}.${signature}`
   })(),
   malformed: 'not-a-token',
+  // Signed right, but to outlive any token the Worker issues now (TOKEN_TTL_SECONDS).
+  'expiry too far': makeToken({ store: storeId, exp: Math.floor(Date.UTC(2200, 0, 1) / 1000) }),
 })
 
 describe('the token endpoint (development authorize)', () => {
@@ -111,7 +113,7 @@ describe('the file API', () => {
         expect(response.headers.get('WWW-Authenticate'), why).toContain('Bearer')
         if (method === 'GET') {
           const { error } = (await response.json()) as { error: string }
-          const expected = { missing: 'Authorization', 'another store': 'another store', expired: 'expired', 'bad signature': 'bad signature', tampered: 'bad signature', malformed: 'malformed' }[why]
+          const expected = { missing: 'Authorization', 'another store': 'another store', expired: 'expired', 'bad signature': 'bad signature', tampered: 'bad signature', malformed: 'malformed', 'expiry too far': 'expiry too far' }[why]
           expect(error, why).toContain(expected)
         }
       }
@@ -171,11 +173,11 @@ describe('the sync socket', () => {
           backendId: { _tag: 'None' },
         })
       const refused = refusedTokens(storeId)
-      for (const why of ['expired', 'another store', 'bad signature'] as const) {
+      for (const why of ['expired', 'another store', 'bad signature', 'expiry too far'] as const) {
         expect(await push(refused[why], 1), why).toMatchObject({ _tag: 'Failure' })
       }
       // What the page's sync worker sends once it renewed its token: taken on the same socket.
-      expect(await push(makeToken({ store: storeId, exp: nowSeconds() + 3600 }), 1)).toEqual({ _tag: 'Success', value: {} })
+      expect(await push(makeToken({ store: storeId, exp: nowSeconds() + TOKEN_TTL_SECONDS }), 1)).toEqual({ _tag: 'Success', value: {} })
     } finally {
       socket.close()
     }
@@ -189,7 +191,7 @@ describe('the sync socket', () => {
       const refused = refusedTokens(storeId)
       // A live pull outlives its token: a reconnected socket sends it again as it was.
       expect(await pull(refused.expired)).toMatchObject({ _tag: 'Chunk' })
-      for (const why of ['another store', 'bad signature', 'malformed'] as const) {
+      for (const why of ['another store', 'bad signature', 'malformed', 'expiry too far'] as const) {
         expect(await pull(refused[why]), why).toMatchObject({ _tag: 'Failure' })
       }
     } finally {
