@@ -1,5 +1,7 @@
 import { FileError, toFileError } from './errors.ts'
 import { fetchWithUploadProgress } from './upload-progress-fetch.ts'
+// The server's own rule: a type another device wrote may be anything, and would be refused.
+import { mediaTypeOr } from '../workers/media-type.ts'
 
 /** The HTTP client of the Worker's file API: `/api/files/<storeId>/<sha256>`. */
 export interface RemoteFileStorage {
@@ -171,7 +173,7 @@ export const createRemoteFileStorage = (options: RemoteFileStorageOptions): Remo
         {
           method: 'PUT',
           body,
-          headers: { 'Content-Type': mimeType || 'application/octet-stream' },
+          headers: { 'Content-Type': mediaTypeOr(mimeType) },
           timeoutMs: timeFor(body.size),
           onProgress,
         },
@@ -183,7 +185,7 @@ export const createRemoteFileStorage = (options: RemoteFileStorageOptions): Remo
     },
 
     async createUpload(hash, { size, mimeType, signal }) {
-      const response = await request(urlOf(hash, 'uploads'), jsonBody('POST', { size, mimeType: mimeType || 'application/octet-stream' }), signal)
+      const response = await request(urlOf(hash, 'uploads'), jsonBody('POST', { size, mimeType: mediaTypeOr(mimeType) }), signal)
       if (!response.ok) throw await errorFrom(response, 'The server could not start the upload')
       const result = (await response.json()) as { uploadId?: unknown; created?: unknown }
       if (typeof result.uploadId === 'string' && result.uploadId !== '') return { uploadId: result.uploadId }

@@ -17,6 +17,7 @@ import { parseFileRoute, storedFile, type FileKey, type FileRoute } from './file
 import { errorResponse, json, methodNotAllowed } from './http.ts'
 import { answerRead, httpDate } from './http-range.ts'
 import { declaredBodySize, type LimitsEnv } from './limits.ts'
+import { isMediaType, maxMediaTypeLength, mediaTypeOr, OCTET_STREAM } from './media-type.ts'
 import { abortUpload, completeUpload, createUpload, uploadPart } from './multipart.ts'
 import { clearPendingDeletion, deleteGraceMs, markPendingDeletion, type GraceEnv } from './pending-deletion.ts'
 import { R2_WINDOW_BYTES } from './r2-windows.ts'
@@ -138,6 +139,11 @@ const answer = async (request: Request, api: FileApi, route: FileRoute): Promise
 const putFile = async (request: Request, { env, storage }: FileApi, file: FileKey): Promise<Response> => {
   const size = declaredBodySize(request, env, 'file', '; larger files go up in parts (POST …/uploads)')
   if (size instanceof Response) return size
+  const contentType = request.headers.get('Content-Type') || OCTET_STREAM
+  if (!isMediaType(contentType)) {
+    await request.body?.cancel()
+    return errorResponse(400, `Content-Type must be a media type (type/subtype, optional parameters) of at most ${maxMediaTypeLength} characters`)
+  }
 
   const existing = await storage.head(file.key)
   if (existing !== null) {
@@ -151,7 +157,7 @@ const putFile = async (request: Request, { env, storage }: FileApi, file: FileKe
     // The body streams straight into storage (its Content-Length gives R2 the size it needs).
     const stored = await storage.put(file.key, request.body ?? new Uint8Array(), {
       sha256: file.sha256,
-      contentType: request.headers.get('Content-Type') || 'application/octet-stream',
+      contentType,
     })
     return storedFile(file, stored?.size ?? size, true)
   } catch (error) {
@@ -226,7 +232,8 @@ const missing = (file: FileKey): Response => errorResponse(404, `no file ${file.
 
 const objectHeaders = (object: StoredObject, file: FileKey): Headers =>
   new Headers({
-    'Content-Type': object.contentType,
+    // Stored before types were checked, a bad one is served as plain bytes rather than break reads.
+    'Content-Type': mediaTypeOr(object.contentType),
     'Content-Length': String(object.size),
     // Our own strong ETag, the content's SHA-256 (the storage's etag is its own).
     ETag: `"${file.sha256}"`,

@@ -20,6 +20,7 @@ import { storedFile, MAX_PART_NUMBER, type FileKey } from './file-routes.ts'
 import type { FileApi } from './files.ts'
 import { errorResponse, json, readJson } from './http.ts'
 import { declaredBodySize, maxFileBytes } from './limits.ts'
+import { isMediaType, maxMediaTypeLength, OCTET_STREAM } from './media-type.ts'
 import { clearPendingDeletion } from './pending-deletion.ts'
 import { storedBytes } from './stored-bytes.ts'
 import { isStorageError, type StoredObject, type UploadedPart } from './storage/types.ts'
@@ -185,10 +186,11 @@ const parseNewUpload = (body: unknown): { size: number; mimeType: string } | str
   if (typeof body !== 'object' || body === null) return 'body must be { "size": <bytes>, "mimeType": "<type>" }'
   const { size, mimeType } = body as { size?: unknown; mimeType?: unknown }
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return '"size" must be the file\'s size in bytes'
-  if (mimeType !== undefined && (typeof mimeType !== 'string' || mimeType.length > 255)) {
-    return '"mimeType" must be a MIME type of at most 255 characters'
+  if (mimeType === undefined || mimeType === '') return { size, mimeType: OCTET_STREAM }
+  if (!isMediaType(mimeType)) {
+    return `"mimeType" must be a media type (type/subtype, optional parameters, ASCII without control characters) of at most ${maxMediaTypeLength} characters`
   }
-  return { size, mimeType: mimeType || 'application/octet-stream' }
+  return { size, mimeType }
 }
 
 const parseParts = (body: unknown): UploadedPart[] | string => {
