@@ -222,7 +222,8 @@ export const unauthorized = (storeId: string, refusal: TokenRefusal): Response =
     401,
     refusal === 'missing'
       ? 'missing "Authorization: Bearer <token>" header'
-      : `token refused for store "${storeId}": ${refusal}`,
+      : // A store id that is none (a sync request's parameter may be anything) is not echoed.
+        `token refused for ${isValidStoreId(storeId) ? `store "${storeId}"` : 'this store'}: ${refusal}`,
     { 'WWW-Authenticate': `Bearer error="invalid_token"`, 'Cache-Control': 'no-store' },
   )
 

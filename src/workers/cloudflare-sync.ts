@@ -162,7 +162,8 @@ const route = async (request: Request, env: Env, ctx: ExecutionContext, authoriz
     if (response !== undefined) return response
     if (pathname === '/api/sync') return errorResponse(400, 'expected LiveStore sync parameters: storeId, payload, transport')
   }
-  return errorResponse(404, `no route for ${pathname}`)
+  // The path is not echoed: an error answer carries no raw input.
+  return errorResponse(404, 'no such route')
 }
 
 /** `GET /api/sync-head/:storeId` with the store's token: `{ head }`. */

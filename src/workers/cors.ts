@@ -46,7 +46,7 @@ export const withCors = async (request: Request, env: CorsEnv, handle: () => Pro
   const origin = crossOrigin(request)
   if (origin === undefined) return handle()
   if (!allowedOrigins(env).has(origin)) {
-    return errorResponse(403, `requests from ${origin} are not allowed (ALLOWED_ORIGINS)`, { Vary: 'Origin' })
+    return errorResponse(403, 'requests from this origin are not allowed (ALLOWED_ORIGINS)', { Vary: 'Origin' })
   }
   if (request.method === 'OPTIONS' && request.headers.has('Access-Control-Request-Method')) {
     return new Response(null, {

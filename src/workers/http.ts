@@ -3,6 +3,8 @@
 export const json = (body: unknown, status = 200, headers: HeadersInit = {}): Response => {
   const allHeaders = new Headers(headers)
   allHeaders.set('Content-Type', 'application/json')
+  // Never read as anything but JSON, whatever a message holds.
+  allHeaders.set('X-Content-Type-Options', 'nosniff')
   return new Response(JSON.stringify(body), { status, headers: allHeaders })
 }
 

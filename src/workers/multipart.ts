@@ -120,6 +120,10 @@ export const completeUpload = async (request: Request, { storage }: FileApi, fil
   try {
     object = await storage.completeMultipartUpload(file.key, uploadId, parts)
   } catch (error) {
+    // Local R2 answers an id it never issued with its own internal error, where R2 says there is
+    // no such upload. An upload this API started has its hash chain until it ends: without one,
+    // the upload is unknown (404, which a client does not retry), not a failure of the server.
+    if (!isStorageError(error) && (await storage.head(chain)) === null) return unknownUpload(file)
     return refusal(error, file)
   }
   // Until verified, the key holds bytes that may not be what it names (readers check the
@@ -168,11 +172,14 @@ const verify = async (storage: FileApi['storage'], file: FileKey, object: Stored
   return undefined
 }
 
+const unknownUpload = (file: FileKey): Response =>
+  errorResponse(404, `no upload in progress with this uploadId for ${file.key} (aborted, completed or expired): start a new one`)
+
 const refusal = (error: unknown, file: FileKey): Response => {
   if (!isStorageError(error)) throw error
   switch (error.code) {
     case 'no-such-upload':
-      return errorResponse(404, `no upload in progress with this uploadId for ${file.key} (aborted, completed or expired): start a new one`)
+      return unknownUpload(file)
     case 'invalid-part':
       return errorResponse(400, 'a part is not among the uploaded parts: its partNumber or etag is wrong, or it was never uploaded')
     case 'part-too-small':

@@ -290,6 +290,18 @@ describe('unknown and aborted uploads', () => {
     }
   })
 
+  it('answers a complete of an unknown upload with 404, which a client does not retry', async () => {
+    const store = await newStore()
+    const file = randomFile(10)
+    const client = store.uploads(file.sha256)
+    for (const uploadId of ['no-such-upload', 'with/slash+and=equals']) {
+      const response = await client.complete(uploadId, [{ partNumber: 1, etag: 'an-etag' }])
+      expect(response.status, uploadId).toBe(404)
+      expect(response.headers.get('X-Content-Type-Options')).toBe('nosniff')
+      expect(await response.json()).toEqual({ error: expect.stringContaining('start a new one') })
+    }
+  })
+
   it('aborts idempotently; a part or a complete afterwards is 404', async () => {
     const file = randomFile(100)
     const { client, uploadId } = await startedUpload(file)
