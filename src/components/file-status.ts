@@ -19,6 +19,9 @@ export const describeFileStatus = (
 ): FileStatus => {
   const retrying = state.lastError ? ` (retrying: ${state.lastError})` : ''
   const percent = size > 0 && received > 0 ? ` ${Math.min(100, Math.floor((received / size) * 100))}%` : ''
+  if (local === 'damaged') {
+    return { label: 'Damaged: another device recorded this file without a valid content hash; nothing is fetched', tone: 'failed', canRetry: false }
+  }
   if (local === 'failed') return { label: `Download failed: ${state.lastError}`, tone: 'failed', canRetry: true }
   if (remote === 'failed') return { label: `Upload failed: ${state.lastError}`, tone: 'failed', canRetry: true }
   if (local === 'downloading') return { label: `Downloading…${percent}${retrying}`, tone: 'busy', canRetry: false }

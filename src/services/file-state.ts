@@ -1,4 +1,5 @@
 import type { FileRow, LocalFileState, PartsUpload, TransferStatus } from '../livestore/schema.ts'
+import { isContentHash } from './peer-input.ts'
 
 /**
  * One file's state machine on one device.
@@ -8,7 +9,9 @@ import type { FileRow, LocalFileState, PartsUpload, TransferStatus } from '../li
  * its transfers are doing). Both are persisted, so a reload, a crash or a new leader tab resumes
  * from them. What a person sees on each side is derived from the two (`localView`, `remoteView`):
  *
- *   local side   present      localHash = the row's contentHash
+ *   local side   damaged      the row's contentHash is no SHA-256 (another device wrote it so):
+ *                             nothing is requested for it, anywhere
+ *                present      localHash = the row's contentHash
  *                failed       download 'failed' for this content (failedHash = contentHash)
  *                downloading  a download of it runs, or download 'active'
  *                missing      otherwise
@@ -134,11 +137,12 @@ export const failedFor = (status: TransferStatus, state: LocalFileState, file: P
   status === 'failed' && state.failedHash === file.contentHash
 
 /** Where a file's bytes are, in the words of the test contract and the UI. */
-export type LocalView = 'present' | 'downloading' | 'missing' | 'failed'
+export type LocalView = 'present' | 'downloading' | 'missing' | 'failed' | 'damaged'
 export type RemoteView = 'uploaded' | 'uploading' | 'pending' | 'failed'
 
 /** `moving`: a transfer of the file runs now (which way follows from where its bytes are). */
 export const localView = (file: Pick<FileRow, 'contentHash'>, state: LocalFileState, moving = false): LocalView => {
+  if (!isContentHash(file.contentHash)) return 'damaged'
   if (state.localHash === file.contentHash) return 'present'
   if (failedFor(state.download, state, file)) return 'failed'
   if (moving || state.download === 'active') return 'downloading'

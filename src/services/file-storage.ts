@@ -254,7 +254,7 @@ const atOrPast = ([global, client]: [number, number], [globalOf, clientOf]: [num
 
 /** The URL the service worker answers: immutable, since it names the content's hash. */
 export const fileUrl = (storeId: string, file: Pick<FileRow, 'contentHash' | 'mimeType'>): string =>
-  `/files/${encodeURIComponent(storeId)}/${file.contentHash}?type=${encodeURIComponent(file.mimeType)}`
+  `/files/${encodeURIComponent(storeId)}/${encodeURIComponent(file.contentHash)}?type=${encodeURIComponent(file.mimeType)}`
 
 /** A grace period in the largest whole unit that fits: "24 hours", "90 seconds". */
 export const formatDuration = (ms: number): string => {

@@ -16,8 +16,6 @@ export const createSha256 = async (): Promise<Sha256> => {
   }
 }
 
-export const isSha256Hex = (value: string): boolean => /^[0-9a-f]{64}$/.test(value)
-
 /** Hashes a stream while passing it on unchanged; `digest()` is ready once the stream has ended. */
 export const hashingStream = async (): Promise<{
   stream: TransformStream<Uint8Array, Uint8Array>

@@ -1,6 +1,7 @@
 import { FileError, toFileError } from './errors.ts'
 import { hashKept, type SyncAccessHandle, writeStream } from './access-handle-writes.ts'
-import { createSha256, isSha256Hex } from './hash.ts'
+import { createSha256 } from './hash.ts'
+import { isContentHash } from './peer-input.ts'
 import { concurrencyLimit } from './locks.ts'
 import type { RemoteFileEndpoint, UploadedPart } from './remote-file-storage.ts'
 
@@ -116,7 +117,7 @@ export const createOpfsFileStorage = ({
   }
 
   const checkHash = (hash: string) => {
-    if (!isSha256Hex(hash)) throw new FileError('bad-request', `Not a SHA-256 hash: ${hash}`)
+    if (!isContentHash(hash)) throw new FileError('bad-request', `Not a SHA-256 hash: ${hash}`)
   }
 
   const fileHandle = async (name: string, create = false): Promise<OpfsFileHandle | undefined> => {
@@ -287,7 +288,7 @@ export const createOpfsFileStorage = ({
     },
 
     async list() {
-      return (await names()).filter(isSha256Hex)
+      return (await names()).filter(isContentHash)
     },
 
     async removePartials(keepDownloads = []) {
@@ -295,7 +296,7 @@ export const createOpfsFileStorage = ({
       const keep = new Set(keepDownloads)
       const now = Date.now()
       const all = await names()
-      const complete = new Set(all.filter(isSha256Hex))
+      const complete = new Set(all.filter(isContentHash))
       for (const name of all) {
         if (name.endsWith(partialSuffix)) {
           // Another tab may be writing this one right now: its open access handle makes

@@ -2,6 +2,7 @@ import { FileError, toFileError } from './errors.ts'
 import { fetchWithUploadProgress } from './upload-progress-fetch.ts'
 // The server's own rule: a type another device wrote may be anything, and would be refused.
 import { mediaTypeOr } from '../workers/media-type.ts'
+import { isContentHash } from './peer-input.ts'
 
 /** The HTTP client of the Worker's file API: `/api/files/<storeId>/<sha256>`. */
 export interface RemoteFileStorage {
@@ -98,8 +99,11 @@ export const createRemoteFileStorage = (options: RemoteFileStorageOptions): Remo
   } = options
 
   /** `/api/files/<storeId>/<hash>`, then more segments (an upload's), each encoded on its own. */
-  const urlOf = (hash: string, ...more: ReadonlyArray<string | number>) =>
-    new URL(`/api/files/${[storeId, hash, ...more].map((segment) => encodeURIComponent(segment)).join('/')}`, baseUrl)
+  const urlOf = (hash: string, ...more: ReadonlyArray<string | number>) => {
+    // What another device wrote never becomes a request: the plan skips such rows, and this holds anyway.
+    if (!isContentHash(hash)) throw new FileError('bad-request', 'Not a SHA-256 content hash: nothing is requested for it.')
+    return new URL(`/api/files/${[storeId, hash, ...more].map((segment) => encodeURIComponent(segment)).join('/')}`, baseUrl)
+  }
 
   /**
    * One request with the token, retried once with a fresh token on 401 (it may have expired).

@@ -1,5 +1,6 @@
 import { emptyLocalFileState, type FileRow, type LocalFileState } from '../livestore/schema.ts'
 import { failedFor } from './file-state.ts'
+import { isContentHash } from './peer-input.ts'
 
 /**
  * What this device has to do for one file, derived from two facts only: the synced row (which
@@ -40,7 +41,8 @@ import { failedFor } from './file-state.ts'
  * or was uploaded by another device. A new upload of the file waits until that is done.
  *
  * A transfer that failed for good is not planned again for that content until the user retries
- * it; a new version of the file is tried afresh.
+ * it; a new version of the file is tried afresh. A row whose content hash is no SHA-256 (written
+ * so by another device) plans nothing.
  */
 export type PlannedTransfer =
   | { kind: 'upload'; fileId: string; hash: string; mimeType: string; size: number }
@@ -96,6 +98,13 @@ export interface PlanContext extends PlanTime {
 /** The transfers one file needs now: the table above, for one row and its state. */
 export const planFile = (file: FileRow, state: LocalFileState, { isLive, onDevice, ...time }: PlanContext): PlannedTransfer[] => {
   const plan: PlannedTransfer[] = []
+  // Another device wrote a content hash that is none: it names no bytes, here or on the server,
+  // and goes into no URL or path. An upload in parts this device began for an earlier content
+  // of the file is still dropped.
+  if (!isContentHash(file.contentHash)) {
+    const parts = state.partsUpload
+    return parts ? [{ kind: 'abandonUpload', fileId: file.id, hash: parts.hash, uploadId: parts.uploadId }] : plan
+  }
   const uploaded = file.remoteKey !== ''
   const parts = state.partsUpload
   const partsOfThisContent = parts?.hash === file.contentHash && file.deletedAt === null && !uploaded

@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { seedStore } from '../support/seed-store.ts'
+import { fileRequests } from '../support/wrangler.ts'
 import { expect, test } from './fixtures.ts'
-import { addFiles, expectFileState, expectSyncedEverywhere, fetchInPage, fileItem, fileUrl, randomFile } from './helpers.ts'
+import { addFiles, expectFileState, expectSyncedEverywhere, fetchInPage, fileItem, fileUrl, randomFile, sha256 } from './helpers.ts'
 
 test.describe('a server that refuses a file', () => {
   test.use({ workerVars: { MAX_UPLOAD_BYTES: '1000' } })
@@ -67,4 +70,44 @@ test('a device whose storage is full holds its downloads, says why, and goes on 
   await b.page.getByTestId('resume-downloads').click()
   await expect(b.page.getByTestId('downloads-held')).toHaveCount(0)
   await expectSyncedEverywhere([a.page, b.page], storeId, [big])
+})
+
+test('what another device wrote is checked before the page uses it: a hash that is none, a name that reorders itself', async ({
+  openDevice,
+  storeId,
+  worker,
+}) => {
+  // A member of the store writes rows as no version of this app would: one says it is uploaded
+  // under a "hash" that walks out of the file API, one has a name that draws as "invoiceexe.pdf".
+  const fine = randomBytes(300)
+  const spoofed = randomBytes(200)
+  const badHash = `../../admin/stores/${storeId}/evict`
+  await seedStore({
+    baseUrl: worker.url,
+    storeId,
+    upload: true,
+    files: [
+      { id: 'fine', name: 'fine.jpg', mimeType: 'image/jpeg', bytes: fine },
+      { id: 'bad', name: 'bad hash.jpg', mimeType: 'image/jpeg', bytes: randomBytes(10), contentHash: badHash },
+      { id: 'spoofed', name: 'invoice\u202Efdp.exe', mimeType: 'application/octet-stream', bytes: spoofed },
+    ],
+  })
+
+  const b = await openDevice('B')
+  await expectFileState(fileItem(b.page, 'fine.jpg'), { local: 'present', remote: 'uploaded' })
+  const spoofedItem = fileItem(b.page, 'invoicefdp.exe')
+  await expectFileState(spoofedItem, { local: 'present', remote: 'uploaded' })
+  // Shown and saved without the override: the name reads as what it is.
+  expect(await spoofedItem.locator('.name').textContent()).toBe('invoicefdp.exe')
+  await expect(spoofedItem.locator('a.name')).toHaveAttribute('download', 'invoicefdp.exe')
+
+  // The row with no real hash shows as damaged, offers nothing to open, and asked for nothing.
+  const bad = fileItem(b.page, 'bad hash.jpg')
+  await expect(bad).toHaveAttribute('data-local-state', 'damaged')
+  await expect(bad.getByTestId('file-status')).toContainText('Damaged')
+  await expect(bad.locator('img, a, video, audio')).toHaveCount(0)
+  await b.page.waitForTimeout(2_000)
+  const asked = fileRequests(worker.output()).map((request) => request.key)
+  expect(asked.every((key) => key === `${storeId}/${sha256(fine)}` || key === `${storeId}/${sha256(spoofed)}`), asked.join(', ')).toBe(true)
+  expect(worker.output()).not.toContain('evict')
 })

@@ -5,7 +5,8 @@
  */
 import type { Connectivity } from '../../src/services/connectivity.ts'
 import { FileError, toFileError } from '../../src/services/errors.ts'
-import { hashingStream, isSha256Hex, sha256OfBlob } from '../../src/services/hash.ts'
+import { hashingStream, sha256OfBlob } from '../../src/services/hash.ts'
+import { isContentHash } from '../../src/services/peer-input.ts'
 import type { KeptParts, LocalFileStorage } from '../../src/services/local-file-storage.ts'
 import type { RemoteFileStorage } from '../../src/services/remote-file-storage.ts'
 import type { Clock } from '../../src/services/sync-executor.ts'
@@ -26,7 +27,7 @@ export const textOn = async (local: LocalFileStorage, hash: string): Promise<str
 }
 
 const checkHash = (hash: string) => {
-  if (!isSha256Hex(hash)) throw new FileError('bad-request', `Not a SHA-256 hash: ${hash}`)
+  if (!isContentHash(hash)) throw new FileError('bad-request', `Not a SHA-256 hash: ${hash}`)
 }
 
 // ---------------------------------------------------------------------------------------------

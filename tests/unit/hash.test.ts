@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { createSha256, hashingStream, isSha256Hex, sha256OfBlob } from '../../src/services/hash.ts'
+import { createSha256, hashingStream, sha256OfBlob } from '../../src/services/hash.ts'
 import { bytesOf, readAll } from '../support/fakes.ts'
 
 // Test vectors from FIPS 180-2.
@@ -54,16 +54,5 @@ describe('sha256OfBlob', () => {
     const big = new Uint8Array(3 * 1024 * 1024).fill(7)
     const expected = await crypto.subtle.digest('SHA-256', big)
     expect(await sha256OfBlob(new Blob([big]))).toBe(Buffer.from(expected).toString('hex'))
-  })
-})
-
-describe('isSha256Hex', () => {
-  test('accepts 64 lowercase hex digits only', () => {
-    expect(isSha256Hex(sha256OfAbc)).toBe(true)
-    expect(isSha256Hex(sha256OfAbc.toUpperCase())).toBe(false)
-    expect(isSha256Hex(sha256OfAbc.slice(1))).toBe(false)
-    expect(isSha256Hex(`${sha256OfAbc}0`)).toBe(false)
-    expect(isSha256Hex(`../${sha256OfAbc.slice(3)}`)).toBe(false)
-    expect(isSha256Hex('')).toBe(false)
   })
 })

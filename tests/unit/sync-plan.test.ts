@@ -256,3 +256,33 @@ describe('uploads in parts', () => {
   })
 })
 
+
+describe('a row whose content hash is none (written so by another device)', () => {
+  const badHashes = ['', 'A'.repeat(64), `../${'a'.repeat(61)}`, `${'a'.repeat(32)}?type=text/html`, 'a'.repeat(63)]
+
+  test('plans nothing, whatever the row and the state say', () => {
+    for (const contentHash of badHashes) {
+      for (const row of [file({ contentHash }), file({ contentHash, remoteKey: `store/${contentHash}` }), file({ contentHash, ...deleted })]) {
+        for (const time of [withinGrace, graceOver]) {
+          expect(plan([row], { f1: state({ localHash: contentHash }) }, time), contentHash).toEqual([])
+          expect(plan([row], {}, time), contentHash).toEqual([])
+          expect(planTransfers([row], new Map(), time, new Set([contentHash])), contentHash).toEqual([])
+        }
+      }
+    }
+  })
+
+  test('still drops an upload in parts this device began for the earlier content', () => {
+    const parts = { hash: hashA, uploadId: 'u1', partSize: 5 * 1024 * 1024 }
+    expect(plan([file({ contentHash: 'not-a-hash' })], { f1: state({ partsUpload: parts }) })).toEqual([
+      { kind: 'abandonUpload', fileId: 'f1', hash: hashA, uploadId: 'u1' },
+    ])
+  })
+
+  test('shows as damaged on this device', () => {
+    for (const contentHash of badHashes) {
+      expect(localView(file({ contentHash }), state({ localHash: contentHash })), contentHash).toBe('damaged')
+    }
+    expect(localView(file(), bytesHere)).toBe('present')
+  })
+})
