@@ -18,7 +18,21 @@ importScripts('sw-range.js') // defines swRange
 const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self))
 
 const filePath = /^\/files\/([A-Za-z0-9_-]{1,64})\/([0-9a-f]{64})$/
-const mimeType = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/[a-z0-9][a-z0-9!#$&^_.+-]*(;.*)?$/i
+
+/**
+ * The type a copy on this device is served with. The page names it in the URL (`?type=`), which a
+ * link can set too, so only types the page shows inline are taken: pictures (not SVG or any XML),
+ * sound and video. Anything else is served as bytes to save (`application/octet-stream`, an
+ * attachment): an HTML or SVG file opened from a crafted link never runs on this origin. The
+ * Worker serves its copies by the same rule (src/workers/media-type.ts, `isInlineType`; a unit
+ * test keeps the two in step).
+ * @param {string} type
+ * @returns {string | undefined}
+ */
+function inlineType(type) {
+  const inline = /^(image\/(?!svg)[a-z0-9.+-]+|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+)\s*(;.*)?$/i.test(type) && !/\+xml\b/i.test(type)
+  return inline && !/[\u0000-\u001f\u007f]/.test(type) ? type : undefined
+}
 const tokenRequestTimeoutMs = 3000
 
 /** storeId → token, as handed over by the pages. Lost when the browser stops this worker. */
@@ -52,15 +66,14 @@ sw.addEventListener('fetch', (event) => {
     return
   }
   const [, storeId, hash] = /** @type {[string, string, string]} */ (/** @type {unknown} */ (match))
-  const type = url.searchParams.get('type') ?? ''
-  event.respondWith(serveFile(request, storeId, hash, mimeType.test(type) ? type : 'application/octet-stream'))
+  event.respondWith(serveFile(request, storeId, hash, inlineType(url.searchParams.get('type') ?? '')))
 })
 
 /**
  * @param {Request} request
  * @param {string} storeId
  * @param {string} hash
- * @param {string} type
+ * @param {string | undefined} type an inline type, or undefined for bytes to save
  */
 async function serveFile(request, storeId, hash, type) {
   const local = await readLocal(storeId, hash)
@@ -88,12 +101,13 @@ async function readLocal(storeId, hash) {
  * @param {Request} request
  * @param {File} file
  * @param {string} hash
- * @param {string} type
+ * @param {string | undefined} type
  */
 function localResponse(request, file, hash, type) {
-  const representation = { size: file.size, etag: `"${hash}"`, lastModified: file.lastModified, type }
+  const representation = { size: file.size, etag: `"${hash}"`, lastModified: file.lastModified, type: type ?? 'application/octet-stream' }
   const answer = swRange.answer(request.headers, representation)
   const headers = new Headers(swRange.headersFor(answer, representation))
+  headers.set('Content-Disposition', type === undefined ? 'attachment' : 'inline')
   // The URL names the content's hash: it never changes.
   headers.set('Cache-Control', 'private, max-age=31536000, immutable')
   addFileHeaders(headers, 'local')
@@ -193,6 +207,6 @@ function addFileHeaders(headers, source) {
 function jsonError(status, message) {
   return new Response(JSON.stringify({ error: message }), {
     status,
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff' },
   })
 }

@@ -17,7 +17,7 @@ import { parseFileRoute, storedFile, type FileKey, type FileRoute } from './file
 import { errorResponse, json, methodNotAllowed } from './http.ts'
 import { answerRead, httpDate } from './http-range.ts'
 import { declaredBodySize, type LimitsEnv } from './limits.ts'
-import { isMediaType, maxMediaTypeLength, mediaTypeOr, OCTET_STREAM } from './media-type.ts'
+import { dispositionFor, isMediaType, maxMediaTypeLength, mediaTypeOr, OCTET_STREAM } from './media-type.ts'
 import { abortUpload, completeUpload, createUpload, uploadPart } from './multipart.ts'
 import { clearPendingDeletion, deleteGraceMs, markPendingDeletion, type GraceEnv } from './pending-deletion.ts'
 import { R2_WINDOW_BYTES } from './r2-windows.ts'
@@ -230,10 +230,13 @@ const READ_CONDITIONS = ['Range', 'If-None-Match', 'If-Modified-Since']
 
 const missing = (file: FileKey): Response => errorResponse(404, `no file ${file.key}`)
 
-const objectHeaders = (object: StoredObject, file: FileKey): Headers =>
-  new Headers({
-    // Stored before types were checked, a bad one is served as plain bytes rather than break reads.
-    'Content-Type': mediaTypeOr(object.contentType),
+const objectHeaders = (object: StoredObject, file: FileKey): Headers => {
+  // Stored before types were checked, a bad one is served as plain bytes rather than break reads.
+  const type = mediaTypeOr(object.contentType)
+  return new Headers({
+    'Content-Type': type,
+    // Only pictures, sound and video show here; anything else a browser opened directly downloads.
+    'Content-Disposition': dispositionFor(type),
     'Content-Length': String(object.size),
     // Our own strong ETag, the content's SHA-256 (the storage's etag is its own).
     ETag: `"${file.sha256}"`,
@@ -245,6 +248,7 @@ const objectHeaders = (object: StoredObject, file: FileKey): Headers =>
     'Content-Security-Policy': "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'",
     'X-Content-Type-Options': 'nosniff',
   })
+}
 
 /** A 304 carries the validators and caching of the 200 it stands for, nothing about a body. */
 const notModifiedHeaders = (headers: Headers): Headers =>

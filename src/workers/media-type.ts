@@ -19,3 +19,18 @@ export const isMediaType = (value: unknown): value is string =>
 
 /** The type to send or serve for a stored one: itself when valid, else `application/octet-stream`. */
 export const mediaTypeOr = (value: unknown, fallback = OCTET_STREAM): string => (isMediaType(value) ? value : fallback)
+
+/**
+ * Whether bytes of this type may be shown in the app's own origin: pictures (not SVG or any XML,
+ * which can carry script), sound and video, which the page itself shows in `<img>`, `<audio>`
+ * and `<video>`. Everything else (HTML, SVG, XML, scripts, PDF, documents) is served as an
+ * attachment: a direct navigation downloads it and nothing of it runs here. PDF too: browsers'
+ * viewers differ in what of a PDF's script and forms they run, and the page shows no PDF itself.
+ * The service worker applies the same rule (public/sw.js, `inlineType`; a unit test keeps the two
+ * in step).
+ */
+export const isInlineType = (type: string): boolean =>
+  /^(image\/(?!svg)[a-z0-9.+-]+|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+)\s*(;.*)?$/i.test(type) && !/\+xml\b/i.test(type)
+
+/** `Content-Disposition` for bytes of this type: inline when shown in the page, else an attachment. */
+export const dispositionFor = (type: string): 'inline' | 'attachment' => (isInlineType(type) ? 'inline' : 'attachment')

@@ -220,3 +220,48 @@ const holdDownloadsOf = async (device: Device, file: TestFile) => {
   const usage = await device.page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0)
   await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + Math.floor(file.buffer.length / 2) })
 }
+
+test('an uploaded HTML file opened from a crafted link does not render on the app\'s origin', async ({ openDevice, storeId }) => {
+  const a = await openDevice('A')
+  const page: TestFile = {
+    name: 'page.html',
+    mimeType: 'text/html',
+    buffer: Buffer.from('<!doctype html><title>page</title><script>localStorage.setItem("ran", "yes")</script><p>active content</p>'),
+  }
+  await addFiles(a.page, [page])
+  await expectFileState(fileItem(a.page, page.name), { local: 'present', remote: 'uploaded' })
+  const path = `/files/${storeId}/${sha256(page.buffer)}`
+
+  const open = async (query: string) => {
+    const tab = await a.context.newPage()
+    try {
+      const download = tab.waitForEvent('download', { timeout: 10_000 }).then((event) => event.suggestedFilename())
+      const response = await tab.goto(`${new URL(a.page.url()).origin}${path}${query}`).catch(() => null)
+      return { download: await download.catch(() => undefined), contentType: response?.headers()['content-type'], tab }
+    } catch (error) {
+      await tab.close()
+      throw error
+    }
+  }
+  const crafted = ['?type=text%2Fhtml', '?type=text%2Fhtml%3B%20charset%3Dutf-8', '?type=image%2Fsvg%2Bxml', '?type=application%2Fxhtml%2Bxml', '']
+  // From this device's copy: whatever type a link names that the page would not show inline is
+  // saved, never rendered.
+  for (const query of crafted) {
+    const opened = await open(query)
+    expect(opened.download, `local ${query}`).toBeDefined()
+    await opened.tab.close()
+  }
+  // A type the page shows inline, on bytes that are HTML: an image that does not decode.
+  const asImage = await open('?type=image%2Fpng')
+  expect(asImage.contentType).toBe('image/png')
+  expect(await asImage.tab.evaluate(() => document.contentType)).toBe('image/png')
+  await asImage.tab.close()
+  // From the server's copy: the type it stored decides (an attachment), whatever the link says.
+  await removeFromOpfs(a.page, storeId, sha256(page.buffer))
+  for (const query of [...crafted, '?type=image%2Fpng']) {
+    const opened = await open(query)
+    expect(opened.download, `remote ${query}`).toBeDefined()
+    await opened.tab.close()
+  }
+  expect(await a.page.evaluate(() => localStorage.getItem('ran'))).toBeNull()
+})

@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 
-import { isMediaType, mediaTypeOr } from '../../src/workers/media-type.ts'
+import { dispositionFor, isInlineType, isMediaType, mediaTypeOr } from '../../src/workers/media-type.ts'
 
 describe('media types', () => {
   it('takes what browsers and HTTP send', () => {
@@ -28,5 +29,43 @@ describe('media types', () => {
     expect(mediaTypeOr('image/png')).toBe('image/png')
     expect(mediaTypeOr('image/png\r\n')).toBe('application/octet-stream')
     expect(mediaTypeOr('')).toBe('application/octet-stream')
+  })
+})
+
+describe('what is served inline', () => {
+  // The service worker's copy of the rule, run as it is in sw.js (a classic script).
+  const swSource = readFileSync(new URL('../../public/sw.js', import.meta.url), 'utf8')
+  const swInlineType = new Function(`${/function inlineType[\s\S]*?\n}\n/.exec(swSource)?.[0]}\nreturn inlineType`)() as (type: string) => string | undefined
+
+  const inline = ['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/heic', 'video/mp4', 'video/webm', 'audio/mpeg', 'audio/ogg; codecs=opus', 'IMAGE/JPEG']
+  const attachment = [
+    'text/html',
+    'text/html; charset=utf-8',
+    'image/svg+xml',
+    'IMAGE/SVG+XML',
+    'image/svg',
+    'application/xhtml+xml',
+    'text/xml',
+    'application/xml',
+    'image/foo+xml',
+    'application/javascript',
+    'text/javascript',
+    'application/pdf',
+    'text/plain',
+    'application/octet-stream',
+    'multipart/x-mixed-replace; boundary=x',
+    '',
+  ]
+
+  it('is pictures (not SVG or XML), sound and video; everything else is an attachment', () => {
+    for (const type of inline) expect(dispositionFor(type), type).toBe('inline')
+    for (const type of attachment) expect(dispositionFor(type), type).toBe('attachment')
+  })
+
+  it('is the same in the service worker, which serves anything else as bytes to save', () => {
+    for (const type of [...inline, ...attachment]) {
+      expect(swInlineType(type) !== undefined, type).toBe(isInlineType(type))
+    }
+    expect(swInlineType('image/png\r\nX: 1')).toBeUndefined()
   })
 })

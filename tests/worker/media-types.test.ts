@@ -81,3 +81,31 @@ describe('a bad type stored before', () => {
     }
   })
 })
+
+describe('what is served inline', () => {
+  it('HTML, SVG, XML and JavaScript come back as attachments with nosniff; pictures, sound and video inline', async () => {
+    const storeId = newStoreId()
+    const token = await fetchToken(worker.url, storeId)
+    const cases: Array<[string, 'inline' | 'attachment']> = [
+      ['text/html', 'attachment'],
+      ['image/svg+xml', 'attachment'],
+      ['application/xhtml+xml', 'attachment'],
+      ['text/javascript', 'attachment'],
+      ['application/pdf', 'attachment'],
+      ['image/png', 'inline'],
+      ['video/mp4', 'inline'],
+      ['audio/mpeg', 'inline'],
+    ]
+    for (const [type, disposition] of cases) {
+      const file = randomFile(64)
+      const fileUrl = `${worker.url}/api/files/${storeId}/${file.sha256}`
+      expect((await fetch(fileUrl, { method: 'PUT', body: file.bytes, headers: { ...bearer(token), 'Content-Type': type } })).status).toBe(201)
+      for (const init of [{}, { method: 'HEAD' }, { headers: { Range: 'bytes=0-9' } }]) {
+        const response = await fetch(fileUrl, { ...init, headers: { ...bearer(token), ...(init.headers ?? {}) } })
+        expect(response.headers.get('Content-Disposition'), `${type} ${JSON.stringify(init)}`).toBe(disposition)
+        expect(response.headers.get('X-Content-Type-Options')).toBe('nosniff')
+        expect(response.headers.get('Content-Security-Policy')).toContain('sandbox')
+      }
+    }
+  })
+})
