@@ -20,19 +20,36 @@ const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self
 const filePath = /^\/files\/([A-Za-z0-9_-]{1,64})\/([0-9a-f]{64})$/
 
 /**
- * The type a copy on this device is served with. The page names it in the URL (`?type=`), which a
- * link can set too, so only types the page shows inline are taken: pictures (not SVG or any XML),
- * sound and video. Anything else is served as bytes to save (`application/octet-stream`, an
- * attachment): an HTML or SVG file opened from a crafted link never runs on this origin. The
- * Worker serves its copies by the same rule (src/workers/media-type.ts, `isInlineType`; a unit
- * test keeps the two in step).
+ * How a copy on this device is served. The page names its type in the URL (`?type=`), which a
+ * link can set too: it is taken only when it is a media type, and shown inline only when it is
+ * one the page itself shows (pictures, not SVG or any XML; sound; video). Anything else goes out
+ * as an attachment, so an HTML or SVG file opened from a crafted link is saved, never run on this
+ * origin. The Worker serves its copies by the same rules (src/workers/media-type.ts,
+ * `isMediaType` and `isInlineType`; a unit test keeps the copies in step).
  * @param {string} type
- * @returns {string | undefined}
+ * @returns {boolean}
  */
-function inlineType(type) {
-  const inline = /^(image\/(?!svg)[a-z0-9.+-]+|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+)\s*(;.*)?$/i.test(type) && !/\+xml\b/i.test(type)
-  return inline && !/[\u0000-\u001f\u007f]/.test(type) ? type : undefined
+function isMediaType(type) {
+  const token = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]+"
+  const quoted = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\[\\t\\x20-\\x7e])*"'
+  return type.length <= 255 && new RegExp(`^${token}/${token}(?:[ \\t]*;[ \\t]*${token}=(?:${token}|${quoted}))*$`).test(type)
 }
+
+/**
+ * @param {string} type
+ * @returns {boolean}
+ */
+function isInlineType(type) {
+  return /^(image\/(?!svg)[a-z0-9.+-]+|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+)\s*(;.*)?$/i.test(type) && !/\+xml\b/i.test(type)
+}
+
+/** @param {string} type */
+function servedAs(type) {
+  return isMediaType(type)
+    ? { type, disposition: isInlineType(type) ? 'inline' : 'attachment' }
+    : { type: 'application/octet-stream', disposition: 'attachment' }
+}
+
 const tokenRequestTimeoutMs = 3000
 
 /** storeId → token, as handed over by the pages. Lost when the browser stops this worker. */
@@ -66,18 +83,18 @@ sw.addEventListener('fetch', (event) => {
     return
   }
   const [, storeId, hash] = /** @type {[string, string, string]} */ (/** @type {unknown} */ (match))
-  event.respondWith(serveFile(request, storeId, hash, inlineType(url.searchParams.get('type') ?? '')))
+  event.respondWith(serveFile(request, storeId, hash, servedAs(url.searchParams.get('type') ?? '')))
 })
 
 /**
  * @param {Request} request
  * @param {string} storeId
  * @param {string} hash
- * @param {string | undefined} type an inline type, or undefined for bytes to save
+ * @param {{ type: string, disposition: string }} served how a copy on this device is served
  */
-async function serveFile(request, storeId, hash, type) {
+async function serveFile(request, storeId, hash, served) {
   const local = await readLocal(storeId, hash)
-  if (local) return localResponse(request, local, hash, type)
+  if (local) return localResponse(request, local, hash, served)
   return remoteResponse(request, storeId, hash)
 }
 
@@ -101,13 +118,13 @@ async function readLocal(storeId, hash) {
  * @param {Request} request
  * @param {File} file
  * @param {string} hash
- * @param {string | undefined} type
+ * @param {{ type: string, disposition: string }} served
  */
-function localResponse(request, file, hash, type) {
-  const representation = { size: file.size, etag: `"${hash}"`, lastModified: file.lastModified, type: type ?? 'application/octet-stream' }
+function localResponse(request, file, hash, served) {
+  const representation = { size: file.size, etag: `"${hash}"`, lastModified: file.lastModified, type: served.type }
   const answer = swRange.answer(request.headers, representation)
   const headers = new Headers(swRange.headersFor(answer, representation))
-  headers.set('Content-Disposition', type === undefined ? 'attachment' : 'inline')
+  headers.set('Content-Disposition', served.disposition)
   // The URL names the content's hash: it never changes.
   headers.set('Cache-Control', 'private, max-age=31536000, immutable')
   addFileHeaders(headers, 'local')

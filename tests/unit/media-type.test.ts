@@ -33,9 +33,14 @@ describe('media types', () => {
 })
 
 describe('what is served inline', () => {
-  // The service worker's copy of the rule, run as it is in sw.js (a classic script).
+  // The service worker's copy of the rules, run as it is in sw.js (a classic script).
   const swSource = readFileSync(new URL('../../public/sw.js', import.meta.url), 'utf8')
-  const swInlineType = new Function(`${/function inlineType[\s\S]*?\n}\n/.exec(swSource)?.[0]}\nreturn inlineType`)() as (type: string) => string | undefined
+  const functions = ['isMediaType', 'isInlineType', 'servedAs'].map((name) => new RegExp(`\\nfunction ${name}\\([\\s\\S]*?\\n}\\n`).exec(swSource)?.[0] ?? '')
+  const sw = new Function(`${functions.join('\n')}\nreturn { isMediaType, isInlineType, servedAs }`)() as {
+    isMediaType: (type: string) => boolean
+    isInlineType: (type: string) => boolean
+    servedAs: (type: string) => { type: string; disposition: string }
+  }
 
   const inline = ['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/heic', 'video/mp4', 'video/webm', 'audio/mpeg', 'audio/ogg; codecs=opus', 'IMAGE/JPEG']
   const attachment = [
@@ -62,10 +67,14 @@ describe('what is served inline', () => {
     for (const type of attachment) expect(dispositionFor(type), type).toBe('attachment')
   })
 
-  it('is the same in the service worker, which serves anything else as bytes to save', () => {
-    for (const type of [...inline, ...attachment]) {
-      expect(swInlineType(type) !== undefined, type).toBe(isInlineType(type))
+  it('is the same in the service worker, for the types a link names', () => {
+    const invalid = ['image/png\r\nX: 1', 'text/html\u0000', 'image', 'bild/jpég', `image/${'x'.repeat(250)}`]
+    for (const type of [...inline, ...attachment, ...invalid, 'text/plain; charset="utf-8"']) {
+      expect(sw.isMediaType(type), type).toBe(isMediaType(type))
+      expect(sw.isInlineType(type), type).toBe(isInlineType(type))
+      expect(sw.servedAs(type), type).toEqual(
+        isMediaType(type) ? { type, disposition: dispositionFor(type) } : { type: 'application/octet-stream', disposition: 'attachment' },
+      )
     }
-    expect(swInlineType('image/png\r\nX: 1')).toBeUndefined()
   })
 })
