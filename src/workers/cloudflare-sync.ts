@@ -61,8 +61,21 @@ const health = (env: Env) => ({
 /** What the page passes as LiveStore's `syncPayload`. */
 export const SyncPayload = Schema.Struct({ authToken: Schema.String })
 
-const checkSyncToken = (env: AuthEnv, storeId: string, payload: unknown) =>
-  checkStoreToken(env, storeId, Schema.is(SyncPayload)(payload) ? payload.authToken : undefined)
+const checkSyncToken = (env: AuthEnv, storeId: string, payload: unknown, now?: number) =>
+  checkStoreToken(env, storeId, Schema.is(SyncPayload)(payload) ? payload.authToken : undefined, now)
+
+/** The close code of a socket whose token expired (4000-4999: the application's own). */
+const tokenExpiredCloseCode = 4401
+
+/** What LiveStore's Durable Object keeps with each socket: its store and the payload it opened with (JSON). */
+const socketAttachment = (socket: CfTypes.WebSocket): { storeId: string; payload: unknown } => {
+  try {
+    const { storeId, payload } = JSON.parse(String(socket.deserializeAttachment())) as { storeId?: unknown; payload?: unknown }
+    return { storeId: typeof storeId === 'string' ? storeId : '', payload }
+  } catch {
+    return { storeId: '', payload: undefined }
+  }
+}
 
 const assertSyncToken = async (env: AuthEnv, storeId: string, payload: unknown): Promise<void> => {
   const check = await checkSyncToken(env, storeId, payload)
@@ -72,7 +85,8 @@ const assertSyncToken = async (env: AuthEnv, storeId: string, payload: unknown):
 /**
  * A pull's payload: the token's signature and store, not its expiry. A live pull is one request
  * for as long as the socket lives, sent again as it was (with the token of its time) when the
- * socket reconnects; that new socket's own token was checked, expiry included, when it opened.
+ * socket reconnects; that new socket's own token was checked, expiry included, when it opened,
+ * and the socket is closed when that token expires (SyncBackendDO), which ends the pull.
  */
 const assertPullToken = async (env: AuthEnv, storeId: string, payload: unknown): Promise<void> => {
   const check = await checkSyncToken(env, storeId, payload)
@@ -90,10 +104,45 @@ export class SyncBackendDO extends makeDurableObject({
   onPull: (_message, { storeId, payload }) => assertPullToken(moduleEnv as Env, storeId, payload),
 }) {
   readonly #sql: CfTypes.SqlStorage
+  readonly #ctx: CfTypes.DurableObjectState
 
   constructor(ctx: CfTypes.DurableObjectState, env: Env) {
     super(ctx, env)
     this.#sql = ctx.storage.sql
+    this.#ctx = ctx
+    // A socket lives as long as the token it opened with: each one accepted is closed when that
+    // token expires (an alarm), ending its live pull, and the client opens a new one with its
+    // renewed token. A user whose access ended gets no renewal, so no more events.
+    const accept = this.fetch
+    this.fetch = async (request) => {
+      const response = await accept(request)
+      if (response.status === 101) await this.#closeExpiredSockets()
+      return response
+    }
+  }
+
+  /** The alarm set for the earliest expiry among the open sockets' tokens. */
+  override async alarm(): Promise<void> {
+    await this.#closeExpiredSockets()
+  }
+
+  async #closeExpiredSockets(): Promise<void> {
+    const now = Date.now()
+    let next: number | undefined
+    for (const socket of this.#ctx.getWebSockets()) {
+      const { storeId, payload } = socketAttachment(socket)
+      const check = await checkSyncToken(moduleEnv as Env, storeId, payload, now)
+      if (!check.ok) {
+        try {
+          socket.close(tokenExpiredCloseCode, `token ${check.refusal}: open a new socket with a fresh token`)
+        } catch {
+          // Closed meanwhile.
+        }
+        continue
+      }
+      next = Math.min(next ?? Infinity, check.expiresAt)
+    }
+    if (next !== undefined && (await this.#ctx.storage.getAlarm()) !== next) await this.#ctx.storage.setAlarm(next)
   }
 
   /**

@@ -183,6 +183,30 @@ describe('the sync socket', () => {
     }
   })
 
+  it('closes a socket when the token it opened with expires, which ends its live pull', async () => {
+    const storeId = newStoreId()
+    const expiresInSeconds = 3
+    const socket = await openSocket(syncUrl(storeId, makeToken({ store: storeId, exp: nowSeconds() + expiresInSeconds })))
+    const closed = new Promise<{ code: number; at: number }>((resolve) =>
+      socket.addEventListener('close', (event) => resolve({ code: event.code, at: Date.now() }), { once: true }),
+    )
+    // A live pull: it would stream the store's events for as long as the socket lives.
+    const pull = call(socket, 'SyncWsRpc.Pull', { storeId, payload: { authToken: makeToken({ store: storeId }) }, cursor: { _tag: 'None' }, live: true })
+    expect(await pull).toMatchObject({ _tag: 'Chunk' })
+    const { code, at } = await closed
+    expect(code).toBe(4401)
+    expect(at).toBeGreaterThanOrEqual((nowSeconds() - 1) * 1000)
+    // Another socket, with a token that lives on, stays open meanwhile and after.
+    const fresh = await openSocket(syncUrl(storeId, makeToken({ store: storeId })))
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_500))
+      expect(fresh.readyState).toBe(WebSocket.OPEN)
+      expect(await call(fresh, 'SyncWsRpc.Pull', { storeId, payload: { authToken: makeToken({ store: storeId }) }, cursor: { _tag: 'None' }, live: false })).toMatchObject({ _tag: 'Chunk' })
+    } finally {
+      fresh.close()
+    }
+  }, 20_000)
+
   it('takes a pull sent again with the token of its time, but not a forged one or another store\'s', async () => {
     const storeId = newStoreId()
     const socket = await openSocket(syncUrl(storeId, makeToken({ store: storeId })))
