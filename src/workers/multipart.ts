@@ -35,6 +35,14 @@ const MAX_JSON_BYTES = 4 * 1024 * 1024
  * object back instead. The page sends 16 MiB parts.
  */
 const MAX_HASHED_PART_BYTES = 32 * 1024 * 1024
+/**
+ * At most this many bytes of parts are held whole at once in one isolate, across all its
+ * requests: a part that would go over it streams to R2 unread, as a larger one does (completing
+ * then reads the object back). Parallel parts, from many devices or one, cannot exhaust the
+ * isolate's memory and fail everyone's requests on it.
+ */
+export const HASHING_BUDGET_BYTES = 48 * 1024 * 1024
+let heldForHashing = 0
 // Kept on the upload, and so on the object it completes into.
 const DECLARED_SIZE = 'declaredSize'
 
@@ -71,14 +79,16 @@ export const uploadPart = async (
 ): Promise<Response> => {
   const size = declaredBodySize(request, env, `part ${partNumber}`)
   if (size instanceof Response) return size
+  // Taken before any wait, so that parts arriving together count each other.
+  const holdWhole = size <= MAX_HASHED_PART_BYTES && heldForHashing + size <= HASHING_BUDGET_BYTES
+  if (holdWhole) heldForHashing += size
   try {
     const chain = chainKey(file.key, uploadId)
     // A part that is not hashed must not leave a chain that claims other bytes for its place:
     // the chain goes first (and if that fails too, so does this request, before storing anything).
-    const hashing =
-      size <= MAX_HASHED_PART_BYTES
-        ? await hashPart(storage, chain, partNumber).catch(() => breakChain(storage, chain))
-        : await breakChain(storage, chain)
+    const hashing = holdWhole
+      ? await hashPart(storage, chain, partNumber).catch(() => breakChain(storage, chain))
+      : await breakChain(storage, chain)
     if (hashing === undefined) {
       // Streamed into R2 as it arrives; its Content-Length gives R2 the size it needs.
       const part = await storage.uploadPart(file.key, uploadId, partNumber, request.body ?? new Uint8Array())
@@ -97,6 +107,8 @@ export const uploadPart = async (
     return json({ partNumber: part.partNumber, etag: part.etag })
   } catch (error) {
     return refusal(error, file)
+  } finally {
+    if (holdWhole) heldForHashing -= size
   }
 }
 

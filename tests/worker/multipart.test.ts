@@ -1,4 +1,5 @@
 /** Multipart uploads against the real Worker (wrangler dev, local R2, which enforces R2's 5 MiB parts). */
+import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { startWorker, type RunningWorker } from '../support/wrangler.ts'
@@ -253,6 +254,49 @@ describe('verification after complete', () => {
     expect(response.status).toBe(400)
     expect(await response.json()).toEqual({ error: expect.stringContaining('5 MiB') })
   })
+})
+
+describe('parts arriving together', () => {
+  /** Sends a part in two halves a while apart, so that the Worker holds the request open meanwhile. */
+  const slowPart = (url: string, token: string, bytes: Uint8Array, pauseMs: number) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const { hostname, port, pathname } = new URL(url)
+      const request = httpRequest(
+        { hostname, port, path: pathname, method: 'PUT', headers: { ...bearer(token), 'Content-Length': String(bytes.length) } },
+        (response) => {
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
+        },
+      )
+      request.on('error', reject)
+      const half = Math.floor(bytes.length / 2)
+      request.write(bytes.subarray(0, half))
+      setTimeout(() => request.end(bytes.subarray(half)), pauseMs)
+    })
+
+  it('are held whole for hashing only up to the isolate\'s budget; the rest stream, verified by reading back', async () => {
+    // Three uploads, each a 20 MiB first part and a small last one; the first parts arrive
+    // together and stay open a while: 60 MiB at once, over the 48 MiB the Worker holds whole.
+    const uploads = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const started = await startedUpload(randomFile(20 * MiB + 1000))
+        return { ...started, url: `${started.fileUrl(started.file.sha256)}/uploads/${encodeURIComponent(started.uploadId)}/parts/1` }
+      }),
+    )
+    const firsts = await Promise.all(uploads.map(({ url, token, file }) => slowPart(url, token, file.bytes.subarray(0, 20 * MiB), 1_500)))
+    for (const first of firsts) expect(first.status, first.body).toBe(200)
+    const verified: string[] = []
+    for (const [index, { client, uploadId, file }] of uploads.entries()) {
+      const last = await client.part(uploadId, 2, file.bytes.slice(20 * MiB))
+      expect(last.status).toBe(200)
+      const completed = await client.complete(uploadId, [JSON.parse(firsts[index]!.body), await last.json()])
+      expect(completed.status).toBe(201)
+      verified.push(((await completed.json()) as { verified: string }).verified)
+    }
+    // Two fit the budget; the third streamed, and its upload was read back instead: all stored.
+    expect(verified.sort()).toEqual(['as-received', 'as-received', 'read-back'])
+  }, 120_000)
 })
 
 describe('while a large upload is verified by reading it back', () => {
