@@ -2,7 +2,9 @@
  * Operator calls, guarded by their own secret (`ADMIN_SECRET`, a Worker secret), never by a store
  * token:
  *
- *   POST /api/admin/stores/:storeId/evict   removes every byte the store has on the server
+ *   POST /api/admin/stores/:storeId/evict   removes every byte the store has on the server, at most
+ *                                           MAINTENANCE_BATCH objects a call: `done: false` says
+ *                                           to call again
  *
  * Eviction saves storage cost for a store that devices still hold: its files, marks and upload
  * states go, and nothing else. The store's event history (its Durable Object) is untouched, so
@@ -33,21 +35,41 @@ const sameSecret = async (given: string, secret: string): Promise<boolean> => {
   return difference === 0
 }
 
-/** Removes every object under `prefix`, a page at a time; how many and how many bytes. */
-const removeAll = async (storage: FileStorage, prefix: string): Promise<{ objects: number; bytes: number }> => {
-  const removed = { objects: 0, bytes: 0 }
-  for (;;) {
-    // Always the first page: the previous one is gone.
-    const page = await storage.list(prefix)
-    if (page.objects.length === 0) return removed
-    await storage.delete(page.objects.map((object) => object.key))
-    removed.objects += page.objects.length
-    removed.bytes += page.objects.reduce((total, object) => total + object.size, 0)
-    if (page.cursor === undefined) return removed
-  }
+interface Removal {
+  objects: number
+  bytes: number
+  /** Objects whose removal failed (logged); the next call tries them again. */
+  failed: number
+  /** Whether every object under the prefix was looked at. */
+  done: boolean
 }
 
-export const handleAdminRequest = async (request: Request, env: AdminEnv, storage: FileStorage): Promise<Response> => {
+/**
+ * Removes the objects under `prefix`, a page at a time, at most `budget` of them; a page whose
+ * removal fails is counted and logged, and the others go on.
+ */
+const removeUnder = async (storage: FileStorage, prefix: string, budget: number): Promise<Removal> => {
+  const removal: Removal = { objects: 0, bytes: 0, failed: 0, done: false }
+  let cursor: string | undefined
+  while (removal.objects + removal.failed < budget) {
+    const page = await storage.list(prefix, { limit: Math.min(1000, budget - removal.objects - removal.failed), ...(cursor === undefined ? {} : { cursor }) })
+    if (page.objects.length > 0) {
+      try {
+        await storage.delete(page.objects.map((object) => object.key))
+        removal.objects += page.objects.length
+        removal.bytes += page.objects.reduce((total, object) => total + object.size, 0)
+      } catch (error) {
+        removal.failed += page.objects.length
+        console.error(JSON.stringify({ route: 'admin-evict', prefix, failed: page.objects.length, error: String(error) }))
+      }
+    }
+    if (page.cursor === undefined) return { ...removal, done: true }
+    cursor = page.cursor
+  }
+  return removal
+}
+
+export const handleAdminRequest = async (request: Request, env: AdminEnv, storage: FileStorage, batch = 1000): Promise<Response> => {
   if (env.ADMIN_SECRET === undefined || env.ADMIN_SECRET === '') return errorResponse(404, 'the admin API is disabled: set the ADMIN_SECRET secret')
   const given = bearerToken(request)
   if (given === undefined || !(await sameSecret(given, env.ADMIN_SECRET))) {
@@ -60,9 +82,20 @@ export const handleAdminRequest = async (request: Request, env: AdminEnv, storag
   if (!isValidStoreId(storeId)) return errorResponse(400, 'storeId must be 1-64 characters of [a-zA-Z0-9_-]')
 
   const started = Date.now()
-  const files = await removeAll(storage, `${storeId}/`)
-  await removeAll(storage, `${MARKS_PREFIX}${storeId}/`)
-  await removeAll(storage, `${CHAINS_PREFIX}${storeId}/`)
-  console.log(JSON.stringify({ route: 'admin-evict', store: storeId, status: 200, files: files.objects, bytes: files.bytes, ms: Date.now() - started }))
-  return json({ storeId, evictedFiles: files.objects, evictedBytes: files.bytes })
+  // At most `batch` objects per call (files first, then marks, then upload states): `done: false`
+  // says to call again, which carries on with what is left.
+  let budget = batch
+  const removals: Removal[] = []
+  for (const prefix of [`${storeId}/`, `${MARKS_PREFIX}${storeId}/`, `${CHAINS_PREFIX}${storeId}/`]) {
+    const removal = budget > 0 ? await removeUnder(storage, prefix, budget) : { objects: 0, bytes: 0, failed: 0, done: false }
+    budget -= removal.objects + removal.failed
+    removals.push(removal)
+  }
+  const [files] = removals as [Removal, Removal, Removal]
+  const failed = removals.reduce((total, removal) => total + removal.failed, 0)
+  const done = removals.every((removal) => removal.done) && failed === 0
+  console.log(
+    JSON.stringify({ route: 'admin-evict', store: storeId, status: 200, files: files.objects, bytes: files.bytes, failed, done, ms: Date.now() - started }),
+  )
+  return json({ storeId, evictedFiles: files.objects, evictedBytes: files.bytes, failed, done })
 }

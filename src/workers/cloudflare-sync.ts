@@ -36,8 +36,8 @@ import { authorize as appAuthorize, type DevelopmentAuthEnv } from './authorize.
 import { type CorsEnv, withCors } from './cors.ts'
 import { handleFileRequest, storageOf, type FilesEnv } from './files.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
-import { maxFileBytes, maxRequestBytes } from './limits.ts'
-import { deleteGraceMs, sweepPendingDeletions } from './pending-deletion.ts'
+import { maintenanceBatch, maxFileBytes, maxRequestBytes } from './limits.ts'
+import { deleteGraceMs, sweepFromLastPosition } from './pending-deletion.ts'
 
 export type Env = AuthEnv &
   FilesEnv &
@@ -188,8 +188,12 @@ export const createWorker = ({ authorize = appAuthorize }: WorkerOptions = {}) =
     // The cron trigger of wrangler.toml: bytes of files deleted longer ago than the grace period go.
     async scheduled(_controller, env) {
       const started = Date.now()
-      const { removed, waiting } = await sweepPendingDeletions(storageOf(env, {}), { now: started, graceMs: deleteGraceMs(env) })
-      console.log(JSON.stringify({ route: 'sweep', removed: removed.length, waiting, ms: Date.now() - started }))
+      const { removed, waiting, failed, next } = await sweepFromLastPosition(storageOf(env, {}), {
+        now: started,
+        graceMs: deleteGraceMs(env),
+        batch: maintenanceBatch(env),
+      })
+      console.log(JSON.stringify({ route: 'sweep', removed: removed.length, waiting, failed, more: next !== undefined, ms: Date.now() - started }))
     },
   }) satisfies ExportedHandler<Env>
 
@@ -203,7 +207,7 @@ const route = async (request: Request, env: Env, ctx: ExecutionContext, authoriz
   if (pathname.startsWith('/api/auth/')) return handleTokenRequest(request, env, pathname.slice('/api/auth/'.length), authorize)
   if (pathname.startsWith('/api/sync-head/')) return handleSyncHeadRequest(request, env, pathname.slice('/api/sync-head/'.length))
   if (pathname === '/api/files' || pathname.startsWith('/api/files/')) return handleFileRequest(request, env, { basePath: '/api/files' })
-  if (pathname.startsWith('/api/admin/')) return handleAdminRequest(request, env, storageOf(env, {}))
+  if (pathname.startsWith('/api/admin/')) return handleAdminRequest(request, env, storageOf(env, {}), maintenanceBatch(env))
 
   // LiveStore routes by query parameters; the page's client uses /api/sync.
   if (pathname === '/api/sync' || !pathname.startsWith('/api/')) {

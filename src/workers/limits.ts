@@ -10,6 +10,8 @@ export type LimitsEnv = {
   MAX_UPLOAD_BYTES?: string
   /** The largest file, whatever way it is uploaded. */
   MAX_FILE_BYTES?: string
+  /** How many objects one run of the deletion sweep, or one eviction call, removes at most. */
+  MAINTENANCE_BATCH?: string
 }
 
 // Cloudflare's request body cap on the Free and Pro plans.
@@ -22,6 +24,12 @@ const bytesVar = (value: string | undefined, fallback: number): number =>
 export const maxRequestBytes = (env: LimitsEnv): number => bytesVar(env.MAX_UPLOAD_BYTES, DEFAULT_MAX_REQUEST_BYTES)
 
 export const maxFileBytes = (env: LimitsEnv): number => bytesVar(env.MAX_FILE_BYTES, DEFAULT_MAX_FILE_BYTES)
+
+/**
+ * Objects one invocation of the sweep, or one eviction call, removes at most (1,000 by default):
+ * well within a Worker invocation's subrequests and time; the next carries on.
+ */
+export const maintenanceBatch = (env: LimitsEnv): number => Math.max(1, bytesVar(env.MAINTENANCE_BATCH, 1000))
 
 /**
  * The body's size from its `Content-Length`, or the 411/413 to answer instead.

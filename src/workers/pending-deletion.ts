@@ -62,36 +62,77 @@ export interface SweepResult {
   removed: string[]
   /** Marks still inside their grace period. */
   waiting: number
+  /** Marks whose removal failed (logged); the next sweep tries them again. */
+  failed: number
+  /** The last mark this sweep looked at when it stopped at its batch; undefined once it reached the end. */
+  next?: string
 }
 
+/** Where the sweep carries on: the key after which the next one starts (absent: from the first mark). */
+export const SWEEP_POSITION_KEY = '.pending-deletion-sweep'
+
 /**
- * Removes the bytes of every file pending deletion for longer than `graceMs` (all stores, or the
- * keys under `prefix`), then their marks. A mark is read again just before its bytes go: one a
+ * Removes the bytes of files pending deletion for longer than `graceMs` (all stores, or the keys
+ * under `prefix`), then their marks. A mark is read again just before its bytes go: one a
  * restore cleared or a later deletion moved since the listing keeps them.
+ *
+ * Bounded: it removes at most `batch` files, and looks at most at ten times as many marks (many
+ * still in their grace must not make a sweep endless), starting after `startAfter`; it says where
+ * it stopped (`next`) so that the next sweep carries on from there. A mark whose removal fails is
+ * counted and logged, and the sweep goes on with the others.
  */
 export const sweepPendingDeletions = async (
   storage: FileStorage,
-  { now, graceMs, prefix = MARKS_PREFIX }: { now: number; graceMs: number; prefix?: string },
+  {
+    now,
+    graceMs,
+    prefix = MARKS_PREFIX,
+    batch = 1000,
+    startAfter,
+  }: { now: number; graceMs: number; prefix?: string; batch?: number; startAfter?: string },
 ): Promise<SweepResult> => {
-  const result: SweepResult = { removed: [], waiting: 0 }
+  const result: SweepResult = { removed: [], waiting: 0, failed: 0 }
+  let examined = 0
+  let last: string | undefined
   let cursor: string | undefined
   do {
-    const page = await storage.list(prefix, cursor === undefined ? {} : { cursor })
+    const page = await storage.list(prefix, cursor !== undefined ? { cursor } : startAfter !== undefined ? { startAfter } : {})
     for (const mark of page.objects) {
+      if (result.removed.length + result.failed >= batch || examined >= batch * 10) return { ...result, ...(last === undefined ? {} : { next: last }) }
+      examined += 1
+      last = mark.key
       const deletedAt = Number(mark.customMetadata[DELETED_AT])
       if (Number.isFinite(deletedAt) && now - deletedAt < graceMs) {
         result.waiting += 1
         continue
       }
-      // Compared by its time, not its etag: R2's etag follows the (empty) content.
-      const current = await storage.head(mark.key)
-      if (current === null || current.customMetadata[DELETED_AT] !== mark.customMetadata[DELETED_AT]) continue
-      const fileKey = mark.key.slice(MARKS_PREFIX.length)
-      await storage.delete(fileKey)
-      await storage.delete(mark.key)
-      result.removed.push(fileKey)
+      try {
+        // Compared by its time, not its etag: R2's etag follows the (empty) content.
+        const current = await storage.head(mark.key)
+        if (current === null || current.customMetadata[DELETED_AT] !== mark.customMetadata[DELETED_AT]) continue
+        const fileKey = mark.key.slice(MARKS_PREFIX.length)
+        await storage.delete(fileKey)
+        await storage.delete(mark.key)
+        result.removed.push(fileKey)
+      } catch (error) {
+        result.failed += 1
+        console.error(JSON.stringify({ route: 'sweep', mark: mark.key, error: String(error) }))
+      }
     }
     cursor = page.cursor
   } while (cursor !== undefined)
+  return result
+}
+
+/** One scheduled sweep: from where the last one stopped, and it records where this one did. */
+export const sweepFromLastPosition = async (
+  storage: FileStorage,
+  options: { now: number; graceMs: number; batch: number },
+): Promise<SweepResult> => {
+  const position = await storage.get(SWEEP_POSITION_KEY)
+  const startAfter = position === null ? '' : await new Response(position.body).text()
+  const result = await sweepPendingDeletions(storage, { ...options, ...(startAfter === '' ? {} : { startAfter }) })
+  if (result.next !== undefined) await storage.put(SWEEP_POSITION_KEY, result.next)
+  else if (position !== null) await storage.delete(SWEEP_POSITION_KEY)
   return result
 }

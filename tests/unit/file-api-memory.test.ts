@@ -90,11 +90,11 @@ describe('the file API on the in-memory storage', () => {
     expect((await call(`/${storeId}/${hash}`, { method: 'DELETE' })).status).toBe(202)
     expect(storage.keys()).toContain(markKey({ storeId, sha256: hash, key: fileKey(hash) }))
     expect(await (await call(`/${storeId}/${hash}/restore`, { method: 'POST' })).json()).toMatchObject({ restored: true })
-    expect(await sweepPendingDeletions(storage, { now: Date.now() + 120_000, graceMs: 60_000 })).toEqual({ removed: [], waiting: 0 })
+    expect(await sweepPendingDeletions(storage, { now: Date.now() + 120_000, graceMs: 60_000 })).toEqual({ removed: [], waiting: 0, failed: 0 })
 
     await call(`/${storeId}/${hash}`, { method: 'DELETE' })
     expect(await sweepPendingDeletions(storage, { now: Date.now(), graceMs: 60_000 })).toMatchObject({ removed: [], waiting: 1 })
-    expect(await sweepPendingDeletions(storage, { now: Date.now() + 60_000, graceMs: 60_000 })).toEqual({ removed: [fileKey(hash)], waiting: 0 })
+    expect(await sweepPendingDeletions(storage, { now: Date.now() + 60_000, graceMs: 60_000 })).toEqual({ removed: [fileKey(hash)], waiting: 0, failed: 0 })
     expect(storage.keys()).toEqual([])
     expect((await call(`/${storeId}/${hash}`)).status).toBe(404)
   })

@@ -139,3 +139,32 @@ describe('restore', () => {
     expect((await fetch(`${store.fileUrl(file.sha256)}/restore`, { headers: bearer(store.token) })).status).toBe(405)
   })
 })
+
+describe('a sweep over more deletions than one run removes', () => {
+  const BATCH = 2
+  let small: RunningWorker
+  beforeAll(async () => {
+    small = await startWorker({ testScheduled: true, vars: { DELETE_GRACE_SECONDS: '1', MAINTENANCE_BATCH: String(BATCH) } })
+  }, 60_000)
+  afterAll(async () => {
+    await small?.close()
+  })
+
+  it('removes at most MAINTENANCE_BATCH files a run, and the next runs carry on where it stopped until all are gone', async () => {
+    const store = await newStoreClient(small.url)
+    const files = Array.from({ length: 5 }, (_, index) => randomFile(50 + index))
+    for (const file of files) {
+      expect((await store.put(file)).status).toBe(201)
+      expect((await store.remove(file.sha256)).status).toBe(202)
+    }
+    await sleep(1_500)
+    const stillStored = async () => (await Promise.all(files.map((file) => store.status(file.sha256)))).filter((status) => status === 200).length
+    const left: number[] = []
+    for (let run = 0; run < 3; run += 1) {
+      await small.runScheduled()
+      left.push(await stillStored())
+    }
+    expect(left).toEqual([3, 1, 0])
+    expect(small.output()).toMatch(/"route":"sweep","removed":2,"waiting":0,"failed":0,"more":true/)
+  })
+})

@@ -40,7 +40,7 @@ describe('eviction', () => {
 
     const response = await evict(store.storeId)
     expect(response.status).toBe(200)
-    expect(await response.json()).toEqual({ storeId: store.storeId, evictedFiles: 2, evictedBytes: 3000 })
+    expect(await response.json()).toEqual({ storeId: store.storeId, evictedFiles: 2, evictedBytes: 3000, failed: 0, done: true })
     for (const file of files) expect(await store.status(file.sha256)).toBe(404)
     expect(await other.status(files[0]!.sha256)).toBe(200)
     // Evicting again finds nothing.
@@ -88,5 +88,37 @@ describe('eviction', () => {
     expect((await evict('bad.id')).status).toBe(400)
     expect(await store.status(file.sha256)).toBe(200)
     expect(worker.output()).not.toContain(ADMIN_SECRET)
+  })
+})
+
+describe('eviction of more objects than one call removes', () => {
+  const BATCH = 3
+  let small: RunningWorker
+  beforeAll(async () => {
+    small = await startWorker({ vars: { ADMIN_SECRET, MAINTENANCE_BATCH: String(BATCH) } })
+  }, 60_000)
+  afterAll(async () => {
+    await small?.close()
+  })
+
+  it('removes at most MAINTENANCE_BATCH objects a call, says it is not done, and the next calls finish', async () => {
+    const store = await newStoreClient(small.url)
+    const files = Array.from({ length: 7 }, (_, index) => randomFile(100 + index))
+    for (const file of files) expect((await store.put(file)).status).toBe(201)
+    // Two deletions pending: their marks go too, after the files.
+    for (const file of files.slice(0, 2)) expect((await store.remove(file.sha256)).status).toBe(202)
+
+    const calls: Array<{ evictedFiles: number; done: boolean; failed: number }> = []
+    for (let call = 0; call < 10 && calls.at(-1)?.done !== true; call += 1) {
+      const response = await fetch(`${small.url}/api/admin/stores/${store.storeId}/evict`, { method: 'POST', headers: bearer(ADMIN_SECRET) })
+      expect(response.status).toBe(200)
+      calls.push((await response.json()) as { evictedFiles: number; done: boolean; failed: number })
+    }
+    // 7 files and 2 marks, 3 at a time: three calls remove them; the third used its whole batch
+    // before looking at the upload states, so a fourth finds nothing left and says done.
+    expect(calls.map((call) => call.done)).toEqual([false, false, false, true])
+    expect(calls.reduce((total, call) => total + call.evictedFiles, 0)).toBe(7)
+    expect(calls.every((call) => call.evictedFiles <= BATCH && call.failed === 0)).toBe(true)
+    for (const file of files) expect(await store.status(file.sha256)).toBe(404)
   })
 })

@@ -82,8 +82,9 @@ export const memoryStorage = ({ minPartBytes = 5 * 1024 * 1024 }: { minPartBytes
       for (const key of [keys].flat()) objects.delete(key)
     },
 
-    async list(prefix, { cursor, limit = 1000 } = {}) {
-      const matching = [...objects.keys()].filter((key) => key.startsWith(prefix) && (cursor === undefined || key > cursor)).sort()
+    async list(prefix, { cursor, limit = 1000, startAfter } = {}) {
+      const after = cursor ?? startAfter
+      const matching = [...objects.keys()].filter((key) => key.startsWith(prefix) && (after === undefined || key > after)).sort()
       const page = matching.slice(0, limit)
       const last = page.at(-1)
       return {

@@ -73,13 +73,14 @@ export const r2Storage = (bucket: R2Bucket): FileStorage => ({
 
   delete: (keys) => bucket.delete(keys),
 
-  async list(prefix, { cursor, limit } = {}) {
+  async list(prefix, { cursor, limit, startAfter } = {}) {
     // `include` is in R2's list API (for compatibility dates from 2022-08-04 on), not in the
     // default entry point of workers-types.
     const options = {
       prefix,
       ...(cursor === undefined ? {} : { cursor }),
       ...(limit === undefined ? {} : { limit }),
+      ...(startAfter === undefined || cursor !== undefined ? {} : { startAfter }),
       include: ['httpMetadata', 'customMetadata'],
     } as R2ListOptions
     const page = await bucket.list(options)

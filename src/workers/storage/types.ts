@@ -75,8 +75,11 @@ export interface FileStorage {
   put(key: string, body: ReadableStream<Uint8Array> | Uint8Array | string, options?: PutOptions): Promise<StoredObject | null>
   /** Removes the keys; a key that does not exist is no error. */
   delete(keys: string | string[]): Promise<void>
-  /** Objects whose key begins with `prefix`, a page at a time (`cursor` for the next page, if any). */
-  list(prefix: string, options?: { cursor?: string; limit?: number }): Promise<{ objects: StoredObject[]; cursor?: string }>
+  /**
+   * Objects whose key begins with `prefix`, in key order, a page at a time (`cursor` for the next
+   * page, if any); `startAfter` begins after that key.
+   */
+  list(prefix: string, options?: { cursor?: string; limit?: number; startAfter?: string }): Promise<{ objects: StoredObject[]; cursor?: string }>
 
   createMultipartUpload(key: string, options: { contentType: string; customMetadata: Record<string, string> }): Promise<{ uploadId: string }>
   uploadPart(key: string, uploadId: string, partNumber: number, body: ReadableStream<Uint8Array> | Uint8Array): Promise<UploadedPart>
