@@ -16,7 +16,7 @@ import { authenticate, type AuthEnv } from './auth.ts'
 import { parseFileRoute, storedFile, type FileKey, type FileRoute } from './file-routes.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
 import { answerRead, httpDate } from './http-range.ts'
-import { declaredBodySize, type LimitsEnv } from './limits.ts'
+import { declaredBodySize, rateLimited, type LimitsEnv } from './limits.ts'
 import { dispositionFor, isMediaType, maxMediaTypeLength, mediaTypeOr, OCTET_STREAM } from './media-type.ts'
 import { abortUpload, completeUpload, createUpload, uploadPart } from './multipart.ts'
 import { clearPendingDeletion, deleteGraceMs, markPendingDeletion, type GraceEnv } from './pending-deletion.ts'
@@ -80,7 +80,9 @@ export const handleFileRequest = async (request: Request, env: FilesEnv, options
       response = identity
     } else {
       user = identity.userId
-      response = await answer(request, { env, storage: storageOf(env, options) }, route)
+      const limited = await rateLimited(env, route.file.storeId, identity.userId)
+      if (limited !== undefined) await request.body?.cancel()
+      response = limited ?? (await answer(request, { env, storage: storageOf(env, options) }, route))
     }
   }
   // One line per request, for `wrangler tail`; never the token.

@@ -12,6 +12,11 @@ export type LimitsEnv = {
   MAX_FILE_BYTES?: string
   /** How many objects one run of the deletion sweep, or one eviction call, removes at most. */
   MAINTENANCE_BATCH?: string
+  /**
+   * Requests to the file API per user and store (Cloudflare's rate-limiting binding, configured
+   * in wrangler.toml's `[[ratelimits]]`); without the binding, none is counted.
+   */
+  FILE_API_LIMITER?: RateLimit
 }
 
 // Cloudflare's request body cap on the Free and Pro plans.
@@ -46,4 +51,22 @@ export const declaredBodySize = (request: Request, env: LimitsEnv, what: string,
     return errorResponse(413, `${what} of ${size} bytes is over the upload limit of ${limit} bytes per request${hint}`)
   }
   return size
+}
+
+/** The rate-limiting binding's period, as wrangler.toml sets it (10 or 60 s): how long a refused client waits. */
+const RATE_LIMIT_RETRY_SECONDS = 10
+
+/**
+ * The 429 for a request over its user's rate in this store (`FILE_API_LIMITER`), with the
+ * `Retry-After` the page honours; undefined when it may go on. Counted per user and store, so
+ * one user's devices share it and another store's traffic is its own.
+ */
+export const rateLimited = async (env: LimitsEnv, storeId: string, userId: string): Promise<Response | undefined> => {
+  if (env.FILE_API_LIMITER === undefined) return undefined
+  const { success } = await env.FILE_API_LIMITER.limit({ key: `${storeId}:${userId}` })
+  if (success) return undefined
+  return errorResponse(429, 'too many requests for this store: try again shortly', {
+    'Retry-After': String(RATE_LIMIT_RETRY_SECONDS),
+    'Cache-Control': 'no-store',
+  })
 }

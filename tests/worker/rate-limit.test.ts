@@ -1,0 +1,60 @@
+/**
+ * The file API's rate per user and store (Cloudflare's rate-limiting binding, `[[ratelimits]]` in
+ * wrangler.toml), here set to 5 requests in 10 s: the sixth is refused with 429 and a
+ * Retry-After, another user of the store and another store keep their own count.
+ */
+import { readFile, writeFile } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { startWorker, type RunningWorker } from '../support/wrangler.ts'
+import { bearer, configWithEntry, newStoreId, randomFile, signedToken } from './helpers.ts'
+
+const AUTH_SECRET = 'test-secret-for-the-rate-limit-test'
+const LIMIT = 5
+
+let worker: RunningWorker
+let removeConfig: () => Promise<void> = async () => {}
+
+beforeAll(async () => {
+  const { config, remove } = await configWithEntry('src/workers/cloudflare-sync.ts', 'livestore-file-sync-rate-limit')
+  removeConfig = remove
+  const shipped = await readFile(config, 'utf8')
+  const limited = shipped.replace(/simple = \{ limit = \d+, period = 10 \}/, `simple = { limit = ${LIMIT}, period = 60 }`)
+  expect(limited).not.toBe(shipped)
+  await writeFile(config, limited)
+  worker = await startWorker({ config, vars: { AUTH_SECRET } })
+}, 60_000)
+
+afterAll(async () => {
+  await worker?.close()
+  await removeConfig()
+})
+
+const read = (storeId: string, user: string) =>
+  fetch(`${worker.url}/api/files/${storeId}/${randomFile(1).sha256}`, { headers: bearer(signedToken({ store: storeId, user, secret: AUTH_SECRET })) })
+
+describe('the file API\'s rate', () => {
+  it('refuses a user\'s requests over the limit in a store with 429 and Retry-After; others keep their own count', async () => {
+    const storeId = newStoreId()
+    const statuses: number[] = []
+    for (let request = 0; request <= LIMIT; request += 1) statuses.push((await read(storeId, 'alice')).status)
+    // Nothing is stored: each is a 404, until the limit.
+    expect(statuses).toEqual([...Array<number>(LIMIT).fill(404), 429])
+    const refused = await read(storeId, 'alice')
+    expect(refused.status).toBe(429)
+    expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThan(0)
+    expect(refused.headers.get('X-Content-Type-Options')).toBe('nosniff')
+    expect(((await refused.json()) as { error: string }).error).toContain('too many requests')
+    // Another user of the same store, and the same user in another store: not limited by alice's.
+    expect((await read(storeId, 'bob')).status).toBe(404)
+    expect((await read(newStoreId(), 'alice')).status).toBe(404)
+    // An upload refused so stores nothing.
+    const file = randomFile(10)
+    const put = await fetch(`${worker.url}/api/files/${storeId}/${file.sha256}`, {
+      method: 'PUT',
+      body: file.bytes,
+      headers: bearer(signedToken({ store: storeId, user: 'alice', secret: AUTH_SECRET })),
+    })
+    expect(put.status).toBe(429)
+  })
+})
