@@ -272,9 +272,9 @@ const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: 
     if (kept?.uploadId === upload.uploadId) parts = kept.parts
     setState(fileId, transitions.uploadStarted())
   } else {
-    const started = await remote.createUpload(hash, { size: bytes.size, mimeType: transfer.mimeType, signal })
-    if (!('uploadId' in started)) return // the server has this content already
     const partSize = Math.max(context.partBytes, Math.ceil(bytes.size / maxParts))
+    const started = await remote.createUpload(hash, { size: bytes.size, mimeType: transfer.mimeType, partSize, signal })
+    if (!('uploadId' in started)) return // the server has this content already
     upload = { hash, uploadId: started.uploadId, partSize }
     setState(fileId, transitions.partsStarted(upload))
   }

@@ -21,7 +21,8 @@ export interface RemoteFileStorage {
   /** Starts an upload in parts; `created: false` when the server already has the content. */
   createUpload(
     hash: string,
-    options: { size: number; mimeType: string; signal?: AbortSignal },
+    /** `partSize`: of every part but the last; the server then refuses any part that does not fit it. */
+    options: { size: number; mimeType: string; partSize?: number; signal?: AbortSignal },
   ): Promise<{ uploadId: string } | { created: false }>
   /** Sends part `partNumber` (from 1); a 'not-found' error means the upload is gone (start anew). */
   uploadPart(
@@ -188,8 +189,9 @@ export const createRemoteFileStorage = (options: RemoteFileStorageOptions): Remo
       return { created: result.created === true }
     },
 
-    async createUpload(hash, { size, mimeType, signal }) {
-      const response = await request(urlOf(hash, 'uploads'), jsonBody('POST', { size, mimeType: mediaTypeOr(mimeType) }), signal)
+    async createUpload(hash, { size, mimeType, partSize, signal }) {
+      const body = { size, mimeType: mediaTypeOr(mimeType), ...(partSize === undefined ? {} : { partSize }) }
+      const response = await request(urlOf(hash, 'uploads'), jsonBody('POST', body), signal)
       if (!response.ok) throw await errorFrom(response, 'The server could not start the upload')
       const result = (await response.json()) as { uploadId?: unknown; created?: unknown }
       if (typeof result.uploadId === 'string' && result.uploadId !== '') return { uploadId: result.uploadId }

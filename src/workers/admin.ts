@@ -13,6 +13,7 @@
  */
 import { bearerToken, isValidStoreId } from './auth.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
+import { RECORDS_PREFIX } from './multipart.ts'
 import { MARKS_PREFIX } from './pending-deletion.ts'
 import type { FileStorage } from './storage/types.ts'
 import { CHAINS_PREFIX } from './upload-hash.ts'
@@ -86,12 +87,12 @@ export const handleAdminRequest = async (request: Request, env: AdminEnv, storag
   // says to call again, which carries on with what is left.
   let budget = batch
   const removals: Removal[] = []
-  for (const prefix of [`${storeId}/`, `${MARKS_PREFIX}${storeId}/`, `${CHAINS_PREFIX}${storeId}/`]) {
+  for (const prefix of [`${storeId}/`, `${MARKS_PREFIX}${storeId}/`, `${CHAINS_PREFIX}${storeId}/`, `${RECORDS_PREFIX}${storeId}/`]) {
     const removal = budget > 0 ? await removeUnder(storage, prefix, budget) : { objects: 0, bytes: 0, failed: 0, done: false }
     budget -= removal.objects + removal.failed
     removals.push(removal)
   }
-  const [files] = removals as [Removal, Removal, Removal]
+  const [files] = removals as [Removal, ...Removal[]]
   const failed = removals.reduce((total, removal) => total + removal.failed, 0)
   const done = removals.every((removal) => removal.done) && failed === 0
   console.log(

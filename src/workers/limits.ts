@@ -12,6 +12,8 @@ export type LimitsEnv = {
   MAX_FILE_BYTES?: string
   /** How many objects one run of the deletion sweep, or one eviction call, removes at most. */
   MAINTENANCE_BATCH?: string
+  /** How many uploads in parts one store may have in progress at once. */
+  MAX_UPLOADS_IN_FLIGHT?: string
   /**
    * Requests to the file API per user and store (Cloudflare's rate-limiting binding, configured
    * in wrangler.toml's `[[ratelimits]]`); without the binding, none is counted.
@@ -35,6 +37,9 @@ export const maxFileBytes = (env: LimitsEnv): number => bytesVar(env.MAX_FILE_BY
  * well within a Worker invocation's subrequests and time; the next carries on.
  */
 export const maintenanceBatch = (env: LimitsEnv): number => Math.max(1, bytesVar(env.MAINTENANCE_BATCH, 1000))
+
+/** Uploads in parts one store may have in progress at once (100 by default): each holds parts in R2 until it ends. */
+export const maxUploadsInFlight = (env: LimitsEnv): number => Math.max(1, bytesVar(env.MAX_UPLOADS_IN_FLIGHT, 100))
 
 /**
  * The body's size from its `Content-Length`, or the 411/413 to answer instead.

@@ -2,7 +2,7 @@
  * Multipart uploads, for files larger than one request may carry
  * (MAX_UPLOAD_BYTES), up to MAX_FILE_BYTES:
  *
- *   POST   …/uploads                            { size, mimeType } → 201 { uploadId }
+ *   POST   …/uploads                            { size, mimeType, partSize? } → 201 { uploadId }
  *   PUT    …/uploads/:uploadId/parts/:n         the part's bytes   → 200 { partNumber, etag }
  *   POST   …/uploads/:uploadId                  { parts }          → 201 { key, size, created: true, verified }
  *   DELETE …/uploads/:uploadId                                     → 204
@@ -19,7 +19,7 @@
 import { storedFile, MAX_PART_NUMBER, type FileKey } from './file-routes.ts'
 import type { FileApi } from './files.ts'
 import { errorResponse, json, readJson } from './http.ts'
-import { declaredBodySize, maxFileBytes } from './limits.ts'
+import { declaredBodySize, maxFileBytes, maxRequestBytes, maxUploadsInFlight } from './limits.ts'
 import { isMediaType, maxMediaTypeLength, OCTET_STREAM } from './media-type.ts'
 import { clearPendingDeletion } from './pending-deletion.ts'
 import { storedBytes } from './stored-bytes.ts'
@@ -45,11 +45,60 @@ export const HASHING_BUDGET_BYTES = 48 * 1024 * 1024
 let heldForHashing = 0
 // Kept on the upload, and so on the object it completes into.
 const DECLARED_SIZE = 'declaredSize'
+/** R2 joins no part smaller than this but the last. */
+const MIN_PART_BYTES = 5 * 1024 * 1024
+/** R2 aborts an upload left this long; its record here counts as in flight until then. */
+const UPLOAD_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000
+
+/**
+ * What the Worker keeps of each upload it started, beside it (`.upload-records/<store>/<sha256>/<uploadId>`):
+ * the size declared, and the part size when the client declared one. Parts are checked against it
+ * as they arrive (no part beyond the declared size is stored), and the records of a store count
+ * its uploads in flight. R2 keeps no such thing it would show before the complete.
+ */
+export const RECORDS_PREFIX = '.upload-records/'
+const recordKey = (fileKey: string, uploadId: string): string => `${RECORDS_PREFIX}${fileKey}/${uploadId}`
+interface UploadRecord {
+  size: number
+  partSize?: number
+}
+
+const readRecord = async (storage: FileApi['storage'], key: string): Promise<UploadRecord | undefined> => {
+  const object = await storage.get(key)
+  if (object === null) return undefined
+  try {
+    const { size, partSize } = JSON.parse(await new Response(object.body).text()) as Partial<UploadRecord>
+    if (typeof size !== 'number') return undefined
+    return { size, ...(typeof partSize === 'number' ? { partSize } : {}) }
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Why part `partNumber` of `size` bytes cannot belong to this upload, or undefined. With a declared
+ * part size, every part but the last is exactly that size and the last is what is left; without
+ * one, a part is no larger than the file, and there are no more parts than 5 MiB pieces of it.
+ */
+const partRefusal = (record: UploadRecord, partNumber: number, size: number): string | undefined => {
+  const { size: declared, partSize } = record
+  if (partSize !== undefined) {
+    const count = Math.max(1, Math.ceil(declared / partSize))
+    if (partNumber > count) return `part ${partNumber} is beyond the declared size: ${declared} bytes in parts of ${partSize} make ${count} parts`
+    const expected = partNumber < count ? partSize : declared - (count - 1) * partSize
+    if (size !== expected) return `part ${partNumber} has ${size} bytes where the declared sizes make it ${expected}`
+    return undefined
+  }
+  const count = Math.max(1, Math.ceil(declared / MIN_PART_BYTES))
+  if (partNumber > count) return `part ${partNumber} is beyond the declared size of ${declared} bytes`
+  if (size > declared) return `part ${partNumber} has ${size} bytes, more than the declared size of ${declared} bytes`
+  return undefined
+}
 
 export const createUpload = async (request: Request, { env, storage }: FileApi, file: FileKey): Promise<Response> => {
   const body = await readJson(request, MAX_JSON_BYTES)
   if (body instanceof Response) return body
-  const declared = parseNewUpload(body.value)
+  const declared = parseNewUpload(body.value, maxRequestBytes(env))
   if (typeof declared === 'string') return errorResponse(400, declared)
   const limit = maxFileBytes(env)
   if (declared.size > limit) {
@@ -62,12 +111,33 @@ export const createUpload = async (request: Request, { env, storage }: FileApi, 
     await clearPendingDeletion(storage, file)
     return storedFile(file, existing.size, false)
   }
+  const inFlight = await uploadsInFlight(storage, file.storeId, maxUploadsInFlight(env) + 1)
+  if (inFlight >= maxUploadsInFlight(env)) {
+    return errorResponse(429, `this store has ${inFlight} uploads in parts in progress, the most it may: finish or abort one first`, {
+      'Retry-After': '60',
+    })
+  }
   const upload = await storage.createMultipartUpload(file.key, {
     contentType: declared.mimeType,
     customMetadata: { [DECLARED_SIZE]: String(declared.size) },
   })
+  const record: UploadRecord = { size: declared.size, ...(declared.partSize === undefined ? {} : { partSize: declared.partSize }) }
+  await storage.put(recordKey(file.key, upload.uploadId), JSON.stringify(record))
   await startChain(storage, chainKey(file.key, upload.uploadId))
   return json({ uploadId: upload.uploadId }, 201)
+}
+
+/** The store's uploads in parts started within R2's lifetime of one and not ended, up to `atMost`. */
+const uploadsInFlight = async (storage: FileApi['storage'], storeId: string, atMost: number): Promise<number> => {
+  const since = Date.now() - UPLOAD_LIFETIME_MS
+  let count = 0
+  let cursor: string | undefined
+  do {
+    const page = await storage.list(`${RECORDS_PREFIX}${storeId}/`, { limit: Math.min(1000, atMost), ...(cursor === undefined ? {} : { cursor }) })
+    count += page.objects.filter((object) => object.uploaded.getTime() >= since).length
+    cursor = page.cursor
+  } while (cursor !== undefined && count < atMost)
+  return count
 }
 
 export const uploadPart = async (
@@ -79,6 +149,17 @@ export const uploadPart = async (
 ): Promise<Response> => {
   const size = declaredBodySize(request, env, `part ${partNumber}`)
   if (size instanceof Response) return size
+  // No part beyond what the upload declared is stored, whatever R2 would take.
+  const record = await readRecord(storage, recordKey(file.key, uploadId))
+  if (record === undefined) {
+    await discardBody(request)
+    return unknownUpload(file)
+  }
+  const refused = partRefusal(record, partNumber, size)
+  if (refused !== undefined) {
+    await discardBody(request)
+    return errorResponse(400, refused)
+  }
   // Taken before any wait, so that parts arriving together count each other.
   const holdWhole = size <= MAX_HASHED_PART_BYTES && heldForHashing + size <= HASHING_BUDGET_BYTES
   if (holdWhole) heldForHashing += size
@@ -124,6 +205,7 @@ export const completeUpload = async (request: Request, { storage }: FileApi, fil
   if (existing !== null) {
     await storage.abortMultipartUpload(file.key, uploadId)
     await dropChain(storage, chain)
+    await dropChain(storage, recordKey(file.key, uploadId))
     await clearPendingDeletion(storage, file)
     return storedFile(file, existing.size, false)
   }
@@ -153,6 +235,7 @@ export const completeUpload = async (request: Request, { storage }: FileApi, fil
   } finally {
     if (!verified) await storage.delete(file.key)
     await dropChain(storage, chain)
+    await dropChain(storage, recordKey(file.key, uploadId))
   }
 }
 
@@ -160,6 +243,7 @@ export const completeUpload = async (request: Request, { storage }: FileApi, fil
 export const abortUpload = async ({ storage }: FileApi, file: FileKey, uploadId: string): Promise<Response> => {
   await storage.abortMultipartUpload(file.key, uploadId)
   await dropChain(storage, chainKey(file.key, uploadId))
+  await dropChain(storage, recordKey(file.key, uploadId))
   return new Response(null, { status: 204 })
 }
 
@@ -184,6 +268,13 @@ const verify = async (storage: FileApi['storage'], file: FileKey, object: Stored
   return undefined
 }
 
+/**
+ * Reads a refused part's body to its end (at most MAX_UPLOAD_BYTES) without keeping it: a client
+ * still sending gets the answer rather than a broken connection (which `wrangler dev`'s proxy
+ * turns into a 500 that a client would retry).
+ */
+const discardBody = (request: Request): Promise<void> => request.body?.pipeTo(new WritableStream()).catch(() => {}) ?? Promise.resolve()
+
 const unknownUpload = (file: FileKey): Response =>
   errorResponse(404, `no upload in progress with this uploadId for ${file.key} (aborted, completed or expired): start a new one`)
 
@@ -201,15 +292,17 @@ const refusal = (error: unknown, file: FileKey): Response => {
   }
 }
 
-const parseNewUpload = (body: unknown): { size: number; mimeType: string } | string => {
-  if (typeof body !== 'object' || body === null) return 'body must be { "size": <bytes>, "mimeType": "<type>" }'
-  const { size, mimeType } = body as { size?: unknown; mimeType?: unknown }
+const parseNewUpload = (body: unknown, maxPartBytes: number): { size: number; mimeType: string; partSize?: number } | string => {
+  if (typeof body !== 'object' || body === null) return 'body must be { "size": <bytes>, "mimeType": "<type>", "partSize": <bytes> }'
+  const { size, mimeType = '', partSize } = body as { size?: unknown; mimeType?: unknown; partSize?: unknown }
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return '"size" must be the file\'s size in bytes'
-  if (mimeType === undefined || mimeType === '') return { size, mimeType: OCTET_STREAM }
-  if (!isMediaType(mimeType)) {
+  if (mimeType !== '' && !isMediaType(mimeType)) {
     return `"mimeType" must be a media type (type/subtype, optional parameters, ASCII without control characters) of at most ${maxMediaTypeLength} characters`
   }
-  return { size, mimeType }
+  if (partSize !== undefined && (typeof partSize !== 'number' || !Number.isSafeInteger(partSize) || partSize < MIN_PART_BYTES || partSize > maxPartBytes)) {
+    return `"partSize", when given, must be the size of every part but the last: from ${MIN_PART_BYTES} to ${maxPartBytes} bytes`
+  }
+  return { size, mimeType: mimeType === '' ? OCTET_STREAM : (mimeType as string), ...(partSize === undefined ? {} : { partSize }) }
 }
 
 const parseParts = (body: unknown): UploadedPart[] | string => {

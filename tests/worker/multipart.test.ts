@@ -248,11 +248,51 @@ describe('verification after complete', () => {
   })
 
   it('refuses parts under 5 MiB but the last', async () => {
-    const file = randomFile(2 * MiB)
+    const file = randomFile(12 * MiB)
     const { client, uploadId } = await startedUpload(file)
-    const response = await client.complete(uploadId, await sendParts(client, uploadId, file.bytes, MiB))
+    const response = await client.complete(uploadId, await sendParts(client, uploadId, file.bytes, 4 * MiB))
     expect(response.status).toBe(400)
     expect(await response.json()).toEqual({ error: expect.stringContaining('5 MiB') })
+  })
+})
+
+describe('what an upload declared', () => {
+  it('refuses, as they arrive, parts that do not fit the declared size and part size', async () => {
+    const store = await newStore()
+    const file = randomFile(12 * MiB + 5)
+    const client = store.uploads(file.sha256)
+    const uploadId = await uploadIdOf(await client.create({ size: file.bytes.length, partSize: 5 * MiB }))
+    const refusals: Array<[string, number, Uint8Array<ArrayBuffer>]> = [
+      ['beyond the last part', 4, randomFile(5 * MiB).bytes],
+      ['larger than the part size', 1, randomFile(6 * MiB).bytes],
+      ['smaller than the part size, not the last', 2, randomFile(MiB).bytes],
+      ['a last part of the wrong size', 3, randomFile(3 * MiB).bytes],
+    ]
+    for (const [why, partNumber, bytes] of refusals) {
+      const response = await client.part(uploadId, partNumber, bytes)
+      expect(response.status, why).toBe(400)
+      expect(((await response.json()) as { error: string }).error, why).toContain(`part ${partNumber}`)
+    }
+    // The parts that fit go in, and the file is whole.
+    const parts = await sendParts(client, uploadId, file.bytes, 5 * MiB)
+    expect((await client.complete(uploadId, parts)).status).toBe(201)
+    expect(sha256Hex(new Uint8Array(await (await store.read(file.sha256)).arrayBuffer()))).toBe(file.sha256)
+  })
+
+  it('without a part size, refuses parts larger than the file or past its 5 MiB pieces', async () => {
+    const { client, uploadId } = await startedUpload(randomFile(6 * MiB))
+    const past = await client.part(uploadId, 3, randomFile(MiB).bytes)
+    expect(past.status, await past.clone().text()).toBe(400)
+    expect((await client.part(uploadId, 1, randomFile(7 * MiB).bytes)).status).toBe(400)
+    expect((await client.part(uploadId, 2, randomFile(MiB).bytes)).status).toBe(200)
+  })
+
+  it('refuses a part size R2 cannot join or one request cannot carry', async () => {
+    const store = await newStore()
+    const client = store.uploads(randomFile(1).sha256)
+    for (const partSize of [MiB, 5 * MiB - 1, 200 * MiB, 5.5, '5242880']) {
+      expect((await client.create({ size: 20 * MiB, partSize })).status, String(partSize)).toBe(400)
+    }
   })
 })
 
