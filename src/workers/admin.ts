@@ -15,6 +15,7 @@ import { bearerToken, isValidStoreId } from './auth.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
 import { RECORDS_PREFIX } from './multipart.ts'
 import { MARKS_PREFIX } from './pending-deletion.ts'
+import { countContent, type StoreQuota } from './quota.ts'
 import type { FileStorage } from './storage/types.ts'
 import { CHAINS_PREFIX } from './upload-hash.ts'
 
@@ -70,7 +71,12 @@ const removeUnder = async (storage: FileStorage, prefix: string, budget: number)
   return removal
 }
 
-export const handleAdminRequest = async (request: Request, env: AdminEnv, storage: FileStorage, batch = 1000): Promise<Response> => {
+export const handleAdminRequest = async (
+  request: Request,
+  env: AdminEnv,
+  storage: FileStorage,
+  { batch = 1000, quota }: { batch?: number; quota?: StoreQuota } = {},
+): Promise<Response> => {
   if (env.ADMIN_SECRET === undefined || env.ADMIN_SECRET === '') return errorResponse(404, 'the admin API is disabled: set the ADMIN_SECRET secret')
   const given = bearerToken(request)
   if (given === undefined || !(await sameSecret(given, env.ADMIN_SECRET))) {
@@ -93,6 +99,7 @@ export const handleAdminRequest = async (request: Request, env: AdminEnv, storag
     removals.push(removal)
   }
   const [files] = removals as [Removal, ...Removal[]]
+  await countContent(quota, storeId, -files.bytes, -files.objects)
   const failed = removals.reduce((total, removal) => total + removal.failed, 0)
   const done = removals.every((removal) => removal.done) && failed === 0
   console.log(

@@ -36,8 +36,9 @@ import { authorize as appAuthorize, type DevelopmentAuthEnv } from './authorize.
 import { type CorsEnv, withCors } from './cors.ts'
 import { handleFileRequest, storageOf, type FilesEnv } from './files.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
-import { maintenanceBatch, maxFileBytes, maxRequestBytes } from './limits.ts'
+import { maintenanceBatch, maxFileBytes, maxRequestBytes, storeLimits } from './limits.ts'
 import { deleteGraceMs, sweepFromLastPosition } from './pending-deletion.ts'
+import { countContent, type StoreQuota } from './quota.ts'
 
 export type Env = AuthEnv &
   FilesEnv &
@@ -146,6 +147,24 @@ export class SyncBackendDO extends makeDurableObject({
   }
 
   /**
+   * What the store's files take on the server (./quota.ts), kept in a table of this Durable
+   * Object's own SQLite beside LiveStore's: one row, changed by each count.
+   */
+  fileUsage(): { bytes: number; files: number } {
+    this.#sql.exec('CREATE TABLE IF NOT EXISTS file_usage (id INTEGER PRIMARY KEY, bytes INTEGER NOT NULL, files INTEGER NOT NULL)')
+    return this.#sql.exec<{ bytes: number; files: number }>('SELECT bytes, files FROM file_usage WHERE id = 0').toArray()[0] ?? { bytes: 0, files: 0 }
+  }
+
+  countFiles(bytes: number, files: number): void {
+    this.#sql.exec('CREATE TABLE IF NOT EXISTS file_usage (id INTEGER PRIMARY KEY, bytes INTEGER NOT NULL, files INTEGER NOT NULL)')
+    this.#sql.exec(
+      'INSERT INTO file_usage (id, bytes, files) VALUES (0, max(0, ?1), max(0, ?2)) ON CONFLICT(id) DO UPDATE SET bytes = max(0, bytes + ?1), files = max(0, files + ?2)',
+      bytes,
+      files,
+    )
+  }
+
+  /**
    * The number of the store's last event, as LiveStore 0.4's sync backend keeps it (its context
    * table, one row per store, written on every accepted push); 0 before the first push. A device
    * whose leader stays behind it while connected has lost its live pull (see pull-stall.ts).
@@ -165,6 +184,25 @@ export class SyncBackendDO extends makeDurableObject({
 }
 
 type SyncHeadStub = { syncHead(storeId: string): Promise<number> }
+type UsageStub = { fileUsage(): Promise<{ bytes: number; files: number }>; countFiles(bytes: number, files: number): Promise<void> }
+
+/** The store's quota (STORE_MAX_BYTES, STORE_MAX_FILES), counted in its Durable Object; none when neither is set. */
+const storeQuota = (env: Env): StoreQuota | undefined => {
+  const { maxBytes, maxFiles } = storeLimits(env)
+  if (maxBytes === Infinity && maxFiles === Infinity) return undefined
+  const usageOf = (storeId: string) => env.SYNC_BACKEND_DO.get(env.SYNC_BACKEND_DO.idFromName(storeId)) as unknown as UsageStub
+  return {
+    async admits(storeId, bytes) {
+      const usage = await usageOf(storeId).fileUsage()
+      if (usage.files + 1 > maxFiles) return `this store holds ${usage.files} files on the server, the most it may (STORE_MAX_FILES): delete some first`
+      if (usage.bytes + bytes > maxBytes) {
+        return `this store holds ${usage.bytes} bytes on the server; ${bytes} more would pass its limit of ${maxBytes} (STORE_MAX_BYTES): delete some first`
+      }
+      return undefined
+    },
+    count: (storeId, bytes, files) => usageOf(storeId).countFiles(bytes, files),
+  }
+}
 
 export interface WorkerOptions {
   /** Who may open which store (./authorize.ts); the development check by default. */
@@ -188,10 +226,12 @@ export const createWorker = ({ authorize = appAuthorize }: WorkerOptions = {}) =
     // The cron trigger of wrangler.toml: bytes of files deleted longer ago than the grace period go.
     async scheduled(_controller, env) {
       const started = Date.now()
+      const quota = storeQuota(env)
       const { removed, waiting, failed, next } = await sweepFromLastPosition(storageOf(env, {}), {
         now: started,
         graceMs: deleteGraceMs(env),
         batch: maintenanceBatch(env),
+        onRemoved: ({ storeId, bytes }) => countContent(quota, storeId, -bytes, -1),
       })
       console.log(JSON.stringify({ route: 'sweep', removed: removed.length, waiting, failed, more: next !== undefined, ms: Date.now() - started }))
     },
@@ -206,8 +246,13 @@ const route = async (request: Request, env: Env, ctx: ExecutionContext, authoriz
   }
   if (pathname.startsWith('/api/auth/')) return handleTokenRequest(request, env, pathname.slice('/api/auth/'.length), authorize)
   if (pathname.startsWith('/api/sync-head/')) return handleSyncHeadRequest(request, env, pathname.slice('/api/sync-head/'.length))
-  if (pathname === '/api/files' || pathname.startsWith('/api/files/')) return handleFileRequest(request, env, { basePath: '/api/files' })
-  if (pathname.startsWith('/api/admin/')) return handleAdminRequest(request, env, storageOf(env, {}), maintenanceBatch(env))
+  const quota = storeQuota(env)
+  if (pathname === '/api/files' || pathname.startsWith('/api/files/')) {
+    return handleFileRequest(request, env, { basePath: '/api/files', ...(quota ? { quota } : {}) })
+  }
+  if (pathname.startsWith('/api/admin/')) {
+    return handleAdminRequest(request, env, storageOf(env, {}), { batch: maintenanceBatch(env), ...(quota ? { quota } : {}) })
+  }
 
   // LiveStore routes by query parameters; the page's client uses /api/sync.
   if (pathname === '/api/sync' || !pathname.startsWith('/api/')) {

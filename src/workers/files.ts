@@ -17,6 +17,7 @@ import { parseFileRoute, storedFile, type FileKey, type FileRoute } from './file
 import { errorResponse, json, methodNotAllowed } from './http.ts'
 import { answerRead, httpDate } from './http-range.ts'
 import { declaredBodySize, rateLimited, type LimitsEnv } from './limits.ts'
+import { countContent, type StoreQuota } from './quota.ts'
 import { dispositionFor, isMediaType, maxMediaTypeLength, mediaTypeOr, OCTET_STREAM } from './media-type.ts'
 import { abortUpload, completeUpload, createUpload, uploadPart } from './multipart.ts'
 import { clearPendingDeletion, deleteGraceMs, markPendingDeletion, type GraceEnv } from './pending-deletion.ts'
@@ -36,7 +37,9 @@ export type FilesEnv = AuthEnv &
 export interface FileApi {
   env: FilesEnv
   storage: FileStorage
+  quota?: StoreQuota
 }
+
 
 // The key names the content, so a stored object never changes.
 const IMMUTABLE = 'private, max-age=31536000, immutable'
@@ -56,6 +59,8 @@ export interface FileRequestOptions {
   basePath?: string
   /** Where the bytes live; R2 through `env.FILES_BUCKET` by default. */
   storage?: FileStorage
+  /** What a store may hold; no limit when none is given. */
+  quota?: StoreQuota
 }
 
 /**
@@ -82,7 +87,7 @@ export const handleFileRequest = async (request: Request, env: FilesEnv, options
       user = identity.userId
       const limited = await rateLimited(env, route.file.storeId, identity.userId)
       if (limited !== undefined) await request.body?.cancel()
-      response = limited ?? (await answer(request, { env, storage: storageOf(env, options) }, route))
+      response = limited ?? (await answer(request, { env, storage: storageOf(env, options), ...(options.quota ? { quota: options.quota } : {}) }, route))
     }
   }
   // One line per request, for `wrangler tail`; never the token.
@@ -138,7 +143,7 @@ const answer = async (request: Request, api: FileApi, route: FileRoute): Promise
   }
 }
 
-const putFile = async (request: Request, { env, storage }: FileApi, file: FileKey): Promise<Response> => {
+const putFile = async (request: Request, { env, storage, quota }: FileApi, file: FileKey): Promise<Response> => {
   const size = declaredBodySize(request, env, 'file', '; larger files go up in parts (POST …/uploads)')
   if (size instanceof Response) return size
   const contentType = request.headers.get('Content-Type') || OCTET_STREAM
@@ -155,12 +160,18 @@ const putFile = async (request: Request, { env, storage }: FileApi, file: FileKe
     return storedFile(file, existing.size, false)
   }
 
+  const overQuota = await quota?.admits(file.storeId, size)
+  if (overQuota !== undefined) {
+    await request.body?.cancel()
+    return errorResponse(413, overQuota)
+  }
   try {
     // The body streams straight into storage (its Content-Length gives R2 the size it needs).
     const stored = await storage.put(file.key, request.body ?? new Uint8Array(), {
       sha256: file.sha256,
       contentType,
     })
+    await countContent(quota, file.storeId, stored?.size ?? size, 1)
     return storedFile(file, stored?.size ?? size, true)
   } catch (error) {
     if (isStorageError(error, 'content-mismatch')) {

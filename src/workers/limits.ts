@@ -14,6 +14,10 @@ export type LimitsEnv = {
   MAINTENANCE_BATCH?: string
   /** How many uploads in parts one store may have in progress at once. */
   MAX_UPLOADS_IN_FLIGHT?: string
+  /** The bytes one store may hold on the server (0 or unset: no limit). */
+  STORE_MAX_BYTES?: string
+  /** The files (contents) one store may hold on the server (0 or unset: no limit). */
+  STORE_MAX_FILES?: string
   /**
    * Requests to the file API per user and store (Cloudflare's rate-limiting binding, configured
    * in wrangler.toml's `[[ratelimits]]`); without the binding, none is counted.
@@ -37,6 +41,12 @@ export const maxFileBytes = (env: LimitsEnv): number => bytesVar(env.MAX_FILE_BY
  * well within a Worker invocation's subrequests and time; the next carries on.
  */
 export const maintenanceBatch = (env: LimitsEnv): number => Math.max(1, bytesVar(env.MAINTENANCE_BATCH, 1000))
+
+/** What one store may hold on the server; `Infinity` where no limit is set. */
+export const storeLimits = (env: LimitsEnv): { maxBytes: number; maxFiles: number } => ({
+  maxBytes: bytesVar(env.STORE_MAX_BYTES, 0) || Infinity,
+  maxFiles: bytesVar(env.STORE_MAX_FILES, 0) || Infinity,
+})
 
 /** Uploads in parts one store may have in progress at once (100 by default): each holds parts in R2 until it ends. */
 export const maxUploadsInFlight = (env: LimitsEnv): number => Math.max(1, bytesVar(env.MAX_UPLOADS_IN_FLIGHT, 100))

@@ -22,6 +22,7 @@ import { errorResponse, json, readJson } from './http.ts'
 import { declaredBodySize, maxFileBytes, maxRequestBytes, maxUploadsInFlight } from './limits.ts'
 import { isMediaType, maxMediaTypeLength, OCTET_STREAM } from './media-type.ts'
 import { clearPendingDeletion } from './pending-deletion.ts'
+import { countContent } from './quota.ts'
 import { storedBytes } from './stored-bytes.ts'
 import { isStorageError, type StoredObject, type UploadedPart } from './storage/types.ts'
 import { digestHex, digestSink } from './stream-digest.ts'
@@ -95,7 +96,7 @@ const partRefusal = (record: UploadRecord, partNumber: number, size: number): st
   return undefined
 }
 
-export const createUpload = async (request: Request, { env, storage }: FileApi, file: FileKey): Promise<Response> => {
+export const createUpload = async (request: Request, { env, storage, quota }: FileApi, file: FileKey): Promise<Response> => {
   const body = await readJson(request, MAX_JSON_BYTES)
   if (body instanceof Response) return body
   const declared = parseNewUpload(body.value, maxRequestBytes(env))
@@ -111,6 +112,8 @@ export const createUpload = async (request: Request, { env, storage }: FileApi, 
     await clearPendingDeletion(storage, file)
     return storedFile(file, existing.size, false)
   }
+  const overQuota = await quota?.admits(file.storeId, declared.size)
+  if (overQuota !== undefined) return errorResponse(413, overQuota)
   const inFlight = await uploadsInFlight(storage, file.storeId, maxUploadsInFlight(env) + 1)
   if (inFlight >= maxUploadsInFlight(env)) {
     return errorResponse(429, `this store has ${inFlight} uploads in parts in progress, the most it may: finish or abort one first`, {
@@ -193,7 +196,7 @@ export const uploadPart = async (
   }
 }
 
-export const completeUpload = async (request: Request, { storage }: FileApi, file: FileKey, uploadId: string): Promise<Response> => {
+export const completeUpload = async (request: Request, { storage, quota }: FileApi, file: FileKey, uploadId: string): Promise<Response> => {
   const body = await readJson(request, MAX_JSON_BYTES)
   if (body instanceof Response) return body
   const parts = parseParts(body.value)
@@ -230,6 +233,7 @@ export const completeUpload = async (request: Request, { storage }: FileApi, fil
     const mismatch = await verify(storage, file, object, hashedParts)
     if (mismatch !== undefined) return errorResponse(400, `${mismatch}; nothing was stored`)
     verified = true
+    await countContent(quota, file.storeId, object.size, 1)
     // How: from the parts as they arrived, or by reading the object back (they came out of order).
     return storedFile(file, object.size, true, { verified: hashedParts === file.sha256 ? 'as-received' : 'read-back' })
   } finally {

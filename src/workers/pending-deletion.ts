@@ -89,7 +89,16 @@ export const sweepPendingDeletions = async (
     prefix = MARKS_PREFIX,
     batch = 1000,
     startAfter,
-  }: { now: number; graceMs: number; prefix?: string; batch?: number; startAfter?: string },
+    onRemoved,
+  }: {
+    now: number
+    graceMs: number
+    prefix?: string
+    batch?: number
+    startAfter?: string
+    /** Told of each file removed, with its size (the store's quota counts it out). */
+    onRemoved?: (file: { storeId: string; key: string; bytes: number }) => Promise<void>
+  },
 ): Promise<SweepResult> => {
   const result: SweepResult = { removed: [], waiting: 0, failed: 0 }
   let examined = 0
@@ -111,9 +120,11 @@ export const sweepPendingDeletions = async (
         const current = await storage.head(mark.key)
         if (current === null || current.customMetadata[DELETED_AT] !== mark.customMetadata[DELETED_AT]) continue
         const fileKey = mark.key.slice(MARKS_PREFIX.length)
+        const bytes = (await storage.head(fileKey))?.size
         await storage.delete(fileKey)
         await storage.delete(mark.key)
         result.removed.push(fileKey)
+        if (bytes !== undefined) await onRemoved?.({ storeId: fileKey.split('/')[0] ?? '', key: fileKey, bytes })
       } catch (error) {
         result.failed += 1
         console.error(JSON.stringify({ route: 'sweep', mark: mark.key, error: String(error) }))
@@ -127,7 +138,7 @@ export const sweepPendingDeletions = async (
 /** One scheduled sweep: from where the last one stopped, and it records where this one did. */
 export const sweepFromLastPosition = async (
   storage: FileStorage,
-  options: { now: number; graceMs: number; batch: number },
+  options: { now: number; graceMs: number; batch: number; onRemoved?: Parameters<typeof sweepPendingDeletions>[1]['onRemoved'] },
 ): Promise<SweepResult> => {
   const position = await storage.get(SWEEP_POSITION_KEY)
   const startAfter = position === null ? '' : await new Response(position.body).text()
