@@ -33,6 +33,29 @@ test.describe('a server that refuses a file', () => {
   })
 })
 
+test.describe('a store at what it may hold on the server', () => {
+  test.use({ workerVars: { STORE_MAX_FILES: '1' } })
+
+  test('the page says why a new file is not uploaded, offers a retry, and keeps the file here', async ({ openDevice, storeId, worker }) => {
+    const a = await openDevice('A')
+    const first = randomFile('the first.bin', 1_000)
+    await addFiles(a.page, [first])
+    await expectFileState(fileItem(a.page, first.name), { local: 'present', remote: 'uploaded' })
+
+    const second = randomFile('one too many.bin', 1_000)
+    await addFiles(a.page, [second])
+    const item = fileItem(a.page, second.name)
+    // Refused for good (413): not retried behind the user's back, said in words, and still here.
+    await expectFileState(item, { local: 'present', remote: 'failed' })
+    await expect(item.getByTestId('file-status')).toContainText('Upload failed')
+    await expect(item.getByTestId('file-status')).toContainText('STORE_MAX_FILES')
+    await expect(item.getByTestId('retry-file')).toBeVisible()
+    expect((await fetchInPage(a.page, fileUrl(storeId, second))).body.equals(second.buffer)).toBe(true)
+    const refusals = () => worker.output().split('\n').filter((line) => line.includes('"method":"PUT"') && line.includes('"status":413')).length
+    expect(refusals()).toBe(1)
+  })
+})
+
 test('the built page carries no secret, and the service worker no token in its URL', async ({ openDevice }) => {
   const dist = join(import.meta.dirname, '..', '..', 'dist')
   const files = (await readdir(dist, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile())
