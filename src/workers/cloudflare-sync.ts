@@ -151,17 +151,24 @@ export class SyncBackendDO extends makeDurableObject({
    * Object's own SQLite beside LiveStore's: one row, changed by each count.
    */
   fileUsage(): { bytes: number; files: number } {
-    this.#sql.exec('CREATE TABLE IF NOT EXISTS file_usage (id INTEGER PRIMARY KEY, bytes INTEGER NOT NULL, files INTEGER NOT NULL)')
+    this.#usageTable()
     return this.#sql.exec<{ bytes: number; files: number }>('SELECT bytes, files FROM file_usage WHERE id = 0').toArray()[0] ?? { bytes: 0, files: 0 }
   }
 
   countFiles(bytes: number, files: number): void {
-    this.#sql.exec('CREATE TABLE IF NOT EXISTS file_usage (id INTEGER PRIMARY KEY, bytes INTEGER NOT NULL, files INTEGER NOT NULL)')
+    this.#usageTable()
     this.#sql.exec(
       'INSERT INTO file_usage (id, bytes, files) VALUES (0, max(0, ?1), max(0, ?2)) ON CONFLICT(id) DO UPDATE SET bytes = max(0, bytes + ?1), files = max(0, files + ?2)',
       bytes,
       files,
     )
+  }
+
+  #hasUsageTable = false
+  #usageTable(): void {
+    if (this.#hasUsageTable) return
+    this.#sql.exec('CREATE TABLE IF NOT EXISTS file_usage (id INTEGER PRIMARY KEY, bytes INTEGER NOT NULL, files INTEGER NOT NULL)')
+    this.#hasUsageTable = true
   }
 
   /**

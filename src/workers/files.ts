@@ -14,7 +14,7 @@
  */
 import { authenticate, type AuthEnv } from './auth.ts'
 import { parseFileRoute, storedFile, type FileKey, type FileRoute } from './file-routes.ts'
-import { errorResponse, json, methodNotAllowed } from './http.ts'
+import { discardBody, errorResponse, json, methodNotAllowed } from './http.ts'
 import { answerRead, httpDate } from './http-range.ts'
 import { declaredBodySize, rateLimited, type LimitsEnv } from './limits.ts'
 import { countContent, type StoreQuota } from './quota.ts'
@@ -148,7 +148,7 @@ const putFile = async (request: Request, { env, storage, quota }: FileApi, file:
   if (size instanceof Response) return size
   const contentType = request.headers.get('Content-Type') || OCTET_STREAM
   if (!isMediaType(contentType)) {
-    await request.body?.cancel()
+    await discardBody(request)
     return errorResponse(400, `Content-Type must be a media type (type/subtype, optional parameters) of at most ${maxMediaTypeLength} characters`)
   }
 
@@ -162,7 +162,7 @@ const putFile = async (request: Request, { env, storage, quota }: FileApi, file:
 
   const overQuota = await quota?.admits(file.storeId, size)
   if (overQuota !== undefined) {
-    await request.body?.cancel()
+    await discardBody(request)
     return errorResponse(413, overQuota)
   }
   try {

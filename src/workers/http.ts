@@ -29,3 +29,13 @@ export const readJson = async (request: Request, maxBytes: number): Promise<{ va
     return errorResponse(400, 'body must be JSON')
   }
 }
+
+/**
+ * Reads a refused request's body to its end without keeping it (bodies are at most
+ * MAX_UPLOAD_BYTES), for a refusal the client must read to stop trying: one still sending gets
+ * the answer rather than a broken connection, which `wrangler dev`'s proxy turns into a 500 that
+ * a client would retry. Where a retry is what should happen anyway (rate limits), cancelling the
+ * body is cheaper.
+ */
+export const discardBody = (request: Request): Promise<void> =>
+  request.body?.pipeTo(new WritableStream()).catch(() => {}) ?? Promise.resolve()

@@ -29,27 +29,27 @@ export type LimitsEnv = {
 const DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
 const DEFAULT_MAX_FILE_BYTES = 10 * 1024 ** 3
 
-const bytesVar = (value: string | undefined, fallback: number): number =>
+const numberVar = (value: string | undefined, fallback: number): number =>
   value !== undefined && /^\d{1,16}$/.test(value) && Number.isSafeInteger(Number(value)) ? Number(value) : fallback
 
-export const maxRequestBytes = (env: LimitsEnv): number => bytesVar(env.MAX_UPLOAD_BYTES, DEFAULT_MAX_REQUEST_BYTES)
+export const maxRequestBytes = (env: LimitsEnv): number => numberVar(env.MAX_UPLOAD_BYTES, DEFAULT_MAX_REQUEST_BYTES)
 
-export const maxFileBytes = (env: LimitsEnv): number => bytesVar(env.MAX_FILE_BYTES, DEFAULT_MAX_FILE_BYTES)
+export const maxFileBytes = (env: LimitsEnv): number => numberVar(env.MAX_FILE_BYTES, DEFAULT_MAX_FILE_BYTES)
 
 /**
  * Objects one invocation of the sweep, or one eviction call, removes at most (1,000 by default):
  * well within a Worker invocation's subrequests and time; the next carries on.
  */
-export const maintenanceBatch = (env: LimitsEnv): number => Math.max(1, bytesVar(env.MAINTENANCE_BATCH, 1000))
+export const maintenanceBatch = (env: LimitsEnv): number => Math.max(1, numberVar(env.MAINTENANCE_BATCH, 1000))
 
 /** What one store may hold on the server; `Infinity` where no limit is set. */
 export const storeLimits = (env: LimitsEnv): { maxBytes: number; maxFiles: number } => ({
-  maxBytes: bytesVar(env.STORE_MAX_BYTES, 0) || Infinity,
-  maxFiles: bytesVar(env.STORE_MAX_FILES, 0) || Infinity,
+  maxBytes: numberVar(env.STORE_MAX_BYTES, 0) || Infinity,
+  maxFiles: numberVar(env.STORE_MAX_FILES, 0) || Infinity,
 })
 
 /** Uploads in parts one store may have in progress at once (100 by default): each holds parts in R2 until it ends. */
-export const maxUploadsInFlight = (env: LimitsEnv): number => Math.max(1, bytesVar(env.MAX_UPLOADS_IN_FLIGHT, 100))
+export const maxUploadsInFlight = (env: LimitsEnv): number => Math.max(1, numberVar(env.MAX_UPLOADS_IN_FLIGHT, 100))
 
 /**
  * The body's size from its `Content-Length`, or the 411/413 to answer instead.

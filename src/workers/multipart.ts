@@ -18,7 +18,7 @@
  */
 import { storedFile, MAX_PART_NUMBER, type FileKey } from './file-routes.ts'
 import type { FileApi } from './files.ts'
-import { errorResponse, json, readJson } from './http.ts'
+import { discardBody, errorResponse, json, readJson } from './http.ts'
 import { declaredBodySize, maxFileBytes, maxRequestBytes, maxUploadsInFlight } from './limits.ts'
 import { isMediaType, maxMediaTypeLength, OCTET_STREAM } from './media-type.ts'
 import { clearPendingDeletion } from './pending-deletion.ts'
@@ -42,7 +42,7 @@ const MAX_HASHED_PART_BYTES = 32 * 1024 * 1024
  * then reads the object back). Parallel parts, from many devices or one, cannot exhaust the
  * isolate's memory and fail everyone's requests on it.
  */
-export const HASHING_BUDGET_BYTES = 48 * 1024 * 1024
+const HASHING_BUDGET_BYTES = 48 * 1024 * 1024
 let heldForHashing = 0
 // Kept on the upload, and so on the object it completes into.
 const DECLARED_SIZE = 'declaredSize'
@@ -271,13 +271,6 @@ const verify = async (storage: FileApi['storage'], file: FileKey, object: Stored
   }
   return undefined
 }
-
-/**
- * Reads a refused part's body to its end (at most MAX_UPLOAD_BYTES) without keeping it: a client
- * still sending gets the answer rather than a broken connection (which `wrangler dev`'s proxy
- * turns into a 500 that a client would retry).
- */
-const discardBody = (request: Request): Promise<void> => request.body?.pipeTo(new WritableStream()).catch(() => {}) ?? Promise.resolve()
 
 const unknownUpload = (file: FileKey): Response =>
   errorResponse(404, `no upload in progress with this uploadId for ${file.key} (aborted, completed or expired): start a new one`)

@@ -51,8 +51,8 @@ test.describe('a store at what it may hold on the server', () => {
     await expect(item.getByTestId('file-status')).toContainText('STORE_MAX_FILES')
     await expect(item.getByTestId('retry-file')).toBeVisible()
     expect((await fetchInPage(a.page, fileUrl(storeId, second))).body.equals(second.buffer)).toBe(true)
-    const refusals = () => worker.output().split('\n').filter((line) => line.includes('"method":"PUT"') && line.includes('"status":413')).length
-    expect(refusals()).toBe(1)
+    const refusals = fileRequests(worker.output()).filter((request) => request.method === 'PUT' && request.status === 413)
+    expect(refusals).toHaveLength(1)
   })
 })
 

@@ -25,6 +25,7 @@ describe('error answers', () => {
     const storeId = newStoreId()
     const token = await fetchToken(worker.url, storeId)
     const file = randomFile(8)
+    const sync = new URL(syncUrlOf(worker.url, `x${probe}`, { authToken: 'nope' }, 'http:'))
     const answers = [
       await rawRequest(worker.url, { path: `/api/${encodeURIComponent(probe)}` }),
       await rawRequest(worker.url, { path: `/api/files/${encodeURIComponent(probe)}/x` }),
@@ -32,7 +33,7 @@ describe('error answers', () => {
       await rawRequest(worker.url, { path: `/api/files/${storeId}/${file.sha256}`, headers: bearer(token) }),
       await rawRequest(worker.url, { method: 'PATCH', path: `/api/files/${storeId}/${file.sha256}`, headers: bearer(token) }),
       await rawRequest(worker.url, { path: `/api/files/${storeId}/${file.sha256}`, headers: { Origin: `https://evil.example/${probe}` } }),
-      await rawRequest(worker.url, { path: new URL(syncUrlOf(worker.url, `x${probe}`, { authToken: 'nope' }, 'http:')).pathname + new URL(syncUrlOf(worker.url, `x${probe}`, { authToken: 'nope' }, 'http:')).search }),
+      await rawRequest(worker.url, { path: sync.pathname + sync.search }),
     ]
     for (const answer of answers) {
       expect(answer.status, answer.body).toBeGreaterThanOrEqual(400)

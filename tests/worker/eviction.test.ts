@@ -122,34 +122,3 @@ describe('eviction of more objects than one call removes', () => {
     for (const file of files) expect(await store.status(file.sha256)).toBe(404)
   })
 })
-
-describe('uploads in parts in flight', () => {
-  const MAX = 2
-  let small: RunningWorker
-  beforeAll(async () => {
-    small = await startWorker({ vars: { MAX_UPLOADS_IN_FLIGHT: String(MAX) } })
-  }, 60_000)
-  afterAll(async () => {
-    await small?.close()
-  })
-
-  it('are at most MAX_UPLOADS_IN_FLIGHT a store: one more is 429 with Retry-After until one ends; another store has its own', async () => {
-    const store = await newStoreClient(small.url)
-    const files = [randomFile(10), randomFile(11), randomFile(12)]
-    const clients = files.map((file) => multipartClient(store.fileUrl(file.sha256), store.token))
-    const ids: string[] = []
-    for (const client of clients.slice(0, MAX)) {
-      const created = await client.create({ size: 6 * 1024 * 1024 })
-      expect(created.status).toBe(201)
-      ids.push(((await created.json()) as { uploadId: string }).uploadId)
-    }
-    const refused = await clients[MAX]!.create({ size: 6 * 1024 * 1024 })
-    expect(refused.status).toBe(429)
-    expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThan(0)
-    const other = await newStoreClient(small.url)
-    expect((await multipartClient(other.fileUrl(files[2]!.sha256), other.token).create({ size: 6 * 1024 * 1024 })).status).toBe(201)
-    // One ends (aborted): there is room again.
-    expect((await clients[0]!.abort(ids[0]!)).status).toBe(204)
-    expect((await clients[MAX]!.create({ size: 6 * 1024 * 1024 })).status).toBe(201)
-  })
-})
