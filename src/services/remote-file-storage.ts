@@ -212,8 +212,8 @@ export const createRemoteFileStorage = (options: RemoteFileStorageOptions): Remo
     },
 
     async completeUpload(hash, uploadId, parts, { size, signal }) {
-      // The server may read the whole content back to check its SHA-256 (when the parts came out
-      // of order): give it time for that.
+      // The server writes the joined parts once more, under their key, checked against the
+      // SHA-256 (and reads them through it first beyond 4.995 GiB): give it time for that.
       const response = await request(urlOf(hash, 'uploads', uploadId), { ...jsonBody('POST', { parts }), timeoutMs: timeFor(size) }, signal)
       if (!response.ok) throw await errorFrom(response, 'The server could not join the parts')
       const result = (await response.json()) as { created?: boolean }

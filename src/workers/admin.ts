@@ -13,11 +13,13 @@
  */
 import { bearerToken, isValidStoreId } from './auth.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
-import { RECORDS_PREFIX } from './multipart.ts'
+import { RECORDS_PREFIX, STAGING_PREFIX } from './multipart.ts'
 import { MARKS_PREFIX } from './pending-deletion.ts'
 import { countContent, type StoreQuota } from './quota.ts'
 import type { FileStorage } from './storage/types.ts'
-import { CHAINS_PREFIX } from './upload-hash.ts'
+
+/** Where versions before staged uploads kept the running hash of each upload in parts. */
+const LEGACY_CHAINS_PREFIX = '.upload-hashes/'
 
 export type AdminEnv = {
   /** Enables the admin API; without it every admin call is 404. */
@@ -93,7 +95,8 @@ export const handleAdminRequest = async (
   // says to call again, which carries on with what is left.
   let budget = batch
   const removals: Removal[] = []
-  for (const prefix of [`${storeId}/`, `${MARKS_PREFIX}${storeId}/`, `${CHAINS_PREFIX}${storeId}/`, `${RECORDS_PREFIX}${storeId}/`]) {
+  const bookkeeping = [MARKS_PREFIX, STAGING_PREFIX, RECORDS_PREFIX, LEGACY_CHAINS_PREFIX].map((prefix) => `${prefix}${storeId}/`)
+  for (const prefix of [`${storeId}/`, ...bookkeeping]) {
     const removal = budget > 0 ? await removeUnder(storage, prefix, budget) : { objects: 0, bytes: 0, failed: 0, done: false }
     budget -= removal.objects + removal.failed
     removals.push(removal)

@@ -5,7 +5,7 @@
  *   GET  /api/health                 liveness, the delete grace period and the size limits, no token
  *   GET  /api/auth/:storeId          a token for the store, if ./authorize.ts says so
  *   *    /api/files/:storeId/:sha256 file bytes (./files), and /uploads below it: multipart uploads
- *   GET  /api/sync-head/:storeId     the store's last event number on the server (LiveStore's head)
+ *   GET  /api/sync-head/:storeId     the store's last event number on the server (LiveStore's head); 404 before any
  *   POST /api/admin/stores/:storeId/evict   remove the store's bytes (ADMIN_SECRET; ./admin)
  *   WS   /api/sync?storeId&payload&transport=ws   LiveStore sync
  *
@@ -36,7 +36,7 @@ import { authorize as appAuthorize, type DevelopmentAuthEnv } from './authorize.
 import { type CorsEnv, withCors } from './cors.ts'
 import { handleFileRequest, storageOf, type FilesEnv } from './files.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
-import { maintenanceBatch, maxFileBytes, maxRequestBytes, storeLimits } from './limits.ts'
+import { maintenanceBatch, maxFileBytes, maxRequestBytes, rateLimited, storeLimits } from './limits.ts'
 import { deleteGraceMs, sweepFromLastPosition } from './pending-deletion.ts'
 import { countContent, type StoreQuota } from './quota.ts'
 
@@ -173,24 +173,25 @@ export class SyncBackendDO extends makeDurableObject({
 
   /**
    * The number of the store's last event, as LiveStore 0.4's sync backend keeps it (its context
-   * table, one row per store, written on every accepted push); 0 before the first push. A device
-   * whose leader stays behind it while connected has lost its live pull (see pull-stall.ts).
+   * table, one row per store, written on every accepted push); null before the first push. A
+   * device whose leader stays behind it while connected has lost its live pull (see
+   * pull-stall.ts). Only reads: asking writes nothing into the Durable Object's storage.
    */
-  syncHead(storeId: string): number {
+  syncHead(storeId: string): number | null {
     try {
       const row = this.#sql
         .exec<{ currentHead: number }>(`SELECT currentHead FROM "context_${PERSISTENCE_FORMAT_VERSION}" WHERE storeId = ?`, storeId)
         .toArray()[0]
-      return row?.currentHead ?? 0
+      return row?.currentHead ?? null
     } catch (error) {
       // No table yet: nothing was ever synced in this Durable Object.
-      if (String(error).includes('no such table')) return 0
+      if (String(error).includes('no such table')) return null
       throw error
     }
   }
 }
 
-type SyncHeadStub = { syncHead(storeId: string): Promise<number> }
+type SyncHeadStub = { syncHead(storeId: string): Promise<number | null> }
 type UsageStub = { fileUsage(): Promise<{ bytes: number; files: number }>; countFiles(bytes: number, files: number): Promise<void> }
 
 /** The store's quota (STORE_MAX_BYTES, STORE_MAX_FILES), counted in its Durable Object; none when neither is set. */
@@ -271,15 +272,22 @@ const route = async (request: Request, env: Env, ctx: ExecutionContext, authoriz
   return errorResponse(404, 'no such route')
 }
 
-/** `GET /api/sync-head/:storeId` with the store's token: `{ head }`. */
+/**
+ * `GET /api/sync-head/:storeId` with the store's token: `{ head }`; 404 for a store nothing was
+ * ever pushed to. Counted with the file API's requests of the user and store (FILE_API_LIMITER).
+ */
 const handleSyncHeadRequest = async (request: Request, env: Env, storeId: string): Promise<Response> => {
   if (request.method !== 'GET') return methodNotAllowed(['GET'])
   if (!isValidStoreId(storeId)) return errorResponse(400, 'expected /api/sync-head/<storeId>')
   const identity = await authenticate(request, env, storeId)
   if (identity instanceof Response) return identity
+  const limited = await rateLimited(env, storeId, identity.userId)
+  if (limited !== undefined) return limited
   // The same Durable Object LiveStore's handleSyncRequest picks for the store.
   const stub = env.SYNC_BACKEND_DO.get(env.SYNC_BACKEND_DO.idFromName(storeId)) as unknown as SyncHeadStub
-  return json({ head: await stub.syncHead(storeId) }, 200, { 'Cache-Control': 'no-store' })
+  const head = await stub.syncHead(storeId)
+  if (head === null) return errorResponse(404, 'no events of this store on the server yet', { 'Cache-Control': 'no-store' })
+  return json({ head }, 200, { 'Cache-Control': 'no-store' })
 }
 
 /**

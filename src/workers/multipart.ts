@@ -7,14 +7,22 @@
  *   POST   …/uploads/:uploadId                  { parts }          → 201 { key, size, created: true, verified }
  *   DELETE …/uploads/:uploadId                                     → 204
  *
- * Storage checks a SHA-256 only on a single put (R2 and S3 alike), never over a multipart upload: so
- * the Worker hashes the parts as they arrive, one after the other
- * (./upload-hash), and completing compares that SHA-256 with the key's. When the
- * parts did not come in order, completing reads the stored object once through
- * SHA-256 instead. Either way, an object that is not the content its key names
- * is deleted. Unfinished uploads are aborted by R2 after 7 days (their hash
- * state under `.upload-hashes/` stays until a lifecycle rule removes it: see
- * the README).
+ * Nothing unverified is ever readable under a content key. Storage checks a SHA-256 only on a
+ * single put, never over a multipart upload; so an upload in parts goes to a staging key of its
+ * own (`.staging/<store>/<sha256>/<nonce>`), which no reader asks for, and completing joins it
+ * there, then publishes it:
+ * - up to what one put takes (R2: 4.995 GiB), by one put of the staged bytes under the content
+ *   key with their SHA-256, so that the storage itself refuses bytes that are not what the key
+ *   names, as it does for a single PUT (`verified: "by-storage"`);
+ * - larger, by reading the staged object once through SHA-256 and, if it matches, copying it in
+ *   parts into an upload at the content key, which becomes readable only when that completes
+ *   (`verified: "read-back"`).
+ * A complete with the wrong bytes leaves nothing under the key; racing completes each publish
+ * from their own staged copy, so none can remove or replace a verified copy with other bytes.
+ * The staged object goes once published or refused; one left by a failure is published by the
+ * complete sent again. Unfinished uploads are aborted by R2 after 7 days (their record under
+ * `.upload-records/`, and a staged object a crash left, stay until a lifecycle rule removes
+ * them: see docs/security.md).
  */
 import { storedFile, MAX_PART_NUMBER, type FileKey } from './file-routes.ts'
 import type { FileApi } from './files.ts'
@@ -24,57 +32,51 @@ import { isMediaType, maxMediaTypeLength, OCTET_STREAM } from './media-type.ts'
 import { clearPendingDeletion } from './pending-deletion.ts'
 import { countContent } from './quota.ts'
 import { storedBytes } from './stored-bytes.ts'
-import { isStorageError, type StoredObject, type UploadedPart } from './storage/types.ts'
-import { digestHex, digestSink } from './stream-digest.ts'
-import { breakChain, chainedDigest, chainKey, dropChain, hashPart, startChain } from './upload-hash.ts'
+import { isStorageError, type FileStorage, type StoredObject, type UploadedPart } from './storage/types.ts'
+import { DIGEST_YIELD_BYTES, digestHex, digestSink } from './stream-digest.ts'
 
 // 10,000 parts with their etags fit well below this.
 const MAX_JSON_BYTES = 4 * 1024 * 1024
-/**
- * Parts up to this size are hashed as they arrive (./upload-hash), which holds one part in the
- * Worker's memory (128 MB in all); larger ones stream to R2 unread, and completing reads the
- * object back instead. The page sends 16 MiB parts.
- */
-const MAX_HASHED_PART_BYTES = 32 * 1024 * 1024
-/**
- * At most this many bytes of parts are held whole at once in one isolate, across all its
- * requests: a part that would go over it streams to R2 unread, as a larger one does (completing
- * then reads the object back). Parallel parts, from many devices or one, cannot exhaust the
- * isolate's memory and fail everyone's requests on it.
- */
-const HASHING_BUDGET_BYTES = 48 * 1024 * 1024
-let heldForHashing = 0
-// Kept on the upload, and so on the object it completes into.
-const DECLARED_SIZE = 'declaredSize'
 /** R2 joins no part smaller than this but the last. */
 const MIN_PART_BYTES = 5 * 1024 * 1024
 /** R2 aborts an upload left this long; its record here counts as in flight until then. */
 const UPLOAD_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000
+/** The parts a staged object larger than one put is copied in (R2 takes parts up to 5 GiB). */
+const MAX_COPY_PART_BYTES = 1024 * 1024 * 1024
+
+/** Where uploads in parts are joined before they are verified: apart from the files, never listed with them. */
+export const STAGING_PREFIX = '.staging/'
 
 /**
  * What the Worker keeps of each upload it started, beside it (`.upload-records/<store>/<sha256>/<uploadId>`):
- * the size declared, and the part size when the client declared one. Parts are checked against it
- * as they arrive (no part beyond the declared size is stored), and the records of a store count
- * its uploads in flight. R2 keeps no such thing it would show before the complete.
+ * the size declared, the part size when the client declared one, and the staging key the upload
+ * joins into. Parts are checked against it as they arrive (no part beyond the declared size is
+ * stored), and the records of a store count its uploads in flight. R2 keeps no such thing it
+ * would show before the complete.
  */
 export const RECORDS_PREFIX = '.upload-records/'
 const recordKey = (fileKey: string, uploadId: string): string => `${RECORDS_PREFIX}${fileKey}/${uploadId}`
 interface UploadRecord {
   size: number
   partSize?: number
+  /** Absent from records written before uploads were staged: such an upload is started again. */
+  staging?: string
 }
 
-const readRecord = async (storage: FileApi['storage'], key: string): Promise<UploadRecord | undefined> => {
+const readRecord = async (storage: FileStorage, key: string): Promise<UploadRecord | undefined> => {
   const object = await storage.get(key)
   if (object === null) return undefined
   try {
-    const { size, partSize } = JSON.parse(await new Response(object.body).text()) as Partial<UploadRecord>
+    const { size, partSize, staging } = JSON.parse(await new Response(object.body).text()) as Partial<UploadRecord>
     if (typeof size !== 'number') return undefined
-    return { size, ...(typeof partSize === 'number' ? { partSize } : {}) }
+    return { size, ...(typeof partSize === 'number' ? { partSize } : {}), ...(typeof staging === 'string' ? { staging } : {}) }
   } catch {
     return undefined
   }
 }
+
+/** Forgets a small bookkeeping object; one that cannot be removed now is a few bytes left over. */
+const forget = (storage: FileStorage, key: string): Promise<void> => storage.delete(key).catch(() => {})
 
 /**
  * Why part `partNumber` of `size` bytes cannot belong to this upload, or undefined. With a declared
@@ -120,18 +122,15 @@ export const createUpload = async (request: Request, { env, storage, quota }: Fi
       'Retry-After': '60',
     })
   }
-  const upload = await storage.createMultipartUpload(file.key, {
-    contentType: declared.mimeType,
-    customMetadata: { [DECLARED_SIZE]: String(declared.size) },
-  })
-  const record: UploadRecord = { size: declared.size, ...(declared.partSize === undefined ? {} : { partSize: declared.partSize }) }
+  const staging = `${STAGING_PREFIX}${file.key}/${crypto.randomUUID()}`
+  const upload = await storage.createMultipartUpload(staging, { contentType: declared.mimeType, customMetadata: {} })
+  const record: UploadRecord = { size: declared.size, ...(declared.partSize === undefined ? {} : { partSize: declared.partSize }), staging }
   await storage.put(recordKey(file.key, upload.uploadId), JSON.stringify(record))
-  await startChain(storage, chainKey(file.key, upload.uploadId))
   return json({ uploadId: upload.uploadId }, 201)
 }
 
 /** The store's uploads in parts started within R2's lifetime of one and not ended, up to `atMost`. */
-const uploadsInFlight = async (storage: FileApi['storage'], storeId: string, atMost: number): Promise<number> => {
+const uploadsInFlight = async (storage: FileStorage, storeId: string, atMost: number): Promise<number> => {
   const since = Date.now() - UPLOAD_LIFETIME_MS
   let count = 0
   let cursor: string | undefined
@@ -141,6 +140,22 @@ const uploadsInFlight = async (storage: FileApi['storage'], storeId: string, atM
     cursor = page.cursor
   } while (cursor !== undefined && count < atMost)
   return count
+}
+
+/**
+ * The upload's record, or the 404 that ends it: unknown, ended, or started before uploads were
+ * staged (it joins under the content key: it is aborted, and the client starts a new one).
+ */
+const uploadOf = async (storage: FileStorage, file: FileKey, uploadId: string): Promise<(UploadRecord & { staging: string }) | Response> => {
+  const key = recordKey(file.key, uploadId)
+  const record = await readRecord(storage, key)
+  if (record === undefined) return unknownUpload(file)
+  if (record.staging === undefined) {
+    await storage.abortMultipartUpload(file.key, uploadId)
+    await forget(storage, key)
+    return unknownUpload(file)
+  }
+  return { ...record, staging: record.staging }
 }
 
 export const uploadPart = async (
@@ -153,46 +168,18 @@ export const uploadPart = async (
   const size = declaredBodySize(request, env, `part ${partNumber}`)
   if (size instanceof Response) return size
   // No part beyond what the upload declared is stored, whatever R2 would take.
-  const record = await readRecord(storage, recordKey(file.key, uploadId))
-  if (record === undefined) {
-    await discardBody(request)
-    return unknownUpload(file)
-  }
-  const refused = partRefusal(record, partNumber, size)
+  const upload = await uploadOf(storage, file, uploadId)
+  const refused = upload instanceof Response ? upload : partRefusal(upload, partNumber, size)
   if (refused !== undefined) {
     await discardBody(request)
-    return errorResponse(400, refused)
+    return typeof refused === 'string' ? errorResponse(400, refused) : refused
   }
-  // Taken before any wait, so that parts arriving together count each other.
-  const holdWhole = size <= MAX_HASHED_PART_BYTES && heldForHashing + size <= HASHING_BUDGET_BYTES
-  if (holdWhole) heldForHashing += size
   try {
-    const chain = chainKey(file.key, uploadId)
-    // A part that is not hashed must not leave a chain that claims other bytes for its place:
-    // the chain goes first (and if that fails too, so does this request, before storing anything).
-    const hashing = holdWhole
-      ? await hashPart(storage, chain, partNumber).catch(() => breakChain(storage, chain))
-      : await breakChain(storage, chain)
-    if (hashing === undefined) {
-      // Streamed into R2 as it arrives; its Content-Length gives R2 the size it needs.
-      const part = await storage.uploadPart(file.key, uploadId, partNumber, request.body ?? new Uint8Array())
-      return json({ partNumber: part.partNumber, etag: part.etag })
-    }
-    // Read whole, hashed, then stored: the part passes through JavaScript once, in one piece.
-    // Read chunk by chunk instead (into a buffer kept between parts, or through a hashing
-    // stream), workerd grew by 330 to 345 MiB over 1 GiB of parts, against 238 MiB this way
-    // and 132 MiB for parts not hashed at all (scripts/worker-memory.ts).
-    const bytes = new Uint8Array(await request.arrayBuffer())
-    if (bytes.byteLength !== size) return errorResponse(400, `part ${partNumber} has ${bytes.byteLength} bytes, not its Content-Length of ${size}`)
-    hashing.update(bytes)
-    const part = await storage.uploadPart(file.key, uploadId, partNumber, bytes)
-    // Not moved (R2 failing): the chain stays before this part, which it then does not claim.
-    await hashing.stored(part.etag).catch(() => {})
+    // Streamed into storage as it arrives, never held whole; its Content-Length gives R2 the size.
+    const part = await storage.uploadPart((upload as { staging: string }).staging, uploadId, partNumber, request.body ?? new Uint8Array())
     return json({ partNumber: part.partNumber, etag: part.etag })
   } catch (error) {
     return refusal(error, file)
-  } finally {
-    if (holdWhole) heldForHashing -= size
   }
 }
 
@@ -201,75 +188,111 @@ export const completeUpload = async (request: Request, { storage, quota }: FileA
   if (body instanceof Response) return body
   const parts = parseParts(body.value)
   if (typeof parts === 'string') return errorResponse(400, parts)
-  const chain = chainKey(file.key, uploadId)
+  const record = recordKey(file.key, uploadId)
 
-  // Another device finished the same content first: this upload is not needed.
+  // Another device finished the same content first (or this complete, its answer lost): this
+  // upload is not needed.
   const existing = await storage.head(file.key)
   if (existing !== null) {
-    await storage.abortMultipartUpload(file.key, uploadId)
-    await dropChain(storage, chain)
-    await dropChain(storage, recordKey(file.key, uploadId))
+    const staging = (await readRecord(storage, record))?.staging
+    if (staging !== undefined) {
+      await storage.abortMultipartUpload(staging, uploadId)
+      await forget(storage, staging)
+    }
+    await forget(storage, record)
     await clearPendingDeletion(storage, file)
     return storedFile(file, existing.size, false)
   }
+  const upload = await uploadOf(storage, file, uploadId)
+  if (upload instanceof Response) return upload
 
-  let object: StoredObject
+  let staged: StoredObject
   try {
-    object = await storage.completeMultipartUpload(file.key, uploadId, parts)
+    staged = await storage.completeMultipartUpload(upload.staging, uploadId, parts)
   } catch (error) {
-    // Local R2 answers an id it never issued with its own internal error, where R2 says there is
-    // no such upload. An upload this API started has its hash chain until it ends: without one,
-    // the upload is unknown (404, which a client does not retry), not a failure of the server.
-    if (!isStorageError(error) && (await storage.head(chain)) === null) return unknownUpload(file)
-    return refusal(error, file)
+    // Joined already by a complete whose publishing failed: publish what it staged.
+    const joined = isStorageError(error, 'no-such-upload') ? await storage.head(upload.staging) : null
+    if (joined === null) return refusal(error, file)
+    staged = joined
   }
-  // Until verified, the key holds bytes that may not be what it names (readers check the
-  // hash of what they download): they go on a mismatch, and on any error while checking.
-  let verified = false
+  // Only a verdict on the bytes ends the upload; a failure of the storage meanwhile (500) leaves
+  // the staged object and the record for the complete sent again.
+  let ended = false
   try {
-    // Read once the upload is complete: no part can change after that.
-    // A chain that cannot be read only means reading the object back.
-    const hashedParts = await chainedDigest(storage, chain, parts, object.size).catch(() => undefined)
-    const mismatch = await verify(storage, file, object, hashedParts)
-    if (mismatch !== undefined) return errorResponse(400, `${mismatch}; nothing was stored`)
-    verified = true
-    await countContent(quota, file.storeId, object.size, 1)
-    // How: from the parts as they arrived, or by reading the object back (they came out of order).
-    return storedFile(file, object.size, true, { verified: hashedParts === file.sha256 ? 'as-received' : 'read-back' })
+    if (staged.size !== upload.size) {
+      ended = true
+      return errorResponse(400, `file of ${staged.size} bytes does not match its declared size of ${upload.size} bytes; nothing was stored`)
+    }
+    const published = await publish(storage, staged, file)
+    ended = true
+    if (published === 'mismatch') return errorResponse(400, 'content does not match its SHA-256 (the last path segment); nothing was stored')
+    if (published.created) await countContent(quota, file.storeId, staged.size, 1)
+    return storedFile(file, staged.size, published.created, published.created ? { verified: published.verified } : {})
   } finally {
-    if (!verified) await storage.delete(file.key)
-    await dropChain(storage, chain)
-    await dropChain(storage, recordKey(file.key, uploadId))
+    if (ended) {
+      await forget(storage, upload.staging)
+      await forget(storage, record)
+    }
   }
-}
-
-/** Idempotent: an upload that is unknown, aborted or completed is answered 204 too. */
-export const abortUpload = async ({ storage }: FileApi, file: FileKey, uploadId: string): Promise<Response> => {
-  await storage.abortMultipartUpload(file.key, uploadId)
-  await dropChain(storage, chainKey(file.key, uploadId))
-  await dropChain(storage, recordKey(file.key, uploadId))
-  return new Response(null, { status: 204 })
 }
 
 /**
- * The size declared when the upload started, then the SHA-256 the key names:
- * the reason it does not match, or undefined. The SHA-256 is the one of the
- * parts as they arrived when that covers the whole object; otherwise (and to be
- * sure, when that one does not match) the object is read once, streamed in
- * constant memory (./stream-digest), which costs CPU time on Cloudflare (see README).
+ * Makes the staged object readable under its content key, only if it is the content the key
+ * names: by one put with its SHA-256 (the storage refuses other bytes), or, larger than one put
+ * takes, by reading it once through SHA-256 and then copying it in parts (readable only once
+ * they are joined). Nothing is written under the key when the bytes do not match.
  */
-const verify = async (storage: FileApi['storage'], file: FileKey, object: StoredObject, hashedParts: string | undefined): Promise<string | undefined> => {
-  const declaredSize = object.customMetadata[DECLARED_SIZE]
-  if (declaredSize !== String(object.size)) {
-    return `file of ${object.size} bytes does not match its declared size of ${declaredSize ?? 'unknown'} bytes`
+const publish = async (
+  storage: FileStorage,
+  staged: StoredObject,
+  file: FileKey,
+): Promise<'mismatch' | { created: false } | { created: true; verified: 'by-storage' | 'read-back' }> => {
+  // Published meanwhile by a racing upload of the same content: that copy stays as it is.
+  if ((await storage.head(file.key)) !== null) return { created: false }
+  const whole = { offset: 0, length: staged.size }
+  if (staged.size <= (storage.maxPutBytes ?? Infinity)) {
+    try {
+      await storage.put(file.key, copied(storage, staged.key, whole), { sha256: file.sha256, contentType: staged.contentType })
+      return { created: true, verified: 'by-storage' }
+    } catch (error) {
+      if (isStorageError(error, 'content-mismatch')) return 'mismatch'
+      throw error
+    }
   }
-  if (hashedParts === file.sha256) return undefined
-  // In windows (./r2-windows): local R2 would otherwise read the whole object ahead into memory.
-  const stored = storedBytes(storage, file.key, { offset: 0, length: object.size })
-  if ((await digestHex(stored, digestSink())) !== file.sha256) {
-    return 'content does not match its SHA-256 (the last path segment)'
+  // Nothing else writes the staging key once joined: the bytes hashed are the bytes copied.
+  if ((await digestHex(storedBytes(storage, staged.key, whole), digestSink())) !== file.sha256) return 'mismatch'
+  const partBytes = Math.max(MIN_PART_BYTES, Math.min(storage.maxPutBytes ?? MAX_COPY_PART_BYTES, MAX_COPY_PART_BYTES))
+  const { uploadId } = await storage.createMultipartUpload(file.key, { contentType: staged.contentType, customMetadata: {} })
+  try {
+    const parts: UploadedPart[] = []
+    for (let offset = 0, partNumber = 1; offset < staged.size; offset += partBytes, partNumber += 1) {
+      const range = { offset, length: Math.min(partBytes, staged.size - offset) }
+      parts.push(await storage.uploadPart(file.key, uploadId, partNumber, copied(storage, staged.key, range)))
+    }
+    await storage.completeMultipartUpload(file.key, uploadId, parts)
+  } catch (error) {
+    await storage.abortMultipartUpload(file.key, uploadId).catch(() => {})
+    throw error
   }
-  return undefined
+  return { created: true, verified: 'read-back' }
+}
+
+/**
+ * The bytes of `range` of a staged object, to write elsewhere in the storage: read in windows
+ * (./r2-windows; local R2 would otherwise read a joined object ahead into memory), with a turn
+ * of the event loop every few MiB, so that other requests are answered while it is copied.
+ */
+const copied = (storage: FileStorage, key: string, range: { offset: number; length: number }) =>
+  storedBytes(storage, key, range, { turnEveryBytes: DIGEST_YIELD_BYTES })
+
+/** Idempotent: an upload that is unknown, aborted or completed is answered 204 too. */
+export const abortUpload = async ({ storage }: FileApi, file: FileKey, uploadId: string): Promise<Response> => {
+  const record = recordKey(file.key, uploadId)
+  const staging = (await readRecord(storage, record))?.staging ?? file.key
+  await storage.abortMultipartUpload(staging, uploadId)
+  if (staging !== file.key) await forget(storage, staging)
+  await forget(storage, record)
+  return new Response(null, { status: 204 })
 }
 
 const unknownUpload = (file: FileKey): Response =>

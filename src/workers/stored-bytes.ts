@@ -9,9 +9,11 @@ export const storedBytes = (
   source: WindowSource,
   key: string,
   range: { offset: number; length: number; first?: ReadableStream<Uint8Array> | undefined },
+  { turnEveryBytes }: { turnEveryBytes?: number } = {},
 ): ReadableStream<Uint8Array> =>
   readInWindows(source, key, {
     ...range,
+    ...(turnEveryBytes === undefined ? {} : { turnEveryBytes }),
     // A boundary cast: workerd types its writable side as taking any ArrayBuffer or view.
     sink:
       typeof FixedLengthStream === 'function'

@@ -58,29 +58,65 @@ describe('the file API on the in-memory storage', () => {
     expect(storage.keys()).toEqual([fileKey(hash)])
   })
 
-  test('joins an upload in parts and verifies it: from the parts as they came, or by reading it back', async () => {
+  const uploadInParts = async (hash: string, parts: Uint8Array[], order = parts.map((_, index) => index)) => {
+    const size = parts.reduce((total, part) => total + part.byteLength, 0)
+    const created = await call(`/${storeId}/${hash}/uploads`, { method: 'POST', body: JSON.stringify({ size }) })
+    const { uploadId } = (await created.json()) as { uploadId: string }
+    const sent: Array<{ partNumber: number; etag: string }> = []
+    for (const index of order) {
+      const part = await call(`/${storeId}/${hash}/uploads/${encodeURIComponent(uploadId)}/parts/${index + 1}`, { method: 'PUT', body: parts[index] })
+      sent.push((await part.json()) as { partNumber: number; etag: string })
+    }
+    return call(`/${storeId}/${hash}/uploads/${encodeURIComponent(uploadId)}`, { method: 'POST', body: JSON.stringify({ parts: sent }) })
+  }
+  const inFives = (bytes: Uint8Array) => [bytes.subarray(0, 5 * MiB), bytes.subarray(5 * MiB, 10 * MiB), bytes.subarray(10 * MiB)]
+
+  test('joins an upload in parts apart from its key, and publishes it only once the storage has checked it', async () => {
     const bytes = randomBytes(12 * MiB)
     const hash = await sha256(bytes)
-    const parts = [bytes.subarray(0, 5 * MiB), bytes.subarray(5 * MiB, 10 * MiB), bytes.subarray(10 * MiB)]
-    const upload = async (order: number[]) => {
-      const created = await call(`/${storeId}/${hash}/uploads`, { method: 'POST', body: JSON.stringify({ size: bytes.byteLength }) })
-      const { uploadId } = (await created.json()) as { uploadId: string }
-      const sent: Array<{ partNumber: number; etag: string }> = []
-      for (const index of order) {
-        const part = await call(`/${storeId}/${hash}/uploads/${encodeURIComponent(uploadId)}/parts/${index + 1}`, { method: 'PUT', body: parts[index] })
-        sent.push((await part.json()) as { partNumber: number; etag: string })
-      }
-      return call(`/${storeId}/${hash}/uploads/${encodeURIComponent(uploadId)}`, { method: 'POST', body: JSON.stringify({ parts: sent }) })
-    }
-
-    const inOrder = await upload([0, 1, 2])
-    expect(inOrder.status).toBe(201)
-    expect(await inOrder.json()).toMatchObject({ size: 12 * MiB, verified: 'as-received' })
+    const joined = await uploadInParts(hash, inFives(bytes), [2, 0, 1])
+    expect(joined.status).toBe(201)
+    expect(await joined.json()).toMatchObject({ size: 12 * MiB, verified: 'by-storage' })
     expect(new Uint8Array(await (await call(`/${storeId}/${hash}`)).arrayBuffer())).toEqual(bytes)
+    // Nothing staged is left: only the file itself.
+    expect(storage.keys()).toEqual([fileKey(hash)])
 
-    await storage.delete(fileKey(hash))
-    const outOfOrder = await upload([2, 0, 1])
-    expect(await outOfOrder.json()).toMatchObject({ verified: 'read-back' })
+    const claimed = await sha256(randomBytes(12 * MiB))
+    const wrong = await uploadInParts(claimed, inFives(bytes))
+    expect(wrong.status).toBe(400)
+    expect(storage.keys()).toEqual([fileKey(hash)])
+  })
+
+  test('larger than one put takes, reads the staged upload through SHA-256 and copies it in parts', async () => {
+    storage = memoryStorage({ maxPutBytes: 6 * MiB })
+    const bytes = randomBytes(12 * MiB)
+    const hash = await sha256(bytes)
+    const joined = await uploadInParts(hash, inFives(bytes))
+    expect(await joined.json()).toMatchObject({ size: 12 * MiB, verified: 'read-back' })
+    expect(new Uint8Array(await (await call(`/${storeId}/${hash}`)).arrayBuffer())).toEqual(bytes)
+    expect(storage.keys()).toEqual([fileKey(hash)])
+
+    const claimed = await sha256(randomBytes(12 * MiB))
+    const wrong = await uploadInParts(claimed, inFives(bytes))
+    expect(wrong.status).toBe(400)
+    expect(await wrong.json()).toEqual({ error: expect.stringMatching(/does not match its SHA-256.*nothing was stored/) })
+    expect(storage.keys()).toEqual([fileKey(hash)])
+  })
+
+  test('ends an upload started before uploads were staged: 404, and the client starts a new one', async () => {
+    const bytes = randomBytes(6 * MiB)
+    const hash = await sha256(bytes)
+    // What an earlier version left: an upload joining under the content key, its record without a staging key.
+    const { uploadId } = await storage.createMultipartUpload(fileKey(hash), { contentType: 'image/png', customMetadata: {} })
+    await storage.put(`.upload-records/${fileKey(hash)}/${uploadId}`, JSON.stringify({ size: bytes.byteLength }))
+    const part = await storage.uploadPart(fileKey(hash), uploadId, 1, bytes)
+
+    const path = `/${storeId}/${hash}/uploads/${encodeURIComponent(uploadId)}`
+    const complete = await call(path, { method: 'POST', body: JSON.stringify({ parts: [part] }) })
+    expect(complete.status).toBe(404)
+    expect(await complete.json()).toEqual({ error: expect.stringContaining('start a new one') })
+    expect(storage.keys()).toEqual([])
+    await expect(storage.completeMultipartUpload(fileKey(hash), uploadId, [part])).rejects.toThrow(/no upload/)
   })
 
   test('keeps a deleted file\'s bytes until the sweep after the grace period, unless restored', async () => {

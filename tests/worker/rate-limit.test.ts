@@ -58,3 +58,17 @@ describe('the file API\'s rate', () => {
     expect(put.status).toBe(429)
   })
 })
+
+describe('the store\'s head', () => {
+  it('counts with the file API\'s requests of the user and store', async () => {
+    const storeId = newStoreId()
+    const head = (user: string) =>
+      fetch(`${worker.url}/api/sync-head/${storeId}`, { headers: bearer(signedToken({ store: storeId, user, secret: AUTH_SECRET })) })
+    const statuses: number[] = []
+    for (let request = 0; request <= LIMIT; request += 1) statuses.push((await head('carol')).status)
+    // Nothing was ever pushed to the store: each is a 404, until the limit.
+    expect(statuses).toEqual([...Array<number>(LIMIT).fill(404), 429])
+    expect((await read(storeId, 'carol')).status).toBe(429)
+    expect((await head('dave')).status).toBe(404)
+  })
+})

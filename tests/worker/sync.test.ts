@@ -128,12 +128,15 @@ describe('the store\'s head', () => {
   const head = (storeId: string, token?: string, init: RequestInit = {}) =>
     fetch(`${worker.url}/api/sync-head/${storeId}`, { ...init, headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } })
 
-  it('is 0 before any push and the last event\'s number after', async () => {
+  it('is not found before any push, and is the last event\'s number after', async () => {
     const storeId = newStoreId()
     const token = await fetchToken(worker.url, storeId)
+    // A store nothing was pushed to does not exist on the server: asking creates nothing.
     const before = await head(storeId, token)
-    expect(before.status).toBe(200)
-    expect(await before.json()).toEqual({ head: 0 })
+    expect(before.status).toBe(404)
+    expect(before.headers.get('X-Content-Type-Options')).toBe('nosniff')
+    expect(await before.json()).toEqual({ error: expect.stringContaining('no events') })
+    expect((await head(storeId, token)).status).toBe(404)
 
     const socket = await openSocket(syncUrl(storeId, { authToken: token }))
     try {
@@ -154,6 +157,6 @@ describe('the store\'s head', () => {
     expect((await head(storeId, otherToken)).status).toBe(401)
     expect((await head('no/such store', token)).status).toBe(400)
     expect((await head(storeId, token, { method: 'POST' })).status).toBe(405)
-    expect((await head(storeId, token)).status).toBe(200)
+    expect((await head(storeId, token)).status).toBe(404)
   })
 })

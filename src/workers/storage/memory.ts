@@ -36,7 +36,7 @@ const streamOf = (bytes: Uint8Array): ReadableStream<Uint8Array> =>
     },
   })
 
-export const memoryStorage = ({ minPartBytes = 5 * 1024 * 1024 }: { minPartBytes?: number } = {}): FileStorage & {
+export const memoryStorage = ({ minPartBytes = 5 * 1024 * 1024, maxPutBytes }: { minPartBytes?: number; maxPutBytes?: number } = {}): FileStorage & {
   /** Every key held, sorted: what a test checks. */
   keys(): string[]
 } => {
@@ -56,6 +56,7 @@ export const memoryStorage = ({ minPartBytes = 5 * 1024 * 1024 }: { minPartBytes
   }
 
   return {
+    ...(maxPutBytes === undefined ? {} : { maxPutBytes }),
     keys: () => [...objects.keys()].sort(),
 
     async head(key) {

@@ -4,8 +4,8 @@
  * immutable once written (a write replaces), and large objects go up in parts.
  *
  * Besides the files (`<storeId>/<sha256>`), the API keeps small bookkeeping objects of its own
- * under keys that begin with a dot (`.upload-hashes/…`, `.pending-deletion/…`), which no store
- * id can.
+ * under keys that begin with a dot (`.staging/…`, `.upload-records/…`, `.pending-deletion/…`),
+ * which no store id can.
  */
 
 export interface StoredObject {
@@ -65,6 +65,11 @@ export interface PutOptions {
 }
 
 export interface FileStorage {
+  /**
+   * The largest object one `put` takes (R2: 4.995 GiB); none when unset. The file API publishes a
+   * larger upload in parts instead (../multipart.ts).
+   */
+  readonly maxPutBytes?: number
   head(key: string): Promise<StoredObject | null>
   /** The whole object, or `range` of it; null when there is no such object. */
   get(key: string, options?: { range?: { offset: number; length: number } }): Promise<StoredObjectBody | null>
