@@ -14,7 +14,7 @@
  */
 import { authenticate, type AuthEnv } from './auth.ts'
 import { parseFileRoute, storedFile, type FileKey, type FileRoute } from './file-routes.ts'
-import { discardBody, errorResponse, json, methodNotAllowed } from './http.ts'
+import { bodyCut, discardBody, errorResponse, json, measuredBody, methodNotAllowed } from './http.ts'
 import { answerRead, httpDate } from './http-range.ts'
 import { declaredBodySize, rateLimited, type LimitsEnv } from './limits.ts'
 import { countContent, type StoreQuota } from './quota.ts'
@@ -165,9 +165,10 @@ const putFile = async (request: Request, { env, storage, quota }: FileApi, file:
     await discardBody(request)
     return errorResponse(413, overQuota)
   }
+  const { body, cut } = measuredBody(request, size)
   try {
     // The body streams straight into storage (its Content-Length gives R2 the size it needs).
-    const stored = await storage.put(file.key, request.body ?? new Uint8Array(), {
+    const stored = await storage.put(file.key, body, {
       sha256: file.sha256,
       contentType,
     })
@@ -177,6 +178,7 @@ const putFile = async (request: Request, { env, storage, quota }: FileApi, file:
     if (isStorageError(error, 'content-mismatch')) {
       return errorResponse(400, 'content does not match its SHA-256 (the last path segment); nothing was stored')
     }
+    if (cut()) return bodyCut(size)
     throw error
   }
 }

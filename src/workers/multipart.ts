@@ -26,7 +26,7 @@
  */
 import { storedFile, MAX_PART_NUMBER, type FileKey } from './file-routes.ts'
 import type { FileApi } from './files.ts'
-import { discardBody, errorResponse, json, readJson } from './http.ts'
+import { bodyCut, discardBody, errorResponse, json, measuredBody, readJson } from './http.ts'
 import { declaredBodySize, maxFileBytes, maxRequestBytes, maxUploadsInFlight } from './limits.ts'
 import { isMediaType, maxMediaTypeLength, OCTET_STREAM } from './media-type.ts'
 import { clearPendingDeletion } from './pending-deletion.ts'
@@ -174,11 +174,13 @@ export const uploadPart = async (
     await discardBody(request)
     return typeof refused === 'string' ? errorResponse(400, refused) : refused
   }
+  const { body, cut } = measuredBody(request, size)
   try {
     // Streamed into storage as it arrives, never held whole; its Content-Length gives R2 the size.
-    const part = await storage.uploadPart((upload as { staging: string }).staging, uploadId, partNumber, request.body ?? new Uint8Array())
+    const part = await storage.uploadPart((upload as { staging: string }).staging, uploadId, partNumber, body)
     return json({ partNumber: part.partNumber, etag: part.etag })
   } catch (error) {
+    if (!isStorageError(error) && cut()) return bodyCut(size)
     return refusal(error, file)
   }
 }

@@ -56,6 +56,25 @@ test.describe('a store at what it may hold on the server', () => {
   })
 })
 
+test.describe('a user over the file API\'s rate', () => {
+  test.use({ workerRateLimit: 2 })
+
+  test('the page says so on the file, waits as long as the server asks, then uploads it by itself', async ({ openDevice, worker }) => {
+    const a = await openDevice('A')
+    const files = [1, 2, 3, 4].map((n) => randomFile(`burst ${n}.bin`, 1_000))
+    await addFiles(a.page, files)
+    // Two requests in 10 s per user and store: some of the four are refused (429, Retry-After 10).
+    const statuses = files.map((file) => fileItem(a.page, file.name).getByTestId('file-status'))
+    await expect.poll(async () => (await Promise.all(statuses.map((status) => status.textContent()))).some((text) => text?.includes('too many requests'))).toBe(true)
+    for (const file of files) await expectFileState(fileItem(a.page, file.name), { local: 'present', remote: 'uploaded' }, 60_000)
+    const refused = fileRequests(worker.output()).filter((request) => request.status === 429)
+    expect(refused.length).toBeGreaterThan(0)
+    // Each stored once, with no one clicking retry.
+    const puts = fileRequests(worker.output()).filter((request) => request.method === 'PUT' && request.status === 201)
+    expect(puts).toHaveLength(files.length)
+  })
+})
+
 test('the built page carries no secret, and the service worker no token in its URL', async ({ openDevice }) => {
   const dist = join(import.meta.dirname, '..', '..', 'dist')
   const files = (await readdir(dist, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile())
