@@ -212,8 +212,9 @@ export const completeUpload = async (request: Request, { storage, quota }: FileA
   try {
     staged = await storage.completeMultipartUpload(upload.staging, uploadId, parts)
   } catch (error) {
-    // Joined already by a complete whose publishing failed: publish what it staged.
-    const joined = isStorageError(error, 'no-such-upload') ? await storage.head(upload.staging) : null
+    // Joined already by a complete whose publishing failed: publish what it staged. (R2 says
+    // there is no such upload any more; local R2 answers a completed id with its own error.)
+    const joined = await storage.head(upload.staging)
     if (joined === null) return refusal(error, file)
     staged = joined
   }

@@ -16,7 +16,7 @@ let worker: RunningWorker
 let removeConfig: () => Promise<void> = async () => {}
 
 beforeAll(async () => {
-  const { config, remove } = await configWithEntry('tests/worker/apps/small-puts.ts', 'livestore-file-sync-small-puts')
+  const { config, remove } = await configWithEntry('tests/worker/apps/test-storage.ts', 'livestore-file-sync-test-storage')
   removeConfig = remove
   worker = await startWorker({ config })
 }, 60_000)
@@ -54,9 +54,9 @@ const newStore = async () => {
       expect(part.status).toBe(200)
       parts.push((await part.json()) as { partNumber: number; etag: string })
     }
-    return { complete: () => client.complete(uploadId, parts) }
+    return { complete: () => client.complete(uploadId, parts), uploadId, parts }
   }
-  return { storeId, read, leftovers, staged }
+  return { storeId, token, fileUrl, read, leftovers, staged }
 }
 
 const bytesOf = async (response: Response) => new Uint8Array(await response.arrayBuffer())
@@ -129,4 +129,39 @@ describe('an upload in parts', () => {
       expect(await store.leftovers()).toEqual([])
     }, 60_000)
   }
+})
+
+describe('when the storage fails while writing a file', () => {
+  const failing = { 'X-Test-Fail-Put': '1' }
+
+  it('a single PUT is a 500, which the client retries (not a 400: its body was whole), and stores nothing', async () => {
+    const store = await newStore()
+    const file = randomFile(100_000)
+    const put = (headers: Record<string, string> = {}) =>
+      fetch(store.fileUrl(file.sha256), { method: 'PUT', body: file.bytes, headers: { ...bearer(store.token), ...headers } })
+    expect((await put(failing)).status).toBe(500)
+    expect((await store.read(file.sha256, 'HEAD')).status).toBe(404)
+    expect((await put()).status).toBe(201)
+  })
+
+  it('publishing an upload in parts is a 500; the complete sent again publishes what was staged', async () => {
+    const store = await newStore()
+    const file = randomFile(5 * MiB + 1)
+    const { uploadId, parts } = await store.staged(file)
+    const complete = (headers: Record<string, string> = {}) =>
+      fetch(`${store.fileUrl(file.sha256)}/uploads/${encodeURIComponent(uploadId)}`, {
+        method: 'POST',
+        body: JSON.stringify({ parts }),
+        headers: { ...bearer(store.token), 'Content-Type': 'application/json', ...headers },
+      })
+    expect((await complete(failing)).status).toBe(500)
+    expect((await store.read(file.sha256, 'HEAD')).status).toBe(404)
+    // Joined and kept, waiting for the complete sent again.
+    expect((await store.leftovers()).length).toBe(2)
+    const again = await complete()
+    expect(again.status).toBe(201)
+    expect(await again.json()).toMatchObject({ created: true, verified: 'by-storage' })
+    expect(sha256Hex(await bytesOf(await store.read(file.sha256)))).toBe(file.sha256)
+    expect(await store.leftovers()).toEqual([])
+  })
 })
