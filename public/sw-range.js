@@ -32,6 +32,7 @@
  * @typedef {{ get(name: string): string | null }} RequestHeaders
  */
 
+// biome-ignore lint/correctness/noUnusedVariables: the service worker's global, used by sw.js after importScripts.
 const swRange = (() => {
   /**
    * What to answer, in RFC 9110's order: the preconditions first (If-None-Match, else

@@ -130,15 +130,21 @@ const main = async () => {
     for (const [kind, ms] of cpu) if (ms > 0) console.log(`  ${String(ms).padStart(7)} ms  ${(ms / count).toFixed(1).padStart(6)} ms/file  ${kind}`)
     console.log('of which, by thread of the renderers (Linux thread names):')
     const threads = [...threadsAfter].map(([name, ms]) => [name, ms - (threadsBefore.get(name) ?? 0)] as const).sort((x, y) => y[1] - x[1])
-    for (const [name, ms] of threads.slice(0, 16)) if (ms > 0) console.log(`  ${String(ms).padStart(7)} ms  ${(ms / count).toFixed(1).padStart(6)} ms/file  ${name}`)
+    for (const [name, ms] of threads.slice(0, 16))
+      if (ms > 0) console.log(`  ${String(ms).padStart(7)} ms  ${(ms / count).toFixed(1).padStart(6)} ms/file  ${name}`)
     const modules = await moduleMap(join(work, 'dist', 'assets'))
-    console.log(`${count} files of ${bytes} bytes: all saved on A ${savedOnA.toFixed(1)} s, all present on B ${presentOnB.toFixed(1)} s, all uploaded (A) ${uploadedOnA.toFixed(1)} s`)
+    console.log(
+      `${count} files of ${bytes} bytes: all saved on A ${savedOnA.toFixed(1)} s, all present on B ${presentOnB.toFixed(1)} s, all uploaded (A) ${uploadedOnA.toFixed(1)} s`,
+    )
 
     clearInterval(sampler)
     console.log(`\nfiles / here / on the server, as each device's header said:\n${samples.join('\n')}`)
     console.log(`\nthe Worker's answers (ms it took, as it logged them):\n${requestTimes(worker.output())}`)
     await mkdir(out, { recursive: true })
-    for (const [device, threads] of [['A', profileA], ['B', profileB]] as const) {
+    for (const [device, threads] of [
+      ['A', profileA],
+      ['B', profileB],
+    ] as const) {
       for (const [thread, profile] of threads) {
         const file = join(out, `${device}-${thread.replace(/\W+/g, '-')}.cpuprofile`)
         await writeFile(file, JSON.stringify(profile))
@@ -242,7 +248,7 @@ const waitForCount = (page: Page, count: number, which: 'files' | 'here' | 'onSe
 const summarize = (profile: Profile, modules: ModuleMap): string => {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]))
   const self = new Map<number, number>()
-  profile.samples.forEach((id, index) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)))
+  for (const [index, id] of profile.samples.entries()) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0))
   const total = (profile.endTime - profile.startTime) / 1000
   const byFunction = new Map<string, number>()
   const byModule = new Map<string, number>()
@@ -276,7 +282,11 @@ const summarize = (profile: Profile, modules: ModuleMap): string => {
     }
   }
   const top = (map: Map<string, number>, n: number) =>
-    [...map].sort((x, y) => y[1] - x[1]).slice(0, n).map(([key, ms]) => `  ${ms.toFixed(0).padStart(7)} ms  ${key}`).join('\n')
+    [...map]
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, n)
+      .map(([key, ms]) => `  ${ms.toFixed(0).padStart(7)} ms  ${key}`)
+      .join('\n')
   return [
     `  ${total.toFixed(0)} ms profiled, ${(total - idle).toFixed(0)} ms not idle`,
     'by module (self time):',
@@ -324,7 +334,7 @@ const moduleMap = async (assets: string): Promise<ModuleMap> => {
   }
   return (url, line) => {
     const regions = starts.get(url.split('/').pop() ?? '')
-    if (!regions) return url === '' ? '(native)' : url.split('/').pop() ?? url
+    if (!regions) return url === '' ? '(native)' : (url.split('/').pop() ?? url)
     let found = '(bundle)'
     for (const region of regions) {
       if (region.line > line) break

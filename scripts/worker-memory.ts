@@ -83,7 +83,10 @@ const send = (url: string, method: string, headers: Record<string, string>, body
           const { ms, paused } = pause
           pause = undefined
           response.pause()
-          setTimeout(() => (paused(), response.resume()), ms)
+          setTimeout(() => {
+            paused()
+            response.resume()
+          }, ms)
         }
       })
       response.on('end', () => resolve({ status: response.statusCode ?? 0, text, bytes }))
@@ -158,7 +161,9 @@ const run = async ({ sizes, putSizes, repeat, bare, keepRunning }: Options): Pro
       const started = performance.now()
       const { before, peak, after } = await measure(worker, body, onBefore)
       const seconds = (performance.now() - started) / 1000
-      console.log([mib(size), String(round), name, mib(before), mib(peak), mib(after), mib(peak - before), mib(after - before), `${seconds.toFixed(1)} s`].join('\t'))
+      console.log(
+        [mib(size), String(round), name, mib(before), mib(peak), mib(after), mib(peak - before), mib(after - before), `${seconds.toFixed(1)} s`].join('\t'),
+      )
     }
     const get = async (sha256: string, length: number, headers: Record<string, string> = {}, pause?: ReadPause) => {
       const answer = expectStatus(await send(fileUrl(sha256), 'GET', { ...auth, ...headers }, undefined, pause), 'GET', 200, 206)
@@ -181,7 +186,11 @@ const run = async ({ sizes, putSizes, repeat, bare, keepRunning }: Options): Pro
       }
     }
     const digestBody = async (file: number, size: number, sha256: string, query = '') => {
-      const answer = expectStatus(await send(`${worker.url}/digest-body${query}`, 'POST', { 'Content-Length': String(size) }, bytesOf(file, 0, size)), 'digest-body', 200)
+      const answer = expectStatus(
+        await send(`${worker.url}/digest-body${query}`, 'POST', { 'Content-Length': String(size) }, bytesOf(file, 0, size)),
+        'digest-body',
+        200,
+      )
       if (answer.text !== sha256) throw new Error(`digest-body: ${answer.text}, expected ${sha256}`)
     }
 
@@ -190,7 +199,13 @@ const run = async ({ sizes, putSizes, repeat, bare, keepRunning }: Options): Pro
       let idle = 0
       let whilePaused = 0
       const pause = { afterBytes: PART, ms: 5_000, paused: () => (whilePaused = workerdRss(worker)) }
-      await step(size, round, name, () => get(sha256 + query, size, {}, pause), (before) => (idle = before))
+      await step(
+        size,
+        round,
+        name,
+        () => get(sha256 + query, size, {}, pause),
+        (before) => (idle = before),
+      )
       console.log(`\t\t  workerd grew by ${mib(whilePaused - idle)} while the reader had taken ${mib(PART)} and paused 5 s`)
     }
 
@@ -256,7 +271,11 @@ const { values } = parseArgs({
     'keep-running': { type: 'boolean', default: false },
   },
 })
-const inMiB = (list: string) => list.split(',').filter(Boolean).map((value) => Number(value) * MiB)
+const inMiB = (list: string) =>
+  list
+    .split(',')
+    .filter(Boolean)
+    .map((value) => Number(value) * MiB)
 await run({
   sizes: inMiB(values.sizes),
   putSizes: inMiB(values['put-sizes']),

@@ -18,13 +18,7 @@ import { createSyncExecutor } from './services/sync-executor.ts'
 import { createTransferProgress, type TransferProgress } from './services/transfer-progress.ts'
 import { defaultDeleteGraceMs } from './services/sync-plan.ts'
 import { type SyncTotalsTracker, trackSyncTotals } from './services/sync-totals.ts'
-import {
-  leaderAnswersWithin,
-  leaderSignalsOf,
-  sessionPendingEventNames,
-  watchSessionStall,
-  watchUpstreamStall,
-} from './services/upstream-stall.ts'
+import { leaderAnswersWithin, leaderSignalsOf, sessionPendingEventNames, watchSessionStall, watchUpstreamStall } from './services/upstream-stall.ts'
 import { syncHeadFrom, watchPullStall } from './services/pull-stall.ts'
 
 /** Everything the page uses, built once here and handed to Vue; nothing else builds services. */
@@ -69,11 +63,12 @@ export const boot = async (): Promise<AppServices> => {
   // on a first visit offline it fetches one once the server is reachable.
   const authToken = tokens.cached() || (await withTimeout(tokens.getToken(), 3_000).catch(() => ''))
 
-  const serviceWorker = 'serviceWorker' in navigator
-    ? connectFileServiceWorker({ container: navigator.serviceWorker, storeId, getToken: tokens.getToken }).catch(
-        (error: unknown) => console.warn('The file service worker could not start; files show once synced.', error),
-      )
-    : Promise.resolve()
+  const serviceWorker =
+    'serviceWorker' in navigator
+      ? connectFileServiceWorker({ container: navigator.serviceWorker, storeId, getToken: tokens.getToken }).catch((error: unknown) =>
+          console.warn('The file service worker could not start; files show once synced.', error),
+        )
+      : Promise.resolve()
 
   const adapter = makePersistedAdapter({
     storage: { type: 'opfs' },
@@ -172,7 +167,6 @@ export const boot = async (): Promise<AppServices> => {
     leaderAnswers: leaderAnswersWithin(store),
     onStall: (pending) => reloadIfSafe(`${pending} events of this tab wait for LiveStore's shared leader (LiveStore 0.4 parked them)`),
   })
-
 
   return { storeId, store, index, totals, fileStorage, fileSync, progress, connectivity, tokens, deleteGraceMs }
 }

@@ -65,7 +65,8 @@ export const checkTargets = ({ raw, 'large-file': large, latency, 'many-files': 
     if (rows.length === 0) return { target, measured: 'not measured', status: 'SKIP' }
     const over = rows.filter((row) => row.growthBytes >= memoryLimitBytes)
     const worst = rows.reduce((most, row) => (row.growthBytes > most.growthBytes ? row : most))
-    const measured = over.length > 0 ? `over: ${over.map((row) => `${row.process} ${mb(row.growthBytes)}`).join(', ')}` : `largest: ${worst.process} ${mb(worst.growthBytes)}`
+    const measured =
+      over.length > 0 ? `over: ${over.map((row) => `${row.process} ${mb(row.growthBytes)}`).join(', ')}` : `largest: ${worst.process} ${mb(worst.growthBytes)}`
     return { target, measured, status: over.length > 0 ? 'FAIL' : 'PASS' }
   }
   const latencyTarget = (): Target => {
@@ -170,7 +171,12 @@ export const formatReport = (results: BenchResults): string => {
   }
   if (big) {
     figures.push(
-      ['big store', `${big.files} files${big.factsPerEvent > 1 ? ` (${big.factsPerEvent} per event)` : ''}, a new device opens it: the store open`, `${big.storeOpenSeconds.toFixed(2)} s`, ''],
+      [
+        'big store',
+        `${big.files} files${big.factsPerEvent > 1 ? ` (${big.factsPerEvent} per event)` : ''}, a new device opens it: the store open`,
+        `${big.storeOpenSeconds.toFixed(2)} s`,
+        '',
+      ],
       ['', '  the first card on screen', `${big.firstCardSeconds.toFixed(2)} s`, ''],
       ['', '  every file known (the header counts them all)', `${big.listKnownSeconds.toFixed(2)} s`, ''],
       [
@@ -197,8 +203,13 @@ export const formatReport = (results: BenchResults): string => {
     const size = `${(large.bytes / MiB).toFixed(0)} MiB`
     figures.push(
       ['large file', `${size} upload: added on A → uploaded (A)`, throughputText(large.upload), vsRaw(large.upload, raw?.upload)],
-      ['', '  of which saving into A\'s OPFS (hash, write)', `${large.saveSeconds.toFixed(1)} s`, ''],
-      ['', `  upload phase: uploading → uploaded (${large.parts.count} parts of ${(large.parts.bytes / MiB).toFixed(0)} MiB)`, throughputText(large.uploadPhase), vsRaw(large.uploadPhase, raw?.upload)],
+      ['', "  of which saving into A's OPFS (hash, write)", `${large.saveSeconds.toFixed(1)} s`, ''],
+      [
+        '',
+        `  upload phase: uploading → uploaded (${large.parts.count} parts of ${(large.parts.bytes / MiB).toFixed(0)} MiB)`,
+        throughputText(large.uploadPhase),
+        vsRaw(large.uploadPhase, raw?.upload),
+      ],
       ['', `${size} download: downloading on B → present (B)`, throughputText(large.download), vsRaw(large.download, raw?.download)],
       ['', `  the same ${size} drained by a fetch in B's page (nothing kept)`, throughputText(large.browserDrain), vsRaw(large.browserDrain, raw?.download)],
       ['', 'added on A → present on B', `${large.endToEndSeconds.toFixed(1)} s`, ''],
@@ -241,7 +252,8 @@ export const formatReport = (results: BenchResults): string => {
   for (const [scenario, result] of Object.entries(results.scenarios)) {
     const counts: Record<string, number> = 'reloads' in result ? result.reloads : {}
     const reloads = Object.entries(counts).filter(([, count]) => count > 0)
-    if (reloads.length > 0) sections.push(`${scenario}: ${reloads.map(([device, count]) => `${device} reloaded ${count}×`).join(', ')} (the app's stall watchdog)`)
+    if (reloads.length > 0)
+      sections.push(`${scenario}: ${reloads.map(([device, count]) => `${device} reloaded ${count}×`).join(', ')} (the app's stall watchdog)`)
   }
   for (const [scenario, error] of Object.entries(results.errors)) sections.push(`${scenario} FAILED: ${error}`)
   sections.push(`Targets:\n${table(results.targets.map((target) => [target.status, target.target, target.measured]))}`)
@@ -260,5 +272,12 @@ const throughputText = (throughput: Throughput) => `${mbs(throughput)} (${throug
 /** Left-aligned columns, two spaces apart. */
 const table = (rows: string[][]): string => {
   const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? []
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd()).join('\n')
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
 }

@@ -84,7 +84,13 @@ export const problemsSince = (devices: Device[], since: Map<Device, number>): st
       .slice(since.get(device) ?? 0)
       .filter((line) => /^\[(error|warning|pageerror)\]|%c(WARN|ERROR)%c/.test(line))
       .slice(-6)
-      .map((line) => `${device.name}: ${line.replace(/%c/g, '').replace(/ color:\S+/g, '').slice(0, 300)}`),
+      .map(
+        (line) =>
+          `${device.name}: ${line
+            .replace(/%c/g, '')
+            .replace(/ color:\S+/g, '')
+            .slice(0, 300)}`,
+      ),
   )
 
 /** Opens the store on a device and waits until the page can take files. */

@@ -22,7 +22,7 @@ export const checkSecrets = ({ status, stdout, stderr }: { status: number | null
     return {
       ok: false,
       message: [
-        'Could not list the Worker\'s secrets (`wrangler secret list`):',
+        "Could not list the Worker's secrets (`wrangler secret list`):",
         (stderr || stdout).trim().split('\n').slice(-5).join('\n'),
         'Log in with `pnpm exec wrangler login`. On a first deploy the Worker does not exist yet:',
         '`wrangler secret put AUTH_SECRET` creates it with its secret.',
@@ -50,5 +50,4 @@ export const checkSecrets = ({ status, stdout, stderr }: { status: number | null
 }
 
 /** Whether the Worker's `authorize` is still the development one (src/workers/authorize.ts). */
-export const usesDevelopmentAuthorize = (authorizeSource: string): boolean =>
-  /export const authorize\b[^=]*=\s*developmentAuthorize\b/.test(authorizeSource)
+export const usesDevelopmentAuthorize = (authorizeSource: string): boolean => /export const authorize\b[^=]*=\s*developmentAuthorize\b/.test(authorizeSource)

@@ -46,7 +46,14 @@ export const makeFreshTokenWsSync = ({ url, tokenEndpoint }: FreshTokenSyncOptio
       providers.set(args.storeId, tokens)
     }
     const current = tokens
-    return connect({ ...args, payload: { get authToken() { return current.cached() } } }).pipe(
+    return connect({
+      ...args,
+      payload: {
+        get authToken() {
+          return current.cached()
+        },
+      },
+    }).pipe(
       Effect.map((backend) => ({
         ...backend,
         // The live pull is one request for as long as the socket lives, its payload encoded when

@@ -291,10 +291,7 @@ const materializers = State.SQLite.materializers(events, {
     const copy = conflictCopy({ id, previousHash, contentHash: content.contentHash, updatedAt }, query)
     touched({ fileId: id })
     if (copy) touched({ fileId: copy.id })
-    return [
-      ...(copy ? [files.insert(copy), ...galleryItemsForCopy(copy, query)] : []),
-      files.update({ ...content, remoteKey: '', updatedAt }).where({ id }),
-    ]
+    return [...(copy ? [files.insert(copy), ...galleryItemsForCopy(copy, query)] : []), files.update({ ...content, remoteKey: '', updatedAt }).where({ id })]
   },
   'v1.FileDeleted': ({ id, deletedAt }) => {
     touched({ fileId: id })

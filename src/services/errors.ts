@@ -23,11 +23,7 @@ export class FileError extends Error {
   /** Seconds the server asked us to wait (Retry-After), when it said so. */
   readonly retryAfterSeconds: number | undefined
 
-  constructor(
-    kind: FileErrorKind,
-    message: string,
-    options: { status?: number; retryAfterSeconds?: number; cause?: unknown } = {},
-  ) {
+  constructor(kind: FileErrorKind, message: string, options: { status?: number; retryAfterSeconds?: number; cause?: unknown } = {}) {
     super(message, { cause: options.cause })
     this.name = 'FileError'
     this.kind = kind

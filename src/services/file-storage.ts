@@ -113,10 +113,7 @@ export const createFileStorage = ({
 
   const write = async (file: Blob & { name?: string }) => {
     if (file.size > maxFileBytes) {
-      throw new FileError(
-        'too-large',
-        `"${describe(file).name}" is ${formatBytes(file.size)}; files up to ${formatBytes(maxFileBytes)} can be added.`,
-      )
+      throw new FileError('too-large', `"${describe(file).name}" is ${formatBytes(file.size)}; files up to ${formatBytes(maxFileBytes)} can be added.`)
     }
     return local.put(file)
   }
@@ -258,7 +255,12 @@ export const fileUrl = (storeId: string, file: Pick<FileRow, 'contentHash' | 'mi
 
 /** A grace period in the largest whole unit that fits: "24 hours", "90 seconds". */
 export const formatDuration = (ms: number): string => {
-  const units: Array<[string, number]> = [['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000], ['second', 1_000]]
+  const units: Array<[string, number]> = [
+    ['day', 86_400_000],
+    ['hour', 3_600_000],
+    ['minute', 60_000],
+    ['second', 1_000],
+  ]
   const [unit, size] = units.find(([, size]) => ms >= size && ms % size === 0) ?? ['second', 1_000]
   const count = Math.round(ms / size)
   return `${count} ${unit}${count === 1 ? '' : 's'}`

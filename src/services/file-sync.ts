@@ -1,11 +1,4 @@
-import {
-  type AppEvent,
-  type AppStore,
-  deviceSyncStateId,
-  emptyLocalFileState,
-  type LocalFileState,
-  tables,
-} from '../livestore/schema.ts'
+import { type AppEvent, type AppStore, deviceSyncStateId, emptyLocalFileState, type LocalFileState, tables } from '../livestore/schema.ts'
 import { batchEvents } from './batch-events.ts'
 import { createCommitQueue } from './commit-queue.ts'
 import type { Connectivity } from './connectivity.ts'
@@ -70,7 +63,6 @@ export const defaultPartBytes = 16 * 1024 * 1024
 /** R2 refuses to join parts smaller than 5 MiB (all but the last). */
 export const minPartBytes = 5 * 1024 * 1024
 
-
 export const createFileSync = ({
   store,
   index: givenIndex,
@@ -126,8 +118,7 @@ export const createFileSync = ({
   /** The one timer that plans again when the earliest grace period ends. */
   let graceTimer: { at: number; cancel: () => void } | undefined
 
-  const setState = (fileId: string, patch: Partial<LocalFileState>) =>
-    store.commit(tables.localFilesState.set(patch, fileId))
+  const setState = (fileId: string, patch: Partial<LocalFileState>) => store.commit(tables.localFilesState.set(patch, fileId))
 
   /** What finished transfers found, committed together (commit-queue.ts). */
   const commits = createCommitQueue<AppEvent[]>({
@@ -167,8 +158,7 @@ export const createFileSync = ({
 
   // A row query, not `localFilesState.get(id)`: in LiveStore 0.4 `get` of a document that was
   // never written fails, and a subscribed one fails inside later commits of anyone.
-  const stateOf = (fileId: string): LocalFileState =>
-    store.query(tables.localFilesState.where({ id: fileId }))[0]?.value ?? emptyLocalFileState
+  const stateOf = (fileId: string): LocalFileState => store.query(tables.localFilesState.where({ id: fileId }))[0]?.value ?? emptyLocalFileState
 
   /** Progress stays in memory: writing it to the store would grow the tab's memory with the transfer. */
   const progressOf = (fileId: string) => (bytes: number) => progress.set(fileId, bytes)
@@ -294,12 +284,15 @@ export const createFileSync = ({
     graceTimer?.cancel()
     graceTimer = undefined
     if (at === undefined) return
-    const cancel = setTimer(() => {
-      graceTimer = undefined
-      const time = now()
-      for (const [id, end] of graceEnds) if (end <= time) dirty.add(id)
-      requestPlan()
-    }, delayUntil(at, now()))
+    const cancel = setTimer(
+      () => {
+        graceTimer = undefined
+        const time = now()
+        for (const [id, end] of graceEnds) if (end <= time) dirty.add(id)
+        requestPlan()
+      },
+      delayUntil(at, now()),
+    )
     graceTimer = { at, cancel }
   }
 
@@ -334,10 +327,12 @@ export const createFileSync = ({
       follow(connectivity.online)
       stops.push(connectivity.subscribe(follow))
       index = startIndex
-      stops.push(index.subscribe((changed) => {
-        for (const id of changed) dirty.add(id)
-        requestPlan()
-      }))
+      stops.push(
+        index.subscribe((changed) => {
+          for (const id of changed) dirty.add(id)
+          requestPlan()
+        }),
+      )
       if (ownIndex) stops.push(() => ownIndex.close())
       for (const file of index.files()) dirty.add(file.id)
       requestPlan()

@@ -298,7 +298,12 @@ const uploadInParts = async (context: TransferContext, transfer: Upload, bytes: 
       // A record that cannot be written (a full disk) costs only the parts sent again after a reload.
       await local.keepParts(hash, { uploadId, parts }).catch(() => {})
     }
-    await remote.completeUpload(hash, uploadId, [...parts].sort((a, b) => a.partNumber - b.partNumber), { size: bytes.size, signal })
+    await remote.completeUpload(
+      hash,
+      uploadId,
+      [...parts].sort((a, b) => a.partNumber - b.partNumber),
+      { size: bytes.size, signal },
+    )
   } catch (cause) {
     const error = toFileError(cause)
     // The server no longer knows this upload (expired, or joined wrong): the next try starts anew.

@@ -29,11 +29,7 @@ export interface LocalFileStorage {
    * bytes). Where the storage runs in a worker, the bytes then go from the network to the disk
    * without crossing to the page. Optional: without it, the page downloads and calls `receive`.
    */
-  download?(
-    hash: string,
-    from: RemoteFileEndpoint,
-    options: { signal?: AbortSignal; onProgress?: (bytes: number) => void },
-  ): Promise<StoredFile>
+  download?(hash: string, from: RemoteFileEndpoint, options: { signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<StoredFile>
   /** A disk-backed File: reading it does not load it into memory. */
   read(hash: string): Promise<File | undefined>
   exists(hash: string): Promise<boolean>
@@ -99,13 +95,7 @@ type OpfsFileHandle = FileSystemFileHandle & {
  * (e.g. `['files', storeId]`); `<sha256>.download` holds a download in progress,
  * `<uuid>.partial` a save in progress, and `<sha256>.parts` the confirmed parts of an upload.
  */
-export const createOpfsFileStorage = ({
-  root,
-  folder,
-}: {
-  root: () => Promise<FileSystemDirectoryHandle>
-  folder: readonly string[]
-}): LocalFileStorage => {
+export const createOpfsFileStorage = ({ root, folder }: { root: () => Promise<FileSystemDirectoryHandle>; folder: readonly string[] }): LocalFileStorage => {
   let directoryPromise: Promise<FileSystemDirectoryHandle> | undefined
   const directory = () => {
     directoryPromise ??= (async () => {
@@ -169,10 +159,7 @@ export const createOpfsFileStorage = ({
   }
 
   const mismatch = (expectedHash: string, hash: string) =>
-    new FileError(
-      'integrity',
-      `The received bytes do not match the file (expected SHA-256 ${expectedHash.slice(0, 12)}…, got ${hash.slice(0, 12)}…).`,
-    )
+    new FileError('integrity', `The received bytes do not match the file (expected SHA-256 ${expectedHash.slice(0, 12)}…, got ${hash.slice(0, 12)}…).`)
 
   const put: LocalFileStorage['put'] = async (body, { expectedHash, signal } = {}) => {
     const name = `${crypto.randomUUID()}${partialSuffix}`
@@ -318,7 +305,4 @@ export const createOpfsFileStorage = ({
 }
 
 const isUploadedPart = (part: unknown): part is UploadedPart =>
-  typeof part === 'object' &&
-  part !== null &&
-  Number.isInteger((part as UploadedPart).partNumber) &&
-  typeof (part as UploadedPart).etag === 'string'
+  typeof part === 'object' && part !== null && Number.isInteger((part as UploadedPart).partNumber) && typeof (part as UploadedPart).etag === 'string'

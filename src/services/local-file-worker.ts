@@ -22,9 +22,7 @@ export interface MessageEndpoint {
 
 type Method = keyof LocalFileStorage
 type Call = { id: number; method: Method; args: unknown[]; folder: readonly string[] } | { id: number; cancel: true }
-type Reply =
-  | { id: number; value?: unknown; error?: { kind: FileErrorKind; message: string; status?: number } }
-  | { id: number; progress: number }
+type Reply = { id: number; value?: unknown; error?: { kind: FileErrorKind; message: string; status?: number } } | { id: number; progress: number }
 
 /** The endpoint as it crosses to the worker: the token itself instead of the function that gets it. */
 type EndpointWithToken = Omit<RemoteFileEndpoint, 'getToken'> & { token: string }
@@ -69,13 +67,7 @@ export const serveLocalFileStorage = (endpoint: MessageEndpoint, storageFor: (fo
   })
 }
 
-const run = (
-  storage: LocalFileStorage,
-  method: Method,
-  args: unknown[],
-  signal: AbortSignal,
-  onProgress: (bytes: number) => void,
-): Promise<unknown> => {
+const run = (storage: LocalFileStorage, method: Method, args: unknown[], signal: AbortSignal, onProgress: (bytes: number) => void): Promise<unknown> => {
   switch (method) {
     case 'download': {
       const { token, ...endpoint } = args[1] as EndpointWithToken
@@ -158,8 +150,7 @@ export const connectLocalFileStorage = ({ worker, folder }: { worker: MessageEnd
   const bodyOf = (body: ReadableStream<Uint8Array> | Blob) => (body instanceof Blob ? [] : [body as unknown as Transferable])
 
   return {
-    put: (body, { expectedHash, signal } = {}) =>
-      call('put', [body, expectedHash === undefined ? {} : { expectedHash }], { signal, transfer: bodyOf(body) }),
+    put: (body, { expectedHash, signal } = {}) => call('put', [body, expectedHash === undefined ? {} : { expectedHash }], { signal, transfer: bodyOf(body) }),
     partialSize: (hash) => call('partialSize', [hash]),
     receive: (hash, body, { offset, signal }) => call('receive', [hash, body, { offset }], { signal, transfer: bodyOf(body) }),
     read: (hash) => call('read', [hash]),

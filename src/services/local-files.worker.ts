@@ -7,6 +7,4 @@ import { type MessageEndpoint, serveLocalFileStorage } from './local-file-worker
 
 // TypeScript sees the page's `self` here (the DOM lib); in a dedicated worker it is the worker's
 // global scope, whose postMessage takes a transfer list: cast once, at this boundary.
-serveLocalFileStorage(self as unknown as MessageEndpoint, (folder) =>
-  createOpfsFileStorage({ root: () => navigator.storage.getDirectory(), folder }),
-)
+serveLocalFileStorage(self as unknown as MessageEndpoint, (folder) => createOpfsFileStorage({ root: () => navigator.storage.getDirectory(), folder }))

@@ -14,6 +14,7 @@ export const isContentHash = (value: unknown): value is string => typeof value =
  */
 const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
 /** C0 and C1 control characters (and DEL): nothing a name shows. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds.
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g
 const MAX_NAME_LENGTH = 255
 
@@ -34,7 +35,10 @@ const UNSAFE_IN_FILE_NAMES = /[\\/:*?"<>|]/g
  * and its extension kept when it has to be shortened.
  */
 export const downloadName = (name: string): string => {
-  let safe = visible(name).replace(UNSAFE_IN_FILE_NAMES, '_').replace(/^[.\s]+/, '').replace(/[.\s]+$/, '')
+  let safe = visible(name)
+    .replace(UNSAFE_IN_FILE_NAMES, '_')
+    .replace(/^[.\s]+/, '')
+    .replace(/[.\s]+$/, '')
   if (safe === '') safe = 'file'
   if (safe.length > 200) {
     const dot = safe.lastIndexOf('.')

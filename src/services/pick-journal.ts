@@ -66,7 +66,7 @@ export const createWebPickJournal = ({ storage, locks, prefix }: { storage: Stor
     async takeUnfinished() {
       const held = new Set(((await locks.query()).held ?? []).map((lock) => lock.name))
       const keys = Array.from({ length: storage.length }, (_, index) => storage.key(index)).filter(
-        (key): key is string => key !== null && key.startsWith(prefix) && !held.has(key),
+        (key): key is string => typeof key === 'string' && key.startsWith(prefix) && !held.has(key),
       )
       return keys.flatMap((key) => {
         const files = parsePick(storage.getItem(key))

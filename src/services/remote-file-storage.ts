@@ -33,22 +33,14 @@ export interface RemoteFileStorage {
     options?: { signal?: AbortSignal; onProgress?: (sentBytes: number) => void },
   ): Promise<{ etag: string }>
   /** Joins the parts; the server checks the whole content's SHA-256 before it keeps it. */
-  completeUpload(
-    hash: string,
-    uploadId: string,
-    parts: readonly UploadedPart[],
-    options: { size: number; signal?: AbortSignal },
-  ): Promise<{ created: boolean }>
+  completeUpload(hash: string, uploadId: string, parts: readonly UploadedPart[], options: { size: number; signal?: AbortSignal }): Promise<{ created: boolean }>
   /** Drops an upload in parts that will not be completed. */
   abortUpload(hash: string, uploadId: string, options?: { signal?: AbortSignal }): Promise<void>
   /**
    * The content from byte `from` on (a `Range` request) when the server can, else from 0:
    * `from` in the answer says where `body` starts, and `size` is the whole content's.
    */
-  download(
-    hash: string,
-    options?: { signal?: AbortSignal; from?: number },
-  ): Promise<{ body: ReadableStream<Uint8Array>; size: number; from: number }>
+  download(hash: string, options?: { signal?: AbortSignal; from?: number }): Promise<{ body: ReadableStream<Uint8Array>; size: number; from: number }>
   head(hash: string, options?: { signal?: AbortSignal }): Promise<{ size: number; mimeType: string } | undefined>
   /** Asks the server to delete the bytes: it keeps them, marked, for its grace period. */
   remove(hash: string, options?: { signal?: AbortSignal }): Promise<void>
@@ -116,17 +108,13 @@ export const createRemoteFileStorage = (options: RemoteFileStorageOptions): Remo
     signal: AbortSignal | undefined,
   ): Promise<Response> => {
     const { onProgress, ...fetchInit } = init
-    const send: typeof fetch =
-      onProgress && fetchWithProgress ? (url, options = {}) => fetchWithProgress(url as URL, options, onProgress) : fetch
+    const send: typeof fetch = onProgress && fetchWithProgress ? (url, options = {}) => fetchWithProgress(url as URL, options, onProgress) : fetch
     for (const refresh of [false, true]) {
       const controller = new AbortController()
       const onAbort = () => controller.abort(signal?.reason)
       signal?.addEventListener('abort', onAbort, { once: true })
       if (signal?.aborted) onAbort()
-      const timer = setTimeout(
-        () => controller.abort(new DOMException('The server took too long to answer.', 'TimeoutError')),
-        init.timeoutMs ?? timeoutMs,
-      )
+      const timer = setTimeout(() => controller.abort(new DOMException('The server took too long to answer.', 'TimeoutError')), init.timeoutMs ?? timeoutMs)
       let response: Response
       try {
         // The token request is part of the wait: a cancel or a timeout ends it too.

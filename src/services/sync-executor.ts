@@ -147,11 +147,7 @@ export const createSyncExecutor = ({
       if ((paused && kind !== 'local') || held.has(kind)) continue
       const queue = queues[kind]
       // In order: a large task at the head waits for the small ones to end, rather than be overtaken for ever.
-      while (
-        running[kind] < limits[kind] &&
-        queue.length > 0 &&
-        (running[kind] === 0 || runningBytes[kind] + weightOf(queue[0]!) <= byteLimits[kind])
-      ) {
+      while (running[kind] < limits[kind] && queue.length > 0 && (running[kind] === 0 || runningBytes[kind] + weightOf(queue[0]!) <= byteLimits[kind])) {
         start(queue.shift()!)
       }
     }

@@ -53,8 +53,7 @@ export type PlannedTransfer =
   | { kind: 'keepRemote'; fileId: string; hash: string }
   | { kind: 'abandonUpload'; fileId: string; hash: string; uploadId: string }
 
-export const transferKey = (transfer: PlannedTransfer): string =>
-  `${transfer.kind}:${transfer.fileId}:${transfer.hash}`
+export const transferKey = (transfer: PlannedTransfer): string => `${transfer.kind}:${transfer.fileId}:${transfer.hash}`
 
 /** How long a deleted file can be restored: its bytes are kept at least that long. */
 export const defaultDeleteGraceMs = 24 * 60 * 60 * 1000
@@ -80,8 +79,7 @@ export const nextGraceEnd = (files: readonly Pick<FileRow, 'deletedAt'>[], time:
 }
 
 /** Whether this device must keep `file`'s bytes: its content, or a deleted file's only copy. */
-export const needsBytes = (file: FileRow, time: PlanTime): boolean =>
-  file.deletedAt === null || (file.remoteKey === '' && inGrace(file, time))
+export const needsBytes = (file: FileRow, time: PlanTime): boolean => file.deletedAt === null || (file.remoteKey === '' && inGrace(file, time))
 
 /** What planning one file needs to know of the others, and of this device. */
 export interface PlanContext extends PlanTime {

@@ -4,17 +4,13 @@
  * sent, and otherwise behaves as `fetch` does to its caller (a TypeError when no answer came, the
  * signal's reason when aborted, a Response otherwise).
  */
-export const fetchWithUploadProgress = (
-  url: string | URL,
-  init: RequestInit,
-  onProgress: (sentBytes: number) => void,
-): Promise<Response> =>
+export const fetchWithUploadProgress = (url: string | URL, init: RequestInit, onProgress: (sentBytes: number) => void): Promise<Response> =>
   new Promise<Response>((resolve, reject) => {
     const { signal } = init
     if (signal?.aborted) return reject(signal.reason)
     const xhr = new XMLHttpRequest()
     xhr.open(init.method ?? 'GET', String(url))
-    new Headers(init.headers).forEach((value, name) => xhr.setRequestHeader(name, value))
+    for (const [name, value] of new Headers(init.headers)) xhr.setRequestHeader(name, value)
     xhr.responseType = 'blob'
     const onAbort = () => xhr.abort()
     signal?.addEventListener('abort', onAbort, { once: true })

@@ -47,12 +47,7 @@ export const realTimer = (callback: () => void, ms: number): (() => void) => {
   return () => clearTimeout(timer)
 }
 
-export const watchUpstreamStall = ({
-  signals,
-  onStall,
-  stallAfterMs = defaultStallAfterMs,
-  setTimer = realTimer,
-}: UpstreamStallOptions): (() => void) => {
+export const watchUpstreamStall = ({ signals, onStall, stallAfterMs = defaultStallAfterMs, setTimer = realTimer }: UpstreamStallOptions): (() => void) => {
   let isLeader = false
   let connected = false
   let sync: LeaderSync = { pending: 0, confirmedHead: -1 }
@@ -136,9 +131,7 @@ export const leaderSignalsOf = <TSchema extends LiveStoreSchema>(store: Store<TS
   return {
     leadership: (listener) => follow(lockChanges, (status) => listener(status === 'has-lock')),
     connection: (listener) =>
-      follow(Stream.concat(Stream.fromEffect(store.networkStatus.get), store.networkStatus.changes), (status) =>
-        listener(status.isConnected),
-      ),
+      follow(Stream.concat(Stream.fromEffect(store.networkStatus.get), store.networkStatus.changes), (status) => listener(status.isConnected)),
     sync: (listener) => follow(Stream.concat(Stream.fromEffect(syncGet), syncChanges), (state) => listener(toLeaderSync(state))),
   }
 }
@@ -242,9 +235,9 @@ export const leaderAnswersWithin =
 
 /** The names of the events this tab's session holds unconfirmed by the leader (internals, 0.4.0). */
 export const sessionPendingEventNames = <TSchema extends LiveStoreSchema>(store: Store<TSchema>): string[] | undefined => {
-  const syncState = (store as unknown as Record<symbol, { syncProcessor?: { syncState?: Effect.Effect<{ pending: ReadonlyArray<{ name?: unknown }> }> } } | undefined>)[
-    StoreInternalsSymbol
-  ]?.syncProcessor?.syncState
+  const syncState = (
+    store as unknown as Record<symbol, { syncProcessor?: { syncState?: Effect.Effect<{ pending: ReadonlyArray<{ name?: unknown }> }> } } | undefined>
+  )[StoreInternalsSymbol]?.syncProcessor?.syncState
   if (!syncState) return undefined
   try {
     return Effect.runSync(syncState).pending.map((event) => String(event.name))

@@ -26,8 +26,7 @@ export type AuthEnv = {
 export const isValidStoreId = (storeId: string): boolean => /^[a-zA-Z0-9_-]{1,64}$/.test(storeId)
 
 /** A user id of the app: 1-256 printable characters (it travels in tokens and logs). */
-export const isValidUserId = (userId: unknown): userId is string =>
-  typeof userId === 'string' && /^[\x21-\x7e]{1,256}$/.test(userId)
+export const isValidUserId = (userId: unknown): userId is string => typeof userId === 'string' && /^[\x21-\x7e]{1,256}$/.test(userId)
 
 /** The app's answer to "may this request have a token for this store?" */
 export type Authorization = { userId: string }
@@ -38,11 +37,7 @@ export type Authorization = { userId: string }
  * redirect). Runs for `GET /api/auth/:storeId` only: every other request carries the token it
  * gave.
  */
-export type Authorize<E = unknown> = (
-  request: Request,
-  storeId: string,
-  env: E,
-) => Authorization | null | Response | Promise<Authorization | null | Response>
+export type Authorize<E = unknown> = (request: Request, storeId: string, env: E) => Authorization | null | Response | Promise<Authorization | null | Response>
 
 // Public on purpose: tokens signed with it protect nothing, and are accepted only on a loopback host.
 const DEVELOPMENT_SECRET = 'livestore-file-sync/development-secret/not-for-production'
@@ -105,10 +100,7 @@ const secretOf = (env: AuthEnv): string => {
 const hmacKey = (env: AuthEnv): Promise<CryptoKey> => {
   const secret = secretOf(env)
   if (cachedKey?.secret !== secret) {
-    const key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-      'sign',
-      'verify',
-    ])
+    const key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
     cachedKey = { secret, key }
   }
   return cachedKey.key
@@ -210,8 +202,7 @@ const parseClaims = (text: string): Claims | undefined => {
 }
 
 /** The token of an `Authorization: Bearer <token>` header, if there is one. */
-export const bearerToken = (request: Request): string | undefined =>
-  /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('Authorization') ?? '')?.[1]
+export const bearerToken = (request: Request): string | undefined => /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('Authorization') ?? '')?.[1]
 
 /**
  * The 401 for a refused token. It names why (never the token): a client that reads "expired"
@@ -241,12 +232,7 @@ export const authenticate = async (request: Request, env: AuthEnv, storeId: stri
  * `GET <prefix>/:storeId`: asks `authorize` whether this request may have the store, and signs
  * a token for the user it names: `{ storeId, userId, token, expiresAt, expiresIn }`.
  */
-export const handleTokenRequest = async <E extends AuthEnv>(
-  request: Request,
-  env: E,
-  storeId: string,
-  authorize: Authorize<E>,
-): Promise<Response> => {
+export const handleTokenRequest = async <E extends AuthEnv>(request: Request, env: E, storeId: string, authorize: Authorize<E>): Promise<Response> => {
   if (request.method !== 'GET') return methodNotAllowed(['GET'])
   const refused = secretRefusal(request, env)
   if (refused !== undefined) return refused

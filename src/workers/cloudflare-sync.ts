@@ -12,25 +12,10 @@
  * Pages of other origins reach it only when ALLOWED_ORIGINS names them (./cors).
  */
 import { Schema } from '@livestore/livestore'
-import {
-  type CfTypes,
-  handleSyncRequest,
-  makeDurableObject,
-  matchSyncRequest,
-  PERSISTENCE_FORMAT_VERSION,
-} from '@livestore/sync-cf/cf-worker'
+import { type CfTypes, handleSyncRequest, makeDurableObject, matchSyncRequest, PERSISTENCE_FORMAT_VERSION } from '@livestore/sync-cf/cf-worker'
 import { env as moduleEnv } from 'cloudflare:workers'
 
-import {
-  authenticate,
-  checkStoreToken,
-  handleTokenRequest,
-  isValidStoreId,
-  secretRefusal,
-  unauthorized,
-  type AuthEnv,
-  type Authorize,
-} from './auth.ts'
+import { authenticate, checkStoreToken, handleTokenRequest, isValidStoreId, secretRefusal, unauthorized, type AuthEnv, type Authorize } from './auth.ts'
 import { handleAdminRequest, type AdminEnv } from './admin.ts'
 import { authorize as appAuthorize, type DevelopmentAuthEnv } from './authorize.ts'
 import { type CorsEnv, withCors } from './cors.ts'

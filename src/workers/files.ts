@@ -40,7 +40,6 @@ export interface FileApi {
   quota?: StoreQuota
 }
 
-
 // The key names the content, so a stored object never changes.
 const IMMUTABLE = 'private, max-age=31536000, immutable'
 
@@ -72,9 +71,7 @@ export const handleFileRequest = async (request: Request, env: FilesEnv, options
   const started = Date.now()
   const basePath = (options.basePath ?? '/api/files').replace(/\/+$/, '')
   const pathname = new URL(request.url).pathname
-  const route = pathname.startsWith(`${basePath}/`)
-    ? parseFileRoute(pathname.slice(basePath.length + 1))
-    : `file path must start with ${basePath}/`
+  const route = pathname.startsWith(`${basePath}/`) ? parseFileRoute(pathname.slice(basePath.length + 1)) : `file path must start with ${basePath}/`
   let user: string | undefined
   let response: Response
   if (typeof route === 'string') {
@@ -266,5 +263,4 @@ const objectHeaders = (object: StoredObject, file: FileKey): Headers => {
 }
 
 /** A 304 carries the validators and caching of the 200 it stands for, nothing about a body. */
-const notModifiedHeaders = (headers: Headers): Headers =>
-  new Headers(['ETag', 'Last-Modified', 'Cache-Control'].map((name) => [name, headers.get(name) ?? '']))
+const notModifiedHeaders = (headers: Headers): Headers => new Headers(['ETag', 'Last-Modified', 'Cache-Control'].map((name) => [name, headers.get(name) ?? '']))

@@ -28,10 +28,7 @@ export type ReadAnswer =
   | { status: 304 }
   | { status: 416; contentRange: string }
 
-export type RangeSpec =
-  | { kind: 'none' }
-  | { kind: 'satisfiable'; offset: number; length: number }
-  | { kind: 'unsatisfiable' }
+export type RangeSpec = { kind: 'none' } | { kind: 'satisfiable'; offset: number; length: number } | { kind: 'unsatisfiable' }
 
 export const answerRead = (headers: RequestHeaders, representation: Representation): ReadAnswer => {
   if (isNotModified(headers, representation)) return { status: 304 }

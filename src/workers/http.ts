@@ -8,8 +8,7 @@ export const json = (body: unknown, status = 200, headers: HeadersInit = {}): Re
   return new Response(JSON.stringify(body), { status, headers: allHeaders })
 }
 
-export const errorResponse = (status: number, error: string, headers: HeadersInit = {}): Response =>
-  json({ error }, status, headers)
+export const errorResponse = (status: number, error: string, headers: HeadersInit = {}): Response => json({ error }, status, headers)
 
 export const methodNotAllowed = (allowed: readonly string[]): Response =>
   errorResponse(405, `method not allowed; use ${allowed.join(', ')}`, { Allow: allowed.join(', ') })
@@ -37,8 +36,7 @@ export const readJson = async (request: Request, maxBytes: number): Promise<{ va
  * a client would retry. Where a retry is what should happen anyway (rate limits), cancelling the
  * body is cheaper.
  */
-export const discardBody = (request: Request): Promise<void> =>
-  request.body?.pipeTo(new WritableStream()).catch(() => {}) ?? Promise.resolve()
+export const discardBody = (request: Request): Promise<void> => request.body?.pipeTo(new WritableStream()).catch(() => {}) ?? Promise.resolve()
 
 /**
  * The request's body, to stream into storage, and whether it broke off before its
@@ -119,5 +117,4 @@ const pieceReader = (body: ReadableStream<Uint8Array>) => {
   }
 }
 
-export const bodyCut = (length: number): Response =>
-  errorResponse(400, `the body ended before its Content-Length of ${length} bytes; nothing was stored`)
+export const bodyCut = (length: number): Response => errorResponse(400, `the body ended before its Content-Length of ${length} bytes; nothing was stored`)

@@ -14,8 +14,7 @@ export const maxMediaTypeLength = 255
 
 export const OCTET_STREAM = 'application/octet-stream'
 
-export const isMediaType = (value: unknown): value is string =>
-  typeof value === 'string' && value.length <= maxMediaTypeLength && MEDIA_TYPE.test(value)
+export const isMediaType = (value: unknown): value is string => typeof value === 'string' && value.length <= maxMediaTypeLength && MEDIA_TYPE.test(value)
 
 /** The type to send or serve for a stored one: itself when valid, else `application/octet-stream`. */
 export const mediaTypeOr = (value: unknown, fallback = OCTET_STREAM): string => (isMediaType(value) ? value : fallback)

@@ -158,13 +158,7 @@ const uploadOf = async (storage: FileStorage, file: FileKey, uploadId: string): 
   return { ...record, staging: record.staging }
 }
 
-export const uploadPart = async (
-  request: Request,
-  { env, storage }: FileApi,
-  file: FileKey,
-  uploadId: string,
-  partNumber: number,
-): Promise<Response> => {
+export const uploadPart = async (request: Request, { env, storage }: FileApi, file: FileKey, uploadId: string, partNumber: number): Promise<Response> => {
   const size = declaredBodySize(request, env, `part ${partNumber}`)
   if (size instanceof Response) return size
   // No part beyond what the upload declared is stored, whatever R2 would take.

@@ -15,7 +15,10 @@ test('a concurrent edit of one file on two offline devices: both versions surviv
   // Each device paints the same photo its own colour, while neither can see the other.
   const fromA = pngFile('photo.png', { rgb: [220, 40, 40] })
   const fromB = pngFile('photo.png', { rgb: [40, 160, 60] })
-  for (const [device, version] of [[a, fromA], [b, fromB]] as const) {
+  for (const [device, version] of [
+    [a, fromA],
+    [b, fromB],
+  ] as const) {
     await replaceFile(device.page, 'photo.png', version)
     const item = fileItem(device.page, 'photo.png')
     await expect.poll(() => shownHash(item)).toBe(sha256(version.buffer))

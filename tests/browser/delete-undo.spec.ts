@@ -18,11 +18,7 @@ import {
 /** The file's entry in a page's "Recently deleted" list. */
 const deletedEntry = (page: Page, fileId: string) => page.locator(`[data-testid=deleted-file][data-file-id="${fileId}"]`)
 
-test('undo of a delete brings the file back on both devices, and so does a restore from the other device', async ({
-  openDevice,
-  storeId,
-  worker,
-}) => {
+test('undo of a delete brings the file back on both devices, and so does a restore from the other device', async ({ openDevice, storeId, worker }) => {
   const a = await openDevice('A')
   const b = await openDevice('B')
   const photo = pngFile('photo.png')

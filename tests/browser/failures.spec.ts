@@ -19,7 +19,11 @@ test.describe('a server that refuses a file', () => {
     await expect(item.getByTestId('file-status')).toContainText('Upload failed')
     await expect(item.getByTestId('file-status')).toContainText('over the upload limit of 1000 bytes')
     // Refused for good: it is not retried behind the user's back…
-    const uploadsSoFar = () => worker.output().split('\n').filter((line) => line.includes('"method":"PUT"')).length
+    const uploadsSoFar = () =>
+      worker
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"method":"PUT"')).length
     await expect.poll(uploadsSoFar).toBe(1)
     await a.page.waitForTimeout(2_000)
     expect(uploadsSoFar()).toBe(1)
@@ -56,7 +60,7 @@ test.describe('a store at what it may hold on the server', () => {
   })
 })
 
-test.describe('a user over the file API\'s rate', () => {
+test.describe("a user over the file API's rate", () => {
   test.use({ workerRateLimit: 2 })
 
   test('the page says so on the file, waits as long as the server asks, then uploads it by itself', async ({ openDevice, worker }) => {
@@ -65,7 +69,9 @@ test.describe('a user over the file API\'s rate', () => {
     await addFiles(a.page, files)
     // Two requests in 10 s per user and store: some of the four are refused (429, Retry-After 10).
     const statuses = files.map((file) => fileItem(a.page, file.name).getByTestId('file-status'))
-    await expect.poll(async () => (await Promise.all(statuses.map((status) => status.textContent()))).some((text) => text?.includes('too many requests'))).toBe(true)
+    await expect
+      .poll(async () => (await Promise.all(statuses.map((status) => status.textContent()))).some((text) => text?.includes('too many requests')))
+      .toBe(true)
     for (const file of files) await expectFileState(fileItem(a.page, file.name), { local: 'present', remote: 'uploaded' }, 60_000)
     const refused = fileRequests(worker.output()).filter((request) => request.status === 429)
     expect(refused.length).toBeGreaterThan(0)
@@ -150,6 +156,9 @@ test('what another device wrote is checked before the page uses it: a hash that 
   await expect(bad.locator('img, a, video, audio')).toHaveCount(0)
   await b.page.waitForTimeout(2_000)
   const asked = fileRequests(worker.output()).map((request) => request.key)
-  expect(asked.every((key) => key === `${storeId}/${sha256(fine)}` || key === `${storeId}/${sha256(spoofed)}`), asked.join(', ')).toBe(true)
+  expect(
+    asked.every((key) => key === `${storeId}/${sha256(fine)}` || key === `${storeId}/${sha256(spoofed)}`),
+    asked.join(', '),
+  ).toBe(true)
   expect(worker.output()).not.toContain('evict')
 })

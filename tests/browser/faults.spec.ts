@@ -155,7 +155,7 @@ test('two devices add files while the server is away and both reconnect at once:
 test.describe('a push the server stored but whose answer was lost', () => {
   test.use({ cutSync: true })
 
-  test('does not keep the device\'s later files from the other devices', async ({ openDevice, storeId, syncCutter }) => {
+  test("does not keep the device's later files from the other devices", async ({ openDevice, storeId, syncCutter }) => {
     test.setTimeout(180_000)
     const a = await openDevice('A')
     const b = await openDevice('B')

@@ -111,6 +111,7 @@ export const test = base.extend<Fixtures>({
     }
   },
 
+  // biome-ignore lint/correctness/noEmptyPattern: Playwright reads a fixture's dependencies from this pattern; it has none.
   storeId: async ({}, use) => use(`e2e-${randomUUID().slice(0, 8)}`),
 
   openDevice: async ({ appUrl, storeId }, use, testInfo) => {

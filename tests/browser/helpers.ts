@@ -31,20 +31,20 @@ export const replaceFile = async (page: Page, name: string, file: TestFile): Pro
 
 /** The content hash a card shows, read from the link to its bytes (there once they are viewable). */
 export const shownHash = async (item: Locator): Promise<string | undefined> =>
-  (await item.locator('a.name').getAttribute('href', { timeout: 1_000 }).catch(() => null))?.match(/[0-9a-f]{64}/)?.[0]
+  (
+    await item
+      .locator('a.name')
+      .getAttribute('href', { timeout: 1_000 })
+      .catch(() => null)
+  )?.match(/[0-9a-f]{64}/)?.[0]
 
-export const expectFileState = async (
-  item: Locator,
-  { local, remote }: { local?: string; remote?: string },
-  timeout = 30_000,
-): Promise<void> => {
+export const expectFileState = async (item: Locator, { local, remote }: { local?: string; remote?: string }, timeout = 30_000): Promise<void> => {
   if (local) await expect(item).toHaveAttribute('data-local-state', local, { timeout })
   if (remote) await expect(item).toHaveAttribute('data-remote-state', remote, { timeout })
 }
 
 /** `/files/<storeId>/<sha256>?type=...`, the URL the page renders for this file's content. */
-export const fileUrl = (storeId: string, file: TestFile): string =>
-  `/files/${storeId}/${sha256(file.buffer)}?type=${encodeURIComponent(file.mimeType)}`
+export const fileUrl = (storeId: string, file: TestFile): string => `/files/${storeId}/${sha256(file.buffer)}?type=${encodeURIComponent(file.mimeType)}`
 
 /** Fetches a URL from inside the page, so through its service worker, as an <img> would. */
 export const fetchInPage = async (
@@ -126,12 +126,7 @@ export type ExpectedFile = TestFile & { conflictOf?: string }
  * identical to what was added. A conflict copy is marked as one, pointing at its original;
  * any other file is not.
  */
-export const expectSyncedEverywhere = async (
-  pages: Page[],
-  storeId: string,
-  files: ExpectedFile[],
-  timeout = 60_000,
-): Promise<void> => {
+export const expectSyncedEverywhere = async (pages: Page[], storeId: string, files: ExpectedFile[], timeout = 60_000): Promise<void> => {
   try {
     for (const page of pages) {
       // Each file shown once: the list counts them all (only the cards on screen are in the page).
@@ -161,7 +156,12 @@ const describeItems = (page: Page): Promise<string> =>
     .evaluate(() =>
       [...document.querySelectorAll<HTMLElement>('[data-testid=file-item]')]
         .map((item) => {
-          const hash = item.querySelector('a.name')?.getAttribute('href')?.match(/[0-9a-f]{64}/)?.[0].slice(0, 12) ?? '?'
+          const hash =
+            item
+              .querySelector('a.name')
+              ?.getAttribute('href')
+              ?.match(/[0-9a-f]{64}/)?.[0]
+              .slice(0, 12) ?? '?'
           const copy = item.dataset.conflictOf ? ` (conflict copy of ${item.dataset.conflictOf})` : ''
           return `  ${item.querySelector('.name')?.textContent} [${item.dataset.fileId} ${hash}]${copy}: ${item.dataset.localState}/${item.dataset.remoteState} ${item.querySelector('[data-testid=file-status]')?.textContent}`
         })

@@ -29,8 +29,7 @@ test.describe('with requests of at most 5 MiB', () => {
     await a.page.getByTestId('file-input').setInputFiles(big.path)
     await expectFileState(fileItem(a.page, big.name), { local: 'present', remote: 'uploading' })
 
-    const requests = (route: string, status: number) =>
-      fileRequests(worker.output()).filter((request) => request.route === route && request.status === status)
+    const requests = (route: string, status: number) => fileRequests(worker.output()).filter((request) => request.route === route && request.status === status)
     await expect.poll(() => requests('upload-part', 200).length, { timeout: 30_000 }).toBe(1)
     // Past the first part in the other tab's bar: the first part is confirmed and on record
     // (the next part is sent only once it is), so a reload does not send it again.
@@ -103,7 +102,10 @@ test('a file many times larger than the memory cap syncs without any page, worke
   )
   // The watches saw the page, the files worker and the service worker of each device.
   for (const isolate of ['A page', 'A worker files', 'A service_worker', 'B page', 'B worker files', 'B service_worker']) {
-    expect(grown.some(({ where }) => where.startsWith(isolate)), isolate).toBe(true)
+    expect(
+      grown.some(({ where }) => where.startsWith(isolate)),
+      isolate,
+    ).toBe(true)
   }
   for (const { where, bytes } of grown) expect(bytes, where).toBeLessThan(cap)
   // And the bytes are right, read through B's service worker chunk by chunk.

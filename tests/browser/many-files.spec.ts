@@ -31,7 +31,12 @@ test('a pick of hundreds of files cut by a reload: each file is saved and reache
 
   // What A kept is what it shows; what it did not, it names. Together, the whole pick, once.
   const saved = (await counts(a.page)).files
-  const unsaved = Number((await a.page.getByTestId('unsaved-files').getAttribute('data-count', { timeout: 10_000 }).catch(() => '0')) ?? 0)
+  const unsaved = Number(
+    (await a.page
+      .getByTestId('unsaved-files')
+      .getAttribute('data-count', { timeout: 10_000 })
+      .catch(() => '0')) ?? 0,
+  )
   test.info().annotations.push({ type: 'split', description: `${saved} saved before the reload, ${unsaved} named as not saved` })
   expect(saved + unsaved).toBe(files.length)
 
@@ -54,11 +59,7 @@ test('a pick of hundreds of files cut by a reload: each file is saved and reache
   for (const hash of onB) expect(uploads.get(`${storeId}/${hash}`), nameOf.get(hash)).toBe(1)
 })
 
-test('a store of 3,000 files opens with only the cards on screen in the page, and scrolling brings the others', async ({
-  openDevice,
-  storeId,
-  worker,
-}) => {
+test('a store of 3,000 files opens with only the cards on screen in the page, and scrolling brings the others', async ({ openDevice, storeId, worker }) => {
   test.setTimeout(120_000)
   const count = 3_000
   const files = Array.from({ length: count }, (_, index) => ({

@@ -221,7 +221,7 @@ const holdDownloadsOf = async (device: Device, file: TestFile) => {
   await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage + Math.floor(file.buffer.length / 2) })
 }
 
-test('an uploaded HTML file opened from a crafted link does not render on the app\'s origin', async ({ openDevice, storeId }) => {
+test("an uploaded HTML file opened from a crafted link does not render on the app's origin", async ({ openDevice, storeId }) => {
   const a = await openDevice('A')
   const page: TestFile = {
     name: 'page.html',

@@ -51,14 +51,11 @@ export const startChaosProxy = async (target: string, rules: ChaosRules): Promis
   }
 
   const forward = (req: IncomingMessage, res: ServerResponse, onResponse?: (upstream: IncomingMessage) => void) => {
-    const upstream = httpRequest(
-      { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers },
-      (response) => {
-        if (onResponse) return onResponse(response)
-        res.writeHead(response.statusCode ?? 502, response.headers)
-        response.pipe(res)
-      },
-    )
+    const upstream = httpRequest({ host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers }, (response) => {
+      if (onResponse) return onResponse(response)
+      res.writeHead(response.statusCode ?? 502, response.headers)
+      response.pipe(res)
+    })
     upstream.on('error', () => res.destroy())
     req.pipe(upstream)
   }

@@ -17,8 +17,7 @@ export const bytesOf = (text: string): Bytes => new TextEncoder().encode(text)
 
 export const sha256Of = (bytes: Bytes): Promise<string> => sha256OfBlob(new Blob([bytes]))
 
-export const readAll = async (stream: ReadableStream<Uint8Array>): Promise<Bytes> =>
-  new Uint8Array(await new Response(stream).arrayBuffer())
+export const readAll = async (stream: ReadableStream<Uint8Array>): Promise<Bytes> => new Uint8Array(await new Response(stream).arrayBuffer())
 
 /** The bytes stored under `hash` as text; undefined when there are none. */
 export const textOn = async (local: LocalFileStorage, hash: string): Promise<string | undefined> => {

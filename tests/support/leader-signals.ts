@@ -2,7 +2,11 @@ import type { LeaderSignals, LeaderSync } from '../../src/services/upstream-stal
 
 /** Leader signals the test sets by hand; each subscription gets the current value at once. */
 export const manualSignals = () => {
-  const listeners = { leadership: new Set<(value: boolean) => void>(), connection: new Set<(value: boolean) => void>(), sync: new Set<(value: LeaderSync) => void>() }
+  const listeners = {
+    leadership: new Set<(value: boolean) => void>(),
+    connection: new Set<(value: boolean) => void>(),
+    sync: new Set<(value: LeaderSync) => void>(),
+  }
   const current = { leadership: true, connection: true, sync: { pending: 0, confirmedHead: 10 } as LeaderSync }
   const subscribe =
     <K extends keyof typeof listeners>(key: K) =>

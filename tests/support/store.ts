@@ -13,8 +13,7 @@ export const createTestStore = (): Promise<AppStore> =>
     logLevel: LogLevel.Warning,
   })
 
-export const fileRow = (store: AppStore, fileId: string): FileRow | undefined =>
-  store.query(tables.files.where({ id: fileId }).first())
+export const fileRow = (store: AppStore, fileId: string): FileRow | undefined => store.query(tables.files.where({ id: fileId }).first())
 
 /** This device's state of a file; the default one when nothing was recorded yet. */
 export const localState = (store: AppStore, fileId: string): LocalFileState => store.query(tables.localFilesState.get(fileId))

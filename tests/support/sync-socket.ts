@@ -51,10 +51,7 @@ export const openSocket = (url: string): Promise<WebSocket> =>
     socket.addEventListener('error', () => reject(new Error('WebSocket refused')), { once: true })
   })
 
-type RpcAnswer =
-  | { _tag: 'Success'; value: unknown }
-  | { _tag: 'Failure'; cause: unknown }
-  | { _tag: 'Chunk'; values: unknown[] }
+type RpcAnswer = { _tag: 'Success'; value: unknown } | { _tag: 'Failure'; cause: unknown } | { _tag: 'Chunk'; values: unknown[] }
 
 type RpcMessage = { _tag: string; requestId?: string; exit?: RpcAnswer; values?: unknown[] }
 
@@ -82,4 +79,3 @@ export const call = (socket: WebSocket, tag: string, payload: unknown): Promise<
   })
 
 export const firstEvent = { name: 'v1.TestEventHappened', args: {}, seqNum: 1, parentSeqNum: 0, clientId: 'c1', sessionId: 's1' }
-

@@ -2,11 +2,7 @@
  * Polls `predicate` until it holds. Tests wait for what they expect instead of sleeping a
  * guessed time, so they are as fast as the code and fail with a message saying what never came.
  */
-export const waitFor = async (
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs = 2_000,
-  what = predicate.toString(),
-): Promise<void> => {
+export const waitFor = async (predicate: () => boolean | Promise<boolean>, timeoutMs = 2_000, what = predicate.toString()): Promise<void> => {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (await predicate()) return

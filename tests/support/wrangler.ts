@@ -144,10 +144,14 @@ const WATCHDOG = 'exec 3<&0; (read -r _ <&3; kill -TERM 0) & exec "$@" </dev/nul
 const launch = async ({ port, persistDir, vars, config, assets, testScheduled, url, onOutput, output }: LaunchOptions): Promise<ChildProcess> => {
   const args = [
     'dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    '--inspector-port', String(await freePort()),
-    '--persist-to', persistDir,
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(await freePort()),
+    '--persist-to',
+    persistDir,
     '--show-interactive-dev-session=false',
     ...(config === undefined ? [] : ['--config', config]),
     ...(assets === undefined ? [] : ['--assets', assets]),

@@ -97,7 +97,7 @@ describe('createTokenProvider', () => {
     expect(toFileError(error).retryable).toBe(true)
   })
 
-  test('renews a token once three quarters of its life are over, by this device\'s clock', async () => {
+  test("renews a token once three quarters of its life are over, by this device's clock", async () => {
     let now = 1_000_000
     const server = tokenServer()
     const provider = createTokenProvider({ storeId: 'store-1', endpoint, fetch: server.fetch, now: () => now })
@@ -158,9 +158,7 @@ describe('createTokenProvider', () => {
     test('tries again after 1 s, 2 s, 4 s… up to every 30 s while the endpoint cannot be reached (a first visit offline)', async () => {
       vi.useFakeTimers()
       let reachable = false
-      const server = createFakeFetch(() =>
-        reachable ? jsonResponse({ token: 'at-last', expiresIn: 3600 }) : Promise.reject(new TypeError('fetch failed')),
-      )
+      const server = createFakeFetch(() => (reachable ? jsonResponse({ token: 'at-last', expiresIn: 3600 }) : Promise.reject(new TypeError('fetch failed'))))
       const provider = createTokenProvider({ storeId: 'store-1', endpoint, fetch: server.fetch, now: () => Date.now() })
       const stop = provider.keepFresh()
       // At 0, 1, 3, 7, 15, 31, 61 and 91 s.

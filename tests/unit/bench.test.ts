@@ -63,7 +63,13 @@ describe('pnpm bench', () => {
     const latency = { medianMs: 120 } as LatencyResult
 
     const many = { filesPerSecond: 60, raw: { filesPerSecond: 150 } } as ManyFilesResult
-    const big = { storeOpenSeconds: 1.2, firstCardSeconds: 2.0, rendererPeakBytes: 300e6, rendererAtRestBytes: 280e6, oneMoreFileMainThreadMs: 70 } as BigStoreResult
+    const big = {
+      storeOpenSeconds: 1.2,
+      firstCardSeconds: 2.0,
+      rendererPeakBytes: 300e6,
+      rendererAtRestBytes: 280e6,
+      oneMoreFileMainThreadMs: 70,
+    } as BigStoreResult
 
     const targets = checkTargets({ 'large-file': large, raw, latency, 'many-files': many, 'big-store': big })
     // 60 files/s, but 0.4 × raw; the first card 0.8 s after the store opened, 300 MB, 70 ms.

@@ -5,7 +5,10 @@ import { checkSecrets, usesDevelopmentAuthorize } from '../../scripts/deploy/sec
 
 describe('the deploy check', () => {
   it('lets a Worker with AUTH_SECRET deploy', () => {
-    const stdout = JSON.stringify([{ name: 'ADMIN_SECRET', type: 'secret_text' }, { name: 'AUTH_SECRET', type: 'secret_text' }])
+    const stdout = JSON.stringify([
+      { name: 'ADMIN_SECRET', type: 'secret_text' },
+      { name: 'AUTH_SECRET', type: 'secret_text' },
+    ])
     expect(checkSecrets({ status: 0, stdout, stderr: '' })).toEqual({ ok: true })
   })
 
@@ -26,7 +29,7 @@ describe('the deploy check', () => {
     expect(checkSecrets({ status: 0, stdout: 'something else', stderr: '' }).ok).toBe(false)
   })
 
-  it('tells the shipped authorize() from an app\'s own', () => {
+  it("tells the shipped authorize() from an app's own", () => {
     expect(usesDevelopmentAuthorize('export const authorize: Authorize<DevelopmentAuthEnv> = developmentAuthorize\n')).toBe(true)
     expect(usesDevelopmentAuthorize('export const authorize: Authorize<Env> = async (request) => null\n')).toBe(false)
     expect(usesDevelopmentAuthorize(readFileSync(new URL('../../src/workers/authorize.ts', import.meta.url), 'utf8'))).toBe(true)

@@ -37,7 +37,10 @@ const call = (path: string, { method = 'GET', body, headers = {} }: { method?: s
   const allHeaders = new Headers({ Authorization: `Bearer ${token}`, ...headers })
   // Node's fetch Request does not set it by itself; the API requires it on uploads.
   if (bytes !== undefined) allHeaders.set('Content-Length', String(bytes.byteLength))
-  return handleFileRequest(new Request(`https://app.example/storage${path}`, { method, body: bytes, headers: allHeaders }), env, { basePath: '/storage', storage })
+  return handleFileRequest(new Request(`https://app.example/storage${path}`, { method, body: bytes, headers: allHeaders }), env, {
+    basePath: '/storage',
+    storage,
+  })
 }
 const fileKey = (hash: string) => `${storeId}/${hash}`
 
@@ -119,7 +122,7 @@ describe('the file API on the in-memory storage', () => {
     await expect(storage.completeMultipartUpload(fileKey(hash), uploadId, [part])).rejects.toThrow(/no upload/)
   })
 
-  test('keeps a deleted file\'s bytes until the sweep after the grace period, unless restored', async () => {
+  test("keeps a deleted file's bytes until the sweep after the grace period, unless restored", async () => {
     const bytes = randomBytes(100)
     const hash = await sha256(bytes)
     await call(`/${storeId}/${hash}`, { method: 'PUT', body: bytes })

@@ -18,12 +18,10 @@ afterEach(async () => {
 })
 
 const hashOf = (n: number) => n.toString(16).padStart(64, '0')
-const created = (id: string, hash: string) =>
-  events.fileCreated({ id, name: `${id}.jpg`, mimeType: 'image/jpeg', size: 100, contentHash: hash, createdAt: 1 })
+const created = (id: string, hash: string) => events.fileCreated({ id, name: `${id}.jpg`, mimeType: 'image/jpeg', size: 100, contentHash: hash, createdAt: 1 })
 
 /** Commits `count` files in one commit, as a pick would. */
-const addFiles = (count: number, from = 0) =>
-  store.commit(...Array.from({ length: count }, (_, n) => created(`f${from + n}`, hashOf(from + n))))
+const addFiles = (count: number, from = 0) => store.commit(...Array.from({ length: count }, (_, n) => created(`f${from + n}`, hashOf(from + n))))
 
 /**
  * Waits until LiveStore's leader has applied this session's commits. In Node it runs in this
@@ -69,11 +67,7 @@ describe('createFileIndex', () => {
     index = createFileIndex({ store })
     const told = listen(index)
     const rowsRead = countReads()
-    store.commit(
-      events.fileDeleted({ id: 'f7', deletedAt: 5 }),
-      tables.localFilesState.set({ localHash: hashOf(9) }, 'f9'),
-      created('new', hashOf(5_000)),
-    )
+    store.commit(events.fileDeleted({ id: 'f7', deletedAt: 5 }), tables.localFilesState.set({ localHash: hashOf(9) }, 'f9'), created('new', hashOf(5_000)))
     await waitFor(() => told.length > 0)
     await leaderCaughtUp()
     expect(told).toEqual([['f7', 'f9', 'new']])
@@ -142,7 +136,13 @@ describe('trackSyncTotals', () => {
     // A running transfer's moved bytes are taken off what is left.
     store.commit(events.fileDeleted({ id: 'up', deletedAt: 3 }), created('third', hashOf(3)), tables.localFilesState.set({ localHash: hashOf(3) }, 'third'))
     await waitFor(() => heard === 2)
-    expect(totals.current(new Map([['third', 40]]))).toEqual({ files: 2, here: 2, onServer: 1, upload: { files: 1, bytes: 60 }, download: { files: 0, bytes: 0 } })
+    expect(totals.current(new Map([['third', 40]]))).toEqual({
+      files: 2,
+      here: 2,
+      onServer: 1,
+      upload: { files: 1, bytes: 60 },
+      download: { files: 0, bytes: 0 },
+    })
     totals.close()
   })
 })

@@ -107,7 +107,10 @@ describe('createFileStorage', () => {
           return { end: (outcome) => void (pick.ended = outcome) }
         },
         async takeUnfinished() {
-          return picks.splice(0).filter((pick) => pick.ended?.saved !== true).flatMap((pick) => pick.files)
+          return picks
+            .splice(0)
+            .filter((pick) => pick.ended?.saved !== true)
+            .flatMap((pick) => pick.files)
         },
       }
       return { journal, picks }
@@ -144,7 +147,12 @@ describe('createFileStorage', () => {
       const saved = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
       // The first batch (at least the first file) failed whole; what came after went in the next.
       expect(failed).toBeGreaterThan(0)
-      expect(store.query(tables.files.where({})).map((file) => file.id).sort()).toEqual(saved.sort())
+      expect(
+        store
+          .query(tables.files.where({}))
+          .map((file) => file.id)
+          .sort(),
+      ).toEqual(saved.sort())
       vi.mocked(store.commit).mockImplementation(realCommit)
     })
 

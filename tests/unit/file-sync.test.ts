@@ -78,10 +78,7 @@ const started = async (options?: Parameters<typeof device>[0]) => {
 }
 
 /** Records a file the way another device would: its row arrives, its bytes are on the server once uploaded. */
-const fromAnotherDevice = async (
-  remote: MemoryRemote,
-  { id, text, uploaded = true }: { id: string; text: string; uploaded?: boolean },
-) => {
+const fromAnotherDevice = async (remote: MemoryRemote, { id, text, uploaded = true }: { id: string; text: string; uploaded?: boolean }) => {
   const bytes = bytesOf(text)
   const hash = await sha256Of(bytes)
   store.commit(events.fileCreated({ id, name: `${id}.txt`, mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, createdAt: 1 }))
@@ -263,7 +260,17 @@ describe('download', () => {
     await waitFor(() => remote.calls.download === 1)
     const bytes = bytesOf('version 2')
     // The other device edits the file; its new bytes are not uploaded yet.
-    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: await sha256Of(bytes), updatedAt: 2, previousHash }))
+    store.commit(
+      events.fileUpdated({
+        id: 'photo',
+        name: 'photo.txt',
+        mimeType: 'text/plain',
+        size: bytes.byteLength,
+        contentHash: await sha256Of(bytes),
+        updatedAt: 2,
+        previousHash,
+      }),
+    )
     await waitFor(() => remote.aborted.download === 1 && executor.size === 0)
     expect(views('photo')).toEqual({ local: 'missing', remote: 'pending' })
   })
@@ -281,7 +288,9 @@ describe('download', () => {
     expect(errors).toEqual([])
     const bytes = bytesOf('version 2')
     const hash = await sha256Of(bytes)
-    store.commit(events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, updatedAt: 2, previousHash }))
+    store.commit(
+      events.fileUpdated({ id: 'photo', name: 'photo.txt', mimeType: 'text/plain', size: bytes.byteLength, contentHash: hash, updatedAt: 2, previousHash }),
+    )
     await uploadedElsewhere(remote, 'photo', bytes)
     await waitFor(() => views('photo').local === 'present', 500)
   })
@@ -874,10 +883,7 @@ describe('planning', () => {
     await waitFor(() => store.syncStatus().pendingCount === 0)
     await settle()
     planned.length = 0
-    store.commit(
-      events.fileUploaded({ id: 'f5', contentHash: hashOf(5), remoteKey: remote.keyOf(hashOf(5)) }),
-      events.fileDeleted({ id: 'f6', deletedAt: 2 }),
-    )
+    store.commit(events.fileUploaded({ id: 'f5', contentHash: hashOf(5), remoteKey: remote.keyOf(hashOf(5)) }), events.fileDeleted({ id: 'f6', deletedAt: 2 }))
     await waitFor(() => planned.length >= 2)
     await settle()
     // Two rows changed: two files planned again (the download of f5 then once more, when it ends).

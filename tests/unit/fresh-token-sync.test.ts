@@ -9,11 +9,10 @@ const syncUrl = (storeId: string, authToken: string) => {
   const encoded = Schema.encodeSync(SearchParamsSchema)({ storeId, payload: { authToken }, transport: 'ws' })
   return `https://app.example/api/sync?${new URLSearchParams(encoded as Record<string, string>).toString()}`
 }
-const readParams = (url: string) =>
-  Schema.decodeUnknownSync(SearchParamsSchema)(Object.fromEntries(new URL(url).searchParams))
+const readParams = (url: string) => Schema.decodeUnknownSync(SearchParamsSchema)(Object.fromEntries(new URL(url).searchParams))
 
 describe('withCurrentToken', () => {
-  test('puts the store\'s current token into a socket URL, which the Worker decodes as LiveStore\'s payload', () => {
+  test("puts the store's current token into a socket URL, which the Worker decodes as LiveStore's payload", () => {
     const url = syncUrl('store-1', 'expired-token')
     const rewritten = withCurrentToken(url, '/api/sync', (storeId) => (storeId === 'store-1' ? 'v1.fresh.token' : undefined))
     expect(readParams(rewritten)).toEqual({ storeId: 'store-1', payload: { authToken: 'v1.fresh.token' }, transport: 'ws' })

@@ -49,7 +49,11 @@ const leaderPending = async (store: AppStore): Promise<number> => {
   return (await Effect.runPromise(internals.clientSession.leaderThread.syncState.get)).pending.length
 }
 
-const fileIds = (store: AppStore): string[] => store.query(tables.files).map((file) => file.id).toSorted()
+const fileIds = (store: AppStore): string[] =>
+  store
+    .query(tables.files)
+    .map((file) => file.id)
+    .toSorted()
 
 describe('LiveStore leader catch-up (patched)', () => {
   let store: AppStore | undefined

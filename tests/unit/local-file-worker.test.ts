@@ -95,7 +95,10 @@ describe('a LocalFileStorage in a worker', () => {
     expect(await local.partialSize(hash)).toBe(4000)
 
     const tokens: boolean[] = []
-    const getToken = async ({ refresh = false } = {}) => (tokens.push(refresh), refresh ? 'fresh' : 'expired')
+    const getToken = async ({ refresh = false } = {}) => {
+      tokens.push(refresh)
+      return refresh ? 'fresh' : 'expired'
+    }
     const progress: number[] = []
     const stored = await local.download?.(hash, { baseUrl: urlOf(server), storeId: 'store-1', getToken }, { onProgress: (bytes) => progress.push(bytes) })
 
@@ -148,4 +151,3 @@ const streamThatFails = (bytes: Uint8Array) => {
     },
   })
 }
-

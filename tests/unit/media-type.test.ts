@@ -20,7 +20,24 @@ describe('media types', () => {
   })
 
   it('refuses control characters, missing parts, non-ASCII and overlong values', () => {
-    for (const value of ['image/png\r\nX: 1', 'image/png\n', 'a\u0000/b', 'text/html\u0000', 'image', 'image/', '/png', 'image/png;', 'image/png; charset', 'image/png; a="unclosed', 'bild/jpég', ' image/png', `image/${'x'.repeat(250)}`, '', 42, undefined]) {
+    for (const value of [
+      'image/png\r\nX: 1',
+      'image/png\n',
+      'a\u0000/b',
+      'text/html\u0000',
+      'image',
+      'image/',
+      '/png',
+      'image/png;',
+      'image/png; charset',
+      'image/png; a="unclosed',
+      'bild/jpég',
+      ' image/png',
+      `image/${'x'.repeat(250)}`,
+      '',
+      42,
+      undefined,
+    ]) {
       expect(isMediaType(value), JSON.stringify(value)).toBe(false)
     }
   })
@@ -42,7 +59,19 @@ describe('what is served inline', () => {
     servedAs: (type: string) => { type: string; disposition: string }
   }
 
-  const inline = ['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/heic', 'video/mp4', 'video/webm', 'audio/mpeg', 'audio/ogg; codecs=opus', 'IMAGE/JPEG']
+  const inline = [
+    'image/jpeg',
+    'image/png',
+    'image/webp',
+    'image/gif',
+    'image/avif',
+    'image/heic',
+    'video/mp4',
+    'video/webm',
+    'audio/mpeg',
+    'audio/ogg; codecs=opus',
+    'IMAGE/JPEG',
+  ]
   const attachment = [
     'text/html',
     'text/html; charset=utf-8',

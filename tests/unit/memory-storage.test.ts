@@ -6,7 +6,11 @@ import { isStorageError } from '../../src/workers/storage/types.ts'
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const text = async (body: ReadableStream<Uint8Array> | undefined) => new Response(body).text()
-const refusalCode = (promise: Promise<unknown>) => promise.then(() => 'stored', (error: unknown) => (isStorageError(error) ? error.code : String(error)))
+const refusalCode = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'stored',
+    (error: unknown) => (isStorageError(error) ? error.code : String(error)),
+  )
 
 describe('memoryStorage: the rules a FileStorage keeps', () => {
   test('stores bytes with their type and metadata, reads them whole or by range, and forgets deleted keys', async () => {

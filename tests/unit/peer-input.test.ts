@@ -6,7 +6,17 @@ describe('what other devices wrote', () => {
   it('takes only SHA-256 content hashes in lowercase hex', () => {
     expect(isContentHash('a'.repeat(64))).toBe(true)
     expect(isContentHash('0123456789abcdef'.repeat(4))).toBe(true)
-    for (const bad of ['A'.repeat(64), 'a'.repeat(63), 'a'.repeat(65), `../${'a'.repeat(61)}`, `${'a'.repeat(63)}/`, `${'a'.repeat(32)}?x=${'a'.repeat(28)}`, '', 42, null]) {
+    for (const bad of [
+      'A'.repeat(64),
+      'a'.repeat(63),
+      'a'.repeat(65),
+      `../${'a'.repeat(61)}`,
+      `${'a'.repeat(63)}/`,
+      `${'a'.repeat(32)}?x=${'a'.repeat(28)}`,
+      '',
+      42,
+      null,
+    ]) {
       expect(isContentHash(bad), String(bad)).toBe(false)
     }
   })

@@ -20,10 +20,7 @@ const tokens = () => {
   return { getToken, asked }
 }
 
-const setup = (
-  answer: (url: string, init: RequestInit) => Response | Promise<Response>,
-  options: Partial<RemoteFileStorageOptions> = {},
-) => {
+const setup = (answer: (url: string, init: RequestInit) => Response | Promise<Response>, options: Partial<RemoteFileStorageOptions> = {}) => {
   const server = createFakeFetch(answer)
   const token = tokens()
   const remote = createRemoteFileStorage({ baseUrl, storeId: 'store-1', getToken: token.getToken, fetch: server.fetch, ...options })
@@ -90,9 +87,7 @@ describe('createRemoteFileStorage', () => {
 
   describe('continuing a download with Range', () => {
     test('asks for the bytes after the kept ones, and says where the body starts', async () => {
-      const { remote, requests } = setup(
-        () => new Response(bytesOf('lo'), { status: 206, headers: { 'Content-Range': 'bytes 3-4/5', 'Content-Length': '2' } }),
-      )
+      const { remote, requests } = setup(() => new Response(bytesOf('lo'), { status: 206, headers: { 'Content-Range': 'bytes 3-4/5', 'Content-Length': '2' } }))
       const { body, size, from } = await remote.download(hash, { from: 3 })
       expect(headersOf(requests[0]?.init).get('Range')).toBe('bytes=3-')
       expect({ size, from, text: new TextDecoder().decode(await readAll(body)) }).toEqual({ size: 5, from: 3, text: 'lo' })
@@ -132,7 +127,10 @@ describe('createRemoteFileStorage', () => {
       const { remote, requests } = setup(() => answers.shift() ?? new Response(null, { status: 500 }))
       expect(await remote.createUpload(hash, { size: 10, mimeType: 'video/mp4' })).toEqual({ uploadId: 'up/1+=' })
       expect(await remote.uploadPart(hash, 'up/1+=', 2, new Blob(['part']))).toEqual({ etag: 'etag-2' })
-      const parts = [{ partNumber: 1, etag: 'etag-1' }, { partNumber: 2, etag: 'etag-2' }]
+      const parts = [
+        { partNumber: 1, etag: 'etag-1' },
+        { partNumber: 2, etag: 'etag-2' },
+      ]
       expect(await remote.completeUpload(hash, 'up/1+=', parts, { size: 10 })).toEqual({ created: true })
       await remote.abortUpload(hash, 'up/1+=')
       expect(requests.map(({ url, init }) => `${init.method} ${url}`)).toEqual([
@@ -162,9 +160,7 @@ describe('createRemoteFileStorage', () => {
   test('checks with HEAD: size and type when the server has the file, undefined when not', async () => {
     let found = true
     const { remote, requests } = setup(() =>
-      found
-        ? new Response(null, { headers: { 'Content-Length': '12', 'Content-Type': 'image/jpeg' } })
-        : new Response(null, { status: 404 }),
+      found ? new Response(null, { headers: { 'Content-Length': '12', 'Content-Type': 'image/jpeg' } }) : new Response(null, { status: 404 }),
     )
     expect(await remote.head(hash)).toEqual({ size: 12, mimeType: 'image/jpeg' })
     expect(requests[0]?.init.method).toBe('HEAD')

@@ -16,7 +16,13 @@ const created = (id = 'photo'): AppEvent[] => [
   events.galleryItemAdded({ id: `item-${id}`, fileId: id, addedAt: 1 }),
 ]
 
-const edited = ({ contentHash, previousHash, name = 'photo.png', at = 2, id = 'photo' }: {
+const edited = ({
+  contentHash,
+  previousHash,
+  name = 'photo.png',
+  at = 2,
+  id = 'photo',
+}: {
   contentHash: string
   previousHash: string
   name?: string
@@ -24,8 +30,7 @@ const edited = ({ contentHash, previousHash, name = 'photo.png', at = 2, id = 'p
   id?: string
 }): AppEvent => events.fileUpdated({ id, name, mimeType: 'image/png', size: 20, contentHash, previousHash, updatedAt: at })
 
-const uploaded = (id: string, contentHash: string): AppEvent =>
-  events.fileUploaded({ id, contentHash, remoteKey: `store/${contentHash}` })
+const uploaded = (id: string, contentHash: string): AppEvent => events.fileUploaded({ id, contentHash, remoteKey: `store/${contentHash}` })
 
 describe('v1.FileUpdated', () => {
   let store: AppStore
@@ -50,7 +55,18 @@ describe('v1.FileUpdated', () => {
       edited({ contentHash: fromB, previousHash: original, at: 3 }),
     )
     expect(store.query(allFiles$)).toEqual([
-      { id: 'photo', name: 'photo.png', mimeType: 'image/png', size: 20, contentHash: fromB, remoteKey: '', createdAt: 1, updatedAt: 3, deletedAt: null, conflictOf: '' },
+      {
+        id: 'photo',
+        name: 'photo.png',
+        mimeType: 'image/png',
+        size: 20,
+        contentHash: fromB,
+        remoteKey: '',
+        createdAt: 1,
+        updatedAt: 3,
+        deletedAt: null,
+        conflictOf: '',
+      },
       {
         id: copyOf('photo', fromA),
         name: 'photo from A (conflict copy).png',

@@ -123,11 +123,7 @@ describe('headers', () => {
   ]
 
   test('the whole file', () => {
-    expect(range.headersFor({ status: 200 }, file)).toEqual([
-      ...validators,
-      ['Content-Type', 'video/webm'],
-      ['Content-Length', '1000'],
-    ])
+    expect(range.headersFor({ status: 200 }, file)).toEqual([...validators, ['Content-Type', 'video/webm'], ['Content-Length', '1000']])
   })
 
   test('one range', () => {

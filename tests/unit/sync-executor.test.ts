@@ -139,18 +139,15 @@ describe('createSyncExecutor', () => {
     expect(executor.size).toBe(0)
   })
 
-  test.each<FileErrorKind>(['bad-request', 'too-large', 'unauthorized', 'not-found'])(
-    'fails at once, without retrying, on a %s error',
-    async (kind) => {
-      const { clock, executor } = setup()
-      const upload = controlledTask('a')
-      const done = rejection(executor.enqueue(upload.task))
-      upload.fail(new FileError(kind, 'No.'))
-      expect((await done).kind).toBe(kind)
-      expect(upload.failures).toEqual([{ kind, attempt: 1, retryInMs: undefined }])
-      expect(clock.pending).toBe(0)
-    },
-  )
+  test.each<FileErrorKind>(['bad-request', 'too-large', 'unauthorized', 'not-found'])('fails at once, without retrying, on a %s error', async (kind) => {
+    const { clock, executor } = setup()
+    const upload = controlledTask('a')
+    const done = rejection(executor.enqueue(upload.task))
+    upload.fail(new FileError(kind, 'No.'))
+    expect((await done).kind).toBe(kind)
+    expect(upload.failures).toEqual([{ kind, attempt: 1, retryInMs: undefined }])
+    expect(clock.pending).toBe(0)
+  })
 
   test('on a full disk holds the whole kind, keeps the task queued with its tries, and goes on when released', async () => {
     const { clock, executor } = setup()
@@ -264,8 +261,8 @@ describe('createSyncExecutor', () => {
     })
     const blocker = controlledTask('blocker', 'download')
     executor.enqueue(blocker.task).catch(() => {})
-    const done = [task('old'), task('offscreen', -1), task('on screen', 5), task('also old'), task('on screen too', 5)].map(
-      (transfer) => executor.enqueue(transfer),
+    const done = [task('old'), task('offscreen', -1), task('on screen', 5), task('also old'), task('on screen too', 5)].map((transfer) =>
+      executor.enqueue(transfer),
     )
     blocker.succeed()
     await Promise.all(done)

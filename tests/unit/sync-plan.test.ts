@@ -27,8 +27,7 @@ const deleted = { deletedAt: 2 }
 const withinGrace = { now: 2 + grace - 1, deleteGraceMs: grace }
 const graceOver = { now: 2 + grace, deleteGraceMs: grace }
 
-const plan = (files: FileRow[], states: Record<string, LocalFileState> = {}, time = withinGrace) =>
-  planTransfers(files, new Map(Object.entries(states)), time)
+const plan = (files: FileRow[], states: Record<string, LocalFileState> = {}, time = withinGrace) => planTransfers(files, new Map(Object.entries(states)), time)
 
 const uploaded = { remoteKey: `store/${hashA}` }
 const bytesHere = state({ localHash: hashA })
@@ -75,9 +74,7 @@ describe('planTransfers', () => {
   })
 
   test("file live, only an older version's bytes here, new version uploaded → download of the new version", () => {
-    expect(plan([file({ ...uploaded, contentHash: hashB })], { f1: bytesHere })).toEqual([
-      { kind: 'download', fileId: 'f1', hash: hashB, size: 3 },
-    ])
+    expect(plan([file({ ...uploaded, contentHash: hashB })], { f1: bytesHere })).toEqual([{ kind: 'download', fileId: 'f1', hash: hashB, size: 3 }])
   })
 
   test('file deleted, uploaded, bytes here → remove the local copy at once, and ask the server to delete its copy (it keeps it for the grace period)', () => {
@@ -161,9 +158,7 @@ describe('planTransfers', () => {
 
   test('a failure of an older version does not hold back the current one', () => {
     const failedBefore = { failedHash: hashB }
-    expect(plan([file(uploaded)], { f1: state({ download: 'failed', ...failedBefore }) })).toEqual([
-      { kind: 'download', fileId: 'f1', hash: hashA, size: 3 },
-    ])
+    expect(plan([file(uploaded)], { f1: state({ download: 'failed', ...failedBefore }) })).toEqual([{ kind: 'download', fileId: 'f1', hash: hashA, size: 3 }])
     expect(plan([file()], { f1: state({ localHash: hashA, upload: 'failed', ...failedBefore }) })).toEqual([
       { kind: 'upload', fileId: 'f1', hash: hashA, mimeType: 'image/jpeg', size: 3 },
     ])
@@ -255,7 +250,6 @@ describe('uploads in parts', () => {
     expect(plan([file({ contentHash: hashB })], { f1: state({ localHash: hashB, ...partsOf(hashA) }) })).toEqual([abandon(hashA)])
   })
 })
-
 
 describe('a row whose content hash is none (written so by another device)', () => {
   const badHashes = ['', 'A'.repeat(64), `../${'a'.repeat(61)}`, `${'a'.repeat(32)}?type=text/html`, 'a'.repeat(63)]

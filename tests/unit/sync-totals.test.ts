@@ -35,7 +35,11 @@ describe('syncTotals', () => {
       ['synced', here()],
     ])
     // The running transfers (those with a figure): what they moved is no longer left to move.
-    const moved = new Map([['uploading', 1_500], ['downloading', 2_500], ['synced', 600]])
+    const moved = new Map([
+      ['uploading', 1_500],
+      ['downloading', 2_500],
+      ['synced', 600],
+    ])
     expect(syncTotals(files, states, moved)).toEqual({
       files: 5,
       here: 3,
@@ -46,12 +50,7 @@ describe('syncTotals', () => {
   })
 
   test('leaves out deleted files, failed transfers, and files waiting for another device', () => {
-    const files = [
-      file('deleted', { deletedAt: 5 }),
-      file('failed-up'),
-      file('failed-down', uploaded),
-      file('elsewhere'),
-    ]
+    const files = [file('deleted', { deletedAt: 5 }), file('failed-up'), file('failed-down', uploaded), file('elsewhere')]
     const states = new Map([
       ['deleted', here()],
       ['failed-up', here({ upload: 'failed', failedHash: hashOf('a') })],

@@ -226,4 +226,3 @@ describe('the session stall watchdog', () => {
     }
   })
 })
-

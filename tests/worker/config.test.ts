@@ -159,7 +159,7 @@ describe('multipart limits', () => {
     expect(await refused.json()).toEqual({ error: expect.stringContaining(String(MAX_UPLOAD_BYTES)) })
   })
 
-  it('decides a part\'s 413 from Content-Length alone, before any byte of the body', async () => {
+  it("decides a part's 413 from Content-Length alone, before any byte of the body", async () => {
     const storeId = newStoreId()
     const sha256 = randomFile(1).sha256
     const created = await uploads(storeId, sha256).create({ size: 10 })

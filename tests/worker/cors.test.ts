@@ -98,7 +98,11 @@ describe('a page of another origin', () => {
 describe('requests of the app itself and of other programs', () => {
   it('need no CORS: no Origin (a program), the same origin, or a page the browser says is same-origin (behind a dev proxy)', async () => {
     const health = `${worker.url}/api/health`
-    const cases: Array<Record<string, string>> = [{}, { Origin: new URL(worker.url).origin }, { Origin: 'http://127.0.0.1:5173', 'Sec-Fetch-Site': 'same-origin' }]
+    const cases: Array<Record<string, string>> = [
+      {},
+      { Origin: new URL(worker.url).origin },
+      { Origin: 'http://127.0.0.1:5173', 'Sec-Fetch-Site': 'same-origin' },
+    ]
     for (const headers of cases) {
       const response = await fetch(health, { headers })
       expect(response.status, JSON.stringify(headers)).toBe(200)

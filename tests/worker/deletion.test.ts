@@ -114,7 +114,7 @@ describe('content another file refers to', () => {
     expect((await store.read(file.sha256)).status).toBe(200)
   })
 
-  it('in another store is that store\'s own: a deletion in one store leaves the other\'s bytes', async () => {
+  it("in another store is that store's own: a deletion in one store leaves the other's bytes", async () => {
     const a = await newStore()
     const b = await newStore()
     const file = randomFile(200)
@@ -129,7 +129,7 @@ describe('content another file refers to', () => {
 })
 
 describe('restore', () => {
-  it('needs the store\'s token and only answers POST', async () => {
+  it("needs the store's token and only answers POST", async () => {
     const store = await newStore()
     const file = randomFile(10)
     await store.put(file)

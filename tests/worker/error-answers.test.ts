@@ -78,7 +78,12 @@ describe('a body shorter than its Content-Length', () => {
     const large = randomFile(6 * 1024 * 1024)
     const client = multipartClient(`${worker.url}/api/files/${storeId}/${large.sha256}`, token)
     const { uploadId } = (await (await client.create({ size: large.bytes.length })).json()) as { uploadId: string }
-    await cutShort(`/api/files/${storeId}/${large.sha256}/uploads/${encodeURIComponent(uploadId)}/parts/1`, token, large.bytes.length, large.bytes.subarray(0, 1000))
+    await cutShort(
+      `/api/files/${storeId}/${large.sha256}/uploads/${encodeURIComponent(uploadId)}/parts/1`,
+      token,
+      large.bytes.length,
+      large.bytes.subarray(0, 1000),
+    )
     expect(await answerTo(`${storeId}/${large.sha256}`, 'upload-part')).toMatchObject({ status: 400 })
     // The upload goes on: the whole part, sent again, is taken.
     const part = await client.part(uploadId, 1, large.bytes)

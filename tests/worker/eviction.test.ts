@@ -27,7 +27,7 @@ const evict = (storeId: string, secret: string | null = ADMIN_SECRET, method = '
 const newStore = () => newStoreClient(worker.url)
 
 describe('eviction', () => {
-  it('removes the store\'s files, pending deletions and unfinished uploads, and no other store\'s', async () => {
+  it("removes the store's files, pending deletions and unfinished uploads, and no other store's", async () => {
     const store = await newStore()
     const other = await newStore()
     const files = [randomFile(1000), randomFile(2000)]
@@ -52,7 +52,12 @@ describe('eviction', () => {
     const store = await newStore()
     const socket = await openSocket(syncUrlOf(worker.url, store.storeId, { authToken: store.token }))
     try {
-      const push = await call(socket, 'SyncWsRpc.Push', { storeId: store.storeId, payload: { authToken: store.token }, batch: [firstEvent], backendId: { _tag: 'None' } })
+      const push = await call(socket, 'SyncWsRpc.Push', {
+        storeId: store.storeId,
+        payload: { authToken: store.token },
+        batch: [firstEvent],
+        backendId: { _tag: 'None' },
+      })
       expect(push).toEqual({ _tag: 'Success', value: {} })
       await store.put(randomFile(100))
       expect(await store.syncHead()).toBe(1)
@@ -66,7 +71,7 @@ describe('eviction', () => {
     }
   })
 
-  it('uploads are taken again after it: a device restores the server\'s copy', async () => {
+  it("uploads are taken again after it: a device restores the server's copy", async () => {
     const store = await newStore()
     const file = randomFile(500)
     await store.put(file)

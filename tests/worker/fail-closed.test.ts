@@ -28,7 +28,12 @@ const routesNeedingAToken = (storeId: string, token: string) => {
     { method: 'HEAD', path: `/api/files/${storeId}/${file.sha256}`, headers: auth },
     { method: 'PUT', path: `/api/files/${storeId}/${file.sha256}`, headers: { ...auth, 'Content-Length': '64' }, body: file.bytes },
     { method: 'DELETE', path: `/api/files/${storeId}/${file.sha256}`, headers: auth },
-    { method: 'POST', path: `/api/files/${storeId}/${file.sha256}/uploads`, headers: { ...auth, 'Content-Type': 'application/json', 'Content-Length': '2' }, body: new TextEncoder().encode('{}') },
+    {
+      method: 'POST',
+      path: `/api/files/${storeId}/${file.sha256}/uploads`,
+      headers: { ...auth, 'Content-Type': 'application/json', 'Content-Length': '2' },
+      body: new TextEncoder().encode('{}'),
+    },
     { method: 'GET', path: `/api/sync-head/${storeId}`, headers: auth },
     {
       method: 'GET',

@@ -230,8 +230,7 @@ describe('ranges and conditional requests', () => {
     const { token, fileUrl } = await newStore()
     const file = randomFile(size)
     expect((await put(fileUrl(file.sha256), token, file.bytes, contentType)).status).toBe(201)
-    const read = (headers: Record<string, string> = {}, method = 'GET') =>
-      fetch(fileUrl(file.sha256), { method, headers: { ...bearer(token), ...headers } })
+    const read = (headers: Record<string, string> = {}, method = 'GET') => fetch(fileUrl(file.sha256), { method, headers: { ...bearer(token), ...headers } })
     return { ...file, read }
   }
 

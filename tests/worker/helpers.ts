@@ -73,9 +73,7 @@ export const configWithEntry = async (entry: string, name: string): Promise<{ co
   const config = join(folder, 'wrangler.toml')
   await writeFile(
     config,
-    project
-      .replace(/^name = .*$/m, `name = ${JSON.stringify(name)}`)
-      .replace(/^main = .*$/m, `main = ${JSON.stringify(join(repoRoot, entry))}`),
+    project.replace(/^name = .*$/m, `name = ${JSON.stringify(name)}`).replace(/^main = .*$/m, `main = ${JSON.stringify(join(repoRoot, entry))}`),
   )
   return { config, remove: () => rm(folder, { recursive: true, force: true }) }
 }

@@ -29,7 +29,7 @@ const tokenFor = async (storeId: string) => {
 }
 
 describe('the file API mounted at /storage/files in a Hono app', () => {
-  it('stores and serves files there, with the app\'s own token route', async () => {
+  it("stores and serves files there, with the app's own token route", async () => {
     const storeId = newStoreId()
     const token = await tokenFor(storeId)
     const file = randomFile(4096)
@@ -45,7 +45,7 @@ describe('the file API mounted at /storage/files in a Hono app', () => {
     expect((await fetch(`${url}/restore`, { method: 'POST', headers: bearer(token) })).status).toBe(200)
   })
 
-  it('keeps every check: the token, the key, the app\'s other routes untouched', async () => {
+  it("keeps every check: the token, the key, the app's other routes untouched", async () => {
     const storeId = newStoreId()
     const file = randomFile(10)
     const url = `${app.url}/storage/files/${storeId}/${file.sha256}`
@@ -53,15 +53,19 @@ describe('the file API mounted at /storage/files in a Hono app', () => {
     expect((await fetch(url, { method: 'PUT', body: file.bytes, headers: bearer(await tokenFor(newStoreId())) })).status).toBe(401)
     expect((await fetch(`${app.url}/session/store-token/${storeId}`)).status).toBe(403)
     const token = await tokenFor(storeId)
-    for (const path of [`/storage/files/${storeId}/..`, `/storage/files/${storeId}/${file.sha256.toUpperCase()}`, `/storage/files/${storeId}%2F${file.sha256}`]) {
+    for (const path of [
+      `/storage/files/${storeId}/..`,
+      `/storage/files/${storeId}/${file.sha256.toUpperCase()}`,
+      `/storage/files/${storeId}%2F${file.sha256}`,
+    ]) {
       expect((await rawRequest(app.url, { path, headers: bearer(token) })).status, path).toBe(400)
     }
     // Not mounted where the built-in Worker has it, and the app's own page is the app's.
     expect((await fetch(`${app.url}/api/files/${storeId}/${file.sha256}`, { headers: bearer(token) })).status).toBe(404)
-    expect(await (await fetch(app.url)).text()).toBe('the app\'s own page')
+    expect(await (await fetch(app.url)).text()).toBe("the app's own page")
   })
 
-  it('opens LiveStore\'s sync socket at /realtime with a token of the store, and only then', async () => {
+  it("opens LiveStore's sync socket at /realtime with a token of the store, and only then", async () => {
     const storeId = newStoreId()
     const token = await tokenFor(storeId)
     const at = (authToken: string) => syncUrlOf(app.url, storeId, { authToken }, 'http:').replace('/api/sync', '/realtime')

@@ -27,8 +27,7 @@ const newStore = async () => {
   issuedTokens.push(token)
   const fileUrl = (sha256: string) => `${worker.url}/api/files/${storeId}/${sha256}`
   const uploads = (sha256: string, asToken = token) => multipartClient(fileUrl(sha256), asToken)
-  const read = (sha256: string, headers: Record<string, string> = {}) =>
-    fetch(fileUrl(sha256), { headers: { ...bearer(token), ...headers } })
+  const read = (sha256: string, headers: Record<string, string> = {}) => fetch(fileUrl(sha256), { headers: { ...bearer(token), ...headers } })
   return { storeId, token, fileUrl, uploads, read }
 }
 
@@ -449,7 +448,7 @@ describe('authorization', () => {
     expect((await a.client.complete(a.uploadId, parts)).status).toBe(201)
   })
 
-  it('binds an upload to its key: store B cannot use store A\'s uploadId under its own path', async () => {
+  it("binds an upload to its key: store B cannot use store A's uploadId under its own path", async () => {
     const a = await startedUpload(randomFile(100))
     const b = await newStore()
     const stolen = b.uploads(a.file.sha256)

@@ -25,7 +25,7 @@ afterAll(async () => {
   await worker?.close()
 })
 
-describe('a store\'s quota', () => {
+describe("a store's quota", () => {
   it('refuses a file over the number of files with 413, stores nothing of it, and counts content once', async () => {
     const store = await newStoreClient(worker.url)
     const files = Array.from({ length: MAX_FILES }, (_, index) => randomFile(100 + index))
@@ -49,7 +49,7 @@ describe('a store\'s quota', () => {
     expect((await store.put(extra)).status).toBe(201)
   })
 
-  it('refuses content over the store\'s bytes, and an eviction makes room', async () => {
+  it("refuses content over the store's bytes, and an eviction makes room", async () => {
     const store = await newStoreClient(worker.url)
     expect((await store.put(randomFile(2000))).status).toBe(201)
     const tooMuch = randomFile(1500)

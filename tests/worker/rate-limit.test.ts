@@ -33,8 +33,8 @@ afterAll(async () => {
 const read = (storeId: string, user: string) =>
   fetch(`${worker.url}/api/files/${storeId}/${randomFile(1).sha256}`, { headers: bearer(signedToken({ store: storeId, user, secret: AUTH_SECRET })) })
 
-describe('the file API\'s rate', () => {
-  it('refuses a user\'s requests over the limit in a store with 429 and Retry-After; others keep their own count', async () => {
+describe("the file API's rate", () => {
+  it("refuses a user's requests over the limit in a store with 429 and Retry-After; others keep their own count", async () => {
     const storeId = newStoreId()
     const statuses: number[] = []
     for (let request = 0; request <= LIMIT; request += 1) statuses.push((await read(storeId, 'alice')).status)
@@ -59,8 +59,8 @@ describe('the file API\'s rate', () => {
   })
 })
 
-describe('the store\'s head', () => {
-  it('counts with the file API\'s requests of the user and store', async () => {
+describe("the store's head", () => {
+  it("counts with the file API's requests of the user and store", async () => {
     const storeId = newStoreId()
     const head = (user: string) =>
       fetch(`${worker.url}/api/sync-head/${storeId}`, { headers: bearer(signedToken({ store: storeId, user, secret: AUTH_SECRET })) })

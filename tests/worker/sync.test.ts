@@ -34,7 +34,7 @@ describe('sync handshake', () => {
     socket.close()
   })
 
-  it('refuses a wrong token, another store\'s token and a missing payload', async () => {
+  it("refuses a wrong token, another store's token and a missing payload", async () => {
     const storeId = newStoreId()
     const otherToken = await fetchToken(worker.url, newStoreId())
     const refused = [{ authToken: 'wrong' }, { authToken: otherToken }, { token: otherToken }, null]
@@ -55,10 +55,8 @@ describe('sync messages', () => {
     const otherToken = await fetchToken(worker.url, newStoreId())
     const socket = await openSocket(syncUrl(storeId, { authToken: token }))
     try {
-      const push = (authToken: string) =>
-        call(socket, 'SyncWsRpc.Push', { storeId, payload: { authToken }, batch: [firstEvent], backendId: { _tag: 'None' } })
-      const pull = (authToken: string) =>
-        call(socket, 'SyncWsRpc.Pull', { storeId, payload: { authToken }, cursor: { _tag: 'None' }, live: false })
+      const push = (authToken: string) => call(socket, 'SyncWsRpc.Push', { storeId, payload: { authToken }, batch: [firstEvent], backendId: { _tag: 'None' } })
+      const pull = (authToken: string) => call(socket, 'SyncWsRpc.Pull', { storeId, payload: { authToken }, cursor: { _tag: 'None' }, live: false })
 
       expect(await push(otherToken)).toMatchObject({ _tag: 'Failure' })
       expect(await pull(otherToken)).toMatchObject({ _tag: 'Failure' })
@@ -84,7 +82,16 @@ describe('a pull of a store with many events', () => {
       const count = 150
       const events = Array.from({ length: count }, (_, index) => ({
         name: 'v1.FilesCreated',
-        args: { files: Array.from({ length: 20 }, (_, n) => ({ id: `f${index}-${n}`, name: `p${n}.jpg`, mimeType: 'image/jpeg', size: 1, contentHash: 'a'.repeat(64), createdAt: 1 })) },
+        args: {
+          files: Array.from({ length: 20 }, (_, n) => ({
+            id: `f${index}-${n}`,
+            name: `p${n}.jpg`,
+            mimeType: 'image/jpeg',
+            size: 1,
+            contentHash: 'a'.repeat(64),
+            createdAt: 1,
+          })),
+        },
         seqNum: index + 1,
         parentSeqNum: index,
         clientId: 'c1',
@@ -101,7 +108,10 @@ describe('a pull of a store with many events', () => {
       const messages = await new Promise<number[][]>((resolve) => {
         const received: number[][] = []
         const onMessage = (message: MessageEvent) => {
-          for (const rpc of [JSON.parse(String(message.data))].flat() as Array<{ _tag: string; values?: Array<{ batch: Array<{ eventEncoded: { seqNum: number } }> }> }>) {
+          for (const rpc of [JSON.parse(String(message.data))].flat() as Array<{
+            _tag: string
+            values?: Array<{ batch: Array<{ eventEncoded: { seqNum: number } }> }>
+          }>) {
             if (rpc._tag !== 'Chunk') continue
             for (const value of rpc.values ?? []) received.push(value.batch.map((event) => event.eventEncoded.seqNum))
             // Effect RPC streams wait for the client's ack before the next chunk.
@@ -113,7 +123,15 @@ describe('a pull of a store with many events', () => {
           }
         }
         socket.addEventListener('message', onMessage)
-        socket.send(JSON.stringify({ _tag: 'Request', id: pullId, tag: 'SyncWsRpc.Pull', payload: { storeId, payload: { authToken: token }, cursor: { _tag: 'None' }, live: false }, headers: [] }))
+        socket.send(
+          JSON.stringify({
+            _tag: 'Request',
+            id: pullId,
+            tag: 'SyncWsRpc.Pull',
+            payload: { storeId, payload: { authToken: token }, cursor: { _tag: 'None' }, live: false },
+            headers: [],
+          }),
+        )
       })
       // Shown at once on a new device: its first message is small, whatever its events carry.
       expect(messages[0]).toEqual([1, 2])
@@ -124,11 +142,11 @@ describe('a pull of a store with many events', () => {
   })
 })
 
-describe('the store\'s head', () => {
+describe("the store's head", () => {
   const head = (storeId: string, token?: string, init: RequestInit = {}) =>
     fetch(`${worker.url}/api/sync-head/${storeId}`, { ...init, headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } })
 
-  it('is not found before any push, and is the last event\'s number after', async () => {
+  it("is not found before any push, and is the last event's number after", async () => {
     const storeId = newStoreId()
     const token = await fetchToken(worker.url, storeId)
     // A store nothing was pushed to does not exist on the server: asking creates nothing.

@@ -61,7 +61,13 @@ describe('the token endpoint (development authorize)', () => {
     expect(response.status).toBe(200)
     expect(response.headers.get('Cache-Control')).toBe('no-store')
     const body = (await response.json()) as { token: string; expiresAt: number }
-    expect(body).toEqual({ storeId, userId: 'dev', token: expect.stringMatching(/^v1\.[\w-]+\.[\w-]{43}$/), expiresAt: expect.any(Number), expiresIn: TOKEN_TTL_SECONDS })
+    expect(body).toEqual({
+      storeId,
+      userId: 'dev',
+      token: expect.stringMatching(/^v1\.[\w-]+\.[\w-]{43}$/),
+      expiresAt: expect.any(Number),
+      expiresIn: TOKEN_TTL_SECONDS,
+    })
     expect(claimsOf(body.token)).toEqual({ store: storeId, user: 'dev', exp: body.expiresAt / 1000 })
     expect(body.expiresAt / 1000 - before).toBeGreaterThanOrEqual(TOKEN_TTL_SECONDS)
     expect(body.expiresAt / 1000 - before).toBeLessThanOrEqual(TOKEN_TTL_SECONDS + 2)
@@ -88,7 +94,10 @@ describe('the file API', () => {
     expect(new Uint8Array(await read.arrayBuffer())).toEqual(file.bytes)
 
     await expect.poll(() => worker.output()).toContain(`"method":"GET","status":200`)
-    const lines = worker.output().split('\n').filter((line) => line.includes(`"store":"${storeId}"`) && line.includes('"method"'))
+    const lines = worker
+      .output()
+      .split('\n')
+      .filter((line) => line.includes(`"store":"${storeId}"`) && line.includes('"method"'))
     expect(lines.map((line) => JSON.parse(line.slice(line.indexOf('{'))))).toEqual([
       { route: 'file', store: storeId, file: file.sha256, user: 'alice', method: 'PUT', status: 201, bytes: 100, ms: expect.any(Number) },
       { route: 'file', store: storeId, file: file.sha256, user: 'alice', method: 'GET', status: 200, bytes: 100, ms: expect.any(Number) },
@@ -96,7 +105,7 @@ describe('the file API', () => {
     expect(worker.output()).not.toContain(token)
   })
 
-  it('refuses no token, a forged one, an expired one and another store\'s with 401 saying why, for every method', async () => {
+  it("refuses no token, a forged one, an expired one and another store's with 401 saying why, for every method", async () => {
     const storeId = newStoreId()
     const file = randomFile(10)
     const owner = makeToken({ store: storeId })
@@ -113,7 +122,15 @@ describe('the file API', () => {
         expect(response.headers.get('WWW-Authenticate'), why).toContain('Bearer')
         if (method === 'GET') {
           const { error } = (await response.json()) as { error: string }
-          const expected = { missing: 'Authorization', 'another store': 'another store', expired: 'expired', 'bad signature': 'bad signature', tampered: 'bad signature', malformed: 'malformed', 'expiry too far': 'expiry too far' }[why]
+          const expected = {
+            missing: 'Authorization',
+            'another store': 'another store',
+            expired: 'expired',
+            'bad signature': 'bad signature',
+            tampered: 'bad signature',
+            malformed: 'malformed',
+            'expiry too far': 'expiry too far',
+          }[why]
           expect(error, why).toContain(expected)
         }
       }
@@ -122,7 +139,7 @@ describe('the file API', () => {
     expect((await fetch(fileUrl(storeId, file.sha256), { headers: bearer(owner) })).status).toBe(200)
   })
 
-  it('refuses the token of store A on store B\'s multipart routes too', async () => {
+  it("refuses the token of store A on store B's multipart routes too", async () => {
     const storeB = newStoreId()
     const tokenA = makeToken({ store: newStoreId() })
     const file = randomFile(10)
@@ -149,7 +166,7 @@ describe('the sync socket', () => {
     }
   })
 
-  it('refuses to open with no token, a forged one, an expired one or another store\'s, with 401 saying why', async () => {
+  it("refuses to open with no token, a forged one, an expired one or another store's, with 401 saying why", async () => {
     const storeId = newStoreId()
     const cases: Array<[string, string | undefined]> = [['missing', undefined], ...Object.entries(refusedTokens(storeId))]
     for (const [why, token] of cases) {
@@ -202,13 +219,15 @@ describe('the sync socket', () => {
     try {
       await new Promise((resolve) => setTimeout(resolve, 1_500))
       expect(fresh.readyState).toBe(WebSocket.OPEN)
-      expect(await call(fresh, 'SyncWsRpc.Pull', { storeId, payload: { authToken: makeToken({ store: storeId }) }, cursor: { _tag: 'None' }, live: false })).toMatchObject({ _tag: 'Chunk' })
+      expect(
+        await call(fresh, 'SyncWsRpc.Pull', { storeId, payload: { authToken: makeToken({ store: storeId }) }, cursor: { _tag: 'None' }, live: false }),
+      ).toMatchObject({ _tag: 'Chunk' })
     } finally {
       fresh.close()
     }
   }, 20_000)
 
-  it('takes a pull sent again with the token of its time, but not a forged one or another store\'s', async () => {
+  it("takes a pull sent again with the token of its time, but not a forged one or another store's", async () => {
     const storeId = newStoreId()
     const socket = await openSocket(syncUrl(storeId, makeToken({ store: storeId })))
     try {
@@ -225,7 +244,7 @@ describe('the sync socket', () => {
   })
 })
 
-describe('an app\'s own authorize', () => {
+describe("an app's own authorize", () => {
   let appWorker: RunningWorker
   let removeConfig: () => Promise<void> = async () => {}
 

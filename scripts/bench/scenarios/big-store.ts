@@ -170,7 +170,12 @@ const oneMoreFile = async (page: Page, workDir: string, label: string, known: nu
 
 /** The resident memory of a device's largest renderer process: the one that runs its page. */
 const pageRenderer = (profile: string): number =>
-  Math.max(0, ...chromiumProcesses(profile).filter((process) => process.kind === 'renderer').map((process) => process.rssBytes))
+  Math.max(
+    0,
+    ...chromiumProcesses(profile)
+      .filter((process) => process.kind === 'renderer')
+      .map((process) => process.rssBytes),
+  )
 
 /** The page's main thread: its cumulative busy time (Chrome's `TaskDuration`), in milliseconds. */
 const mainThreadMetrics = async (page: Page) => {

@@ -63,7 +63,9 @@ export const largeFile = async ({ env, log }: ScenarioContext, file: PatternFile
     await waitForTimeline(b.page, [file.name], { kind: 'state', local: 'present' }, waitingFor('B'))
   } catch (error) {
     // Say what was measured before B got stuck: the upload, and how much memory it took.
-    const grown = stopWatches(watches).sort((x, y) => y.growthBytes - x.growthBytes).slice(0, 3)
+    const grown = stopWatches(watches)
+      .sort((x, y) => y.growthBytes - x.growthBytes)
+      .slice(0, 3)
     const upload = `${between(added, uploaded).mbPerSecond.toFixed(1)} MB/s`
     const memory = grown.map((row) => `${row.process} +${(row.growthBytes / 1e6).toFixed(0)} MB`).join(', ')
     const reloadsOf = (page: Page) => timelineOf(page).then(reloadsIn, () => '?')

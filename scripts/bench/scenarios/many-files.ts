@@ -137,11 +137,7 @@ const savedOrRefused = async (page: Page, total: number): Promise<void> => {
  * The floor: the same files PUT from Node straight to the file API, 4 at a time, then each GET
  * and read to its end, 4 at a time, under a store of their own. Files per second over both.
  */
-const rawManyFiles = async (
-  baseUrl: string,
-  storeId: string,
-  files: ReadonlyArray<{ sha256: string; buffer: Buffer }>,
-): Promise<ManyFilesResult['raw']> => {
+const rawManyFiles = async (baseUrl: string, storeId: string, files: ReadonlyArray<{ sha256: string; buffer: Buffer }>): Promise<ManyFilesResult['raw']> => {
   const { token } = (await (await fetch(`${baseUrl}/api/auth/${storeId}`)).json()) as { token: string }
   const headers = { Authorization: `Bearer ${token}` }
   const urlOf = (sha256: string) => `${baseUrl}/api/files/${storeId}/${sha256}`
@@ -157,7 +153,11 @@ const rawManyFiles = async (
   }
   const uploadStarted = nodeNow()
   await fourAtATime(async ({ sha256, buffer }) => {
-    const response = await fetch(urlOf(sha256), { method: 'PUT', headers: { ...headers, 'Content-Type': 'application/octet-stream' }, body: new Uint8Array(buffer) })
+    const response = await fetch(urlOf(sha256), {
+      method: 'PUT',
+      headers: { ...headers, 'Content-Type': 'application/octet-stream' },
+      body: new Uint8Array(buffer),
+    })
     if (!response.ok) throw new Error(`raw PUT answered ${response.status}: ${await response.text()}`)
     await response.arrayBuffer()
   })
@@ -188,7 +188,7 @@ const browserRawManyFiles = async (
 ): Promise<ManyFilesResult['browserRaw']> => {
   // A page of the origin that is not the app: the token's JSON.
   for (const { page } of [a, b]) await page.goto(`${origin}/api/auth/${storeId}`)
-  const token = (JSON.parse(await a.page.locator('body').innerText()) as { token: string }).token
+  const token = (JSON.parse((await a.page.locator('body').textContent()) ?? '') as { token: string }).token
   await a.page.evaluate(() => {
     const input = document.createElement('input')
     input.type = 'file'
@@ -247,7 +247,8 @@ const browserRawManyFiles = async (
   )
   const ended = nodeNow()
   const expected = new Set(files.map((file) => file.sha256))
-  if (hashes.length !== files.length || !hashes.every((hash) => expected.has(hash))) throw new Error("the browsers' raw baseline hashed other bytes than were picked")
+  if (hashes.length !== files.length || !hashes.every((hash) => expected.has(hash)))
+    throw new Error("the browsers' raw baseline hashed other bytes than were picked")
   return {
     uploadSeconds: (downloadStarted - uploadStarted) / 1000,
     downloadSeconds: (ended - downloadStarted) / 1000,

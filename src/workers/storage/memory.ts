@@ -24,9 +24,7 @@ const readAll = async (body: ReadableStream<Uint8Array> | Uint8Array | string): 
 }
 
 const sha256Hex = async (bytes: Uint8Array): Promise<string> =>
-  [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))]
-    .map((byte) => byte.toString(16).padStart(2, '0'))
-    .join('')
+  [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>))].map((byte) => byte.toString(16).padStart(2, '0')).join('')
 
 const streamOf = (bytes: Uint8Array): ReadableStream<Uint8Array> =>
   new ReadableStream({
@@ -36,7 +34,13 @@ const streamOf = (bytes: Uint8Array): ReadableStream<Uint8Array> =>
     },
   })
 
-export const memoryStorage = ({ minPartBytes = 5 * 1024 * 1024, maxPutBytes }: { minPartBytes?: number; maxPutBytes?: number } = {}): FileStorage & {
+export const memoryStorage = ({
+  minPartBytes = 5 * 1024 * 1024,
+  maxPutBytes,
+}: {
+  minPartBytes?: number
+  maxPutBytes?: number
+} = {}): FileStorage & {
   /** Every key held, sorted: what a test checks. */
   keys(): string[]
 } => {
@@ -109,11 +113,14 @@ export const memoryStorage = ({ minPartBytes = 5 * 1024 * 1024, maxPutBytes }: {
 
     async completeMultipartUpload(key, uploadId, parts: UploadedPart[]) {
       const upload = uploadOf(key, uploadId)
-      const chosen = [...parts].sort((a, b) => a.partNumber - b.partNumber).map((part) => {
-        const stored = upload.parts.get(part.partNumber)
-        if (stored === undefined || stored.etag !== part.etag) throw new StorageError('invalid-part', `part ${part.partNumber} is not among the uploaded parts`)
-        return stored.bytes
-      })
+      const chosen = [...parts]
+        .sort((a, b) => a.partNumber - b.partNumber)
+        .map((part) => {
+          const stored = upload.parts.get(part.partNumber)
+          if (stored === undefined || stored.etag !== part.etag)
+            throw new StorageError('invalid-part', `part ${part.partNumber} is not among the uploaded parts`)
+          return stored.bytes
+        })
       const size = chosen[0]?.byteLength ?? 0
       chosen.forEach((bytes, index) => {
         const last = index === chosen.length - 1

@@ -19,9 +19,12 @@ const authorize: Authorize<Env> = (request) => {
 const app = new Hono<{ Bindings: Env }>()
 
 app.get('/api/health', (c) => c.json({ ok: true, app: 'hono' }))
-app.get('/', (c) => c.text('the app\'s own page'))
+app.get('/', (c) => c.text("the app's own page"))
 app.get('/session/store-token/:storeId', (c) => handleTokenRequest(c.req.raw, c.env, c.req.param('storeId'), authorize))
 app.all('/storage/files/*', (c) => handleFileRequest(c.req.raw, c.env, { basePath: '/storage/files' }))
-app.get('/realtime', async (c) => (await handleSyncSocket(c.req.raw, c.env, c.executionCtx as ExecutionContext)) ?? c.json({ error: 'not a sync request' }, 400))
+app.get(
+  '/realtime',
+  async (c) => (await handleSyncSocket(c.req.raw, c.env, c.executionCtx as ExecutionContext)) ?? c.json({ error: 'not a sync request' }, 400),
+)
 
 export default app
