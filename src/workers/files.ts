@@ -12,33 +12,22 @@
  * The bytes live in a FileStorage (./storage/types.ts): R2 (`env.FILES_BUCKET`) unless the
  * options name another.
  */
-import { authenticate, type AuthEnv } from './auth.ts'
+import { authenticate } from './auth.ts'
+import type { FileApi, FilesEnv } from './file-api.ts'
 import { parseFileRoute, storedFile, type FileKey, type FileRoute } from './file-routes.ts'
 import { bodyCut, discardBody, errorResponse, json, measuredBody, methodNotAllowed } from './http.ts'
 import { answerRead, httpDate } from './http-range.ts'
-import { declaredBodySize, rateLimited, type LimitsEnv } from './limits.ts'
+import { declaredBodySize, rateLimited } from './limits.ts'
 import { countContent, type StoreQuota } from './quota.ts'
 import { dispositionFor, isMediaType, maxMediaTypeLength, mediaTypeOr, OCTET_STREAM } from './media-type.ts'
 import { abortUpload, completeUpload, createUpload, uploadPart } from './multipart.ts'
-import { clearPendingDeletion, deleteGraceMs, markPendingDeletion, type GraceEnv } from './pending-deletion.ts'
+import { clearPendingDeletion, deleteGraceMs, markPendingDeletion } from './pending-deletion.ts'
 import { R2_WINDOW_BYTES } from './r2-windows.ts'
 import { storedBytes } from './stored-bytes.ts'
 import { r2Storage } from './storage/r2.ts'
 import { isStorageError, type FileStorage, type StoredObject, type StoredObjectBody } from './storage/types.ts'
 
-export type FilesEnv = AuthEnv &
-  LimitsEnv &
-  GraceEnv & {
-    /** The default storage's bucket; not needed when the options pass a storage. */
-    FILES_BUCKET?: R2Bucket
-  }
-
-/** What every route of the API works with. */
-export interface FileApi {
-  env: FilesEnv
-  storage: FileStorage
-  quota?: StoreQuota
-}
+export type { FileApi, FilesEnv } from './file-api.ts'
 
 // The key names the content, so a stored object never changes.
 const IMMUTABLE = 'private, max-age=31536000, immutable'

@@ -25,7 +25,7 @@
  * them: see docs/security.md).
  */
 import { storedFile, MAX_PART_NUMBER, type FileKey } from './file-routes.ts'
-import type { FileApi } from './files.ts'
+import type { FileApi } from './file-api.ts'
 import { bodyCut, discardBody, errorResponse, json, measuredBody, readJson } from './http.ts'
 import { declaredBodySize, maxFileBytes, maxRequestBytes, maxUploadsInFlight } from './limits.ts'
 import { isMediaType, maxMediaTypeLength, OCTET_STREAM } from './media-type.ts'
