@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { Locator, Page } from '@playwright/test'
 import type { TestFile } from '../support/test-files.ts'
 import { fileRequests } from '../support/wrangler.ts'
@@ -16,7 +16,9 @@ export const randomFile = (name: string, size: number, mimeType = 'application/o
 
 export const textFile = (name: string, text: string): TestFile => ({ name, mimeType: 'text/plain', buffer: Buffer.from(text) })
 
-export const sha256 = (buffer: Buffer): string => createHash('sha256').update(buffer).digest('hex')
+import { sha256Hex as sha256 } from '../support/sha256.ts'
+
+export { sha256 }
 
 export const addFiles = async (page: Page, files: TestFile[]): Promise<void> => {
   await page.getByTestId('file-input').setInputFiles(files)

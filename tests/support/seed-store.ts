@@ -5,7 +5,7 @@
  * large stores: thousands of files in seconds instead of thousands of picks. No test-runner
  * imports here.
  */
-import { createHash } from 'node:crypto'
+import { sha256Hex } from './sha256.ts'
 import { call, openSocket, syncUrlOf } from './sync-socket.ts'
 
 export interface SeedFile {
@@ -48,7 +48,7 @@ export const seedStore = async ({
   createdAt = Date.now() - 365 * 24 * 60 * 60 * 1000,
 }: SeedOptions): Promise<void> => {
   const { token } = (await (await fetch(`${baseUrl}/api/auth/${storeId}`)).json()) as { token: string }
-  const hashes = files.map((file) => file.contentHash ?? createHash('sha256').update(file.bytes).digest('hex'))
+  const hashes = files.map((file) => file.contentHash ?? sha256Hex(file.bytes))
 
   if (upload) {
     let next = 0

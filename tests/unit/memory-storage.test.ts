@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto'
 import { describe, expect, test } from 'vitest'
 
 import { memoryStorage } from '../../src/workers/storage/memory.ts'
+import { sha256Hex as sha256 } from '../support/sha256.ts'
 import { isStorageError } from '../../src/workers/storage/types.ts'
 
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 const text = async (body: ReadableStream<Uint8Array> | undefined) => new Response(body).text()
 const refusalCode = (promise: Promise<unknown>) =>
   promise.then(

@@ -1,12 +1,14 @@
 /** Small HTTP helpers shared by the Worker tests. */
-import { createHash, createHmac, randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
+import { sha256Hex } from '../support/sha256.ts'
+
+export { sha256Hex }
 
 export const randomFile = (size: number): { bytes: Uint8Array<ArrayBuffer>; sha256: string } => {
   const bytes = new Uint8Array(randomBytes(size))
