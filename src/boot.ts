@@ -4,6 +4,7 @@ import { createStorePromise } from '@livestore/livestore'
 import { Effect, Fiber, Stream } from 'effect'
 import LiveStoreWorker from './livestore/livestore.worker.ts?worker'
 import { type AppStore, events, schema, SyncPayload } from './livestore/schema.ts'
+import { isValidStoreId } from './workers/store-id.ts'
 import { createTokenProvider, type TokenProvider } from './services/auth-token.ts'
 import { type Connectivity, createConnectivity } from './services/connectivity.ts'
 import { createFileIndex, type FileIndex } from './services/file-index.ts'
@@ -39,13 +40,11 @@ export interface AppServices {
   deleteGraceMs: number
 }
 
-const storeIdPattern = /^[a-zA-Z0-9_-]{1,64}$/
-
 /** The store comes from `?store=<id>`; a first visit gets a new one, written into the URL to share. */
 export const storeIdFromUrl = (location: Location, history: History): string => {
   const url = new URL(location.href)
   const fromUrl = url.searchParams.get('store')
-  if (fromUrl && storeIdPattern.test(fromUrl)) return fromUrl
+  if (fromUrl && isValidStoreId(fromUrl)) return fromUrl
   const storeId = `store-${crypto.randomUUID().slice(0, 8)}`
   url.searchParams.set('store', storeId)
   history.replaceState(null, '', url)

@@ -11,12 +11,13 @@
  * every device still lists every file. The first device that misses a file's bytes (a 404) says
  * so to all (v1.FileRemoteLost), and a device that holds the file uploads it again.
  */
-import { bearerToken, isValidStoreId } from './auth.ts'
+import { bearerToken } from './auth.ts'
 import { errorResponse, json, methodNotAllowed } from './http.ts'
 import { RECORDS_PREFIX, STAGING_PREFIX } from './multipart.ts'
 import { MARKS_PREFIX } from './pending-deletion.ts'
 import { countContent, type StoreQuota } from './quota.ts'
 import type { FileStorage } from './storage/types.ts'
+import { isValidStoreId, STORE_ID_RULE } from './store-id.ts'
 
 /** Where versions before staged uploads kept the running hash of each upload in parts. */
 const LEGACY_CHAINS_PREFIX = '.upload-hashes/'
@@ -88,7 +89,7 @@ export const handleAdminRequest = async (
   if (match === null) return errorResponse(404, 'no such admin call; there is POST /api/admin/stores/<storeId>/evict')
   if (request.method !== 'POST') return methodNotAllowed(['POST'])
   const storeId = match[1] ?? ''
-  if (!isValidStoreId(storeId)) return errorResponse(400, 'storeId must be 1-64 characters of [a-zA-Z0-9_-]')
+  if (!isValidStoreId(storeId)) return errorResponse(400, STORE_ID_RULE)
 
   const started = Date.now()
   // At most `batch` objects per call (files first, then marks, then upload states): `done: false`

@@ -15,6 +15,7 @@
  */
 
 import { errorResponse, json, methodNotAllowed } from './http.ts'
+import { isValidStoreId, STORE_ID_RULE } from './store-id.ts'
 
 export type AuthEnv = {
   AUTH_SECRET?: string
@@ -22,8 +23,7 @@ export type AuthEnv = {
   TOKEN_TTL_SECONDS?: string
 }
 
-/** Same rule as LiveStore's storeId (`[a-zA-Z0-9_-]+`), with a length cap. */
-export const isValidStoreId = (storeId: string): boolean => /^[a-zA-Z0-9_-]{1,64}$/.test(storeId)
+export { isValidStoreId } from './store-id.ts'
 
 /** A user id of the app: 1-256 printable characters (it travels in tokens and logs). */
 export const isValidUserId = (userId: unknown): userId is string => typeof userId === 'string' && /^[\x21-\x7e]{1,256}$/.test(userId)
@@ -150,7 +150,7 @@ export const issueStoreToken = async (
   env: AuthEnv,
   { storeId, userId, now = Date.now() }: { storeId: string; userId: string; now?: number },
 ): Promise<IssuedToken> => {
-  if (!isValidStoreId(storeId)) throw new Error('storeId must be 1-64 characters of [a-zA-Z0-9_-]')
+  if (!isValidStoreId(storeId)) throw new Error(STORE_ID_RULE)
   if (!isValidUserId(userId)) throw new Error('userId must be 1-256 printable ASCII characters without spaces')
   const exp = Math.floor(now / 1000) + tokenTtlSeconds(env)
   const claims = toBase64Url(encoder.encode(JSON.stringify({ store: storeId, user: userId, exp } satisfies Claims)))
@@ -236,7 +236,7 @@ export const handleTokenRequest = async <E extends AuthEnv>(request: Request, en
   if (request.method !== 'GET') return methodNotAllowed(['GET'])
   const refused = secretRefusal(request, env)
   if (refused !== undefined) return refused
-  if (!isValidStoreId(storeId)) return errorResponse(400, 'storeId must be 1-64 characters of [a-zA-Z0-9_-]')
+  if (!isValidStoreId(storeId)) return errorResponse(400, STORE_ID_RULE)
   const decision = await authorize(request, storeId, env)
   if (decision instanceof Response) return decision
   if (decision === null) return errorResponse(403, `not allowed to open store "${storeId}"`)
