@@ -3,7 +3,7 @@ import LiveStoreSharedWorker from '@livestore/adapter-web/shared-worker?sharedwo
 import { createStorePromise } from '@livestore/livestore'
 import { Effect, Fiber, Stream } from 'effect'
 import LiveStoreWorker from './livestore/livestore.worker.ts?worker'
-import { type AppStore, events, schema, SyncPayload } from './livestore/schema.ts'
+import { type AppStore, batchKinds, events, schema, SyncPayload } from './livestore/schema.ts'
 import { isValidStoreId } from './workers/store-id.ts'
 import { createTokenProvider, type TokenProvider } from './services/auth-token.ts'
 import { type Connectivity, createConnectivity } from './services/connectivity.ts'
@@ -105,7 +105,7 @@ export const boot = async (): Promise<AppServices> => {
   const totals = trackSyncTotals(index)
   const fileSync = createFileSync({ store, index, local, remote, executor, connectivity, withLock, deleteGraceMs, partBytes, progress })
   const picks = createWebPickJournal({ storage: window.localStorage, locks: navigator.locks, prefix: `file-sync:pick:${storeId}:` })
-  const fileStorage = createFileStorage({ store, local, withLock, deleteGraceMs, maxFileBytes, picks })
+  const fileStorage = createFileStorage({ store, local, withLock, deleteGraceMs, maxFileBytes, picks, batchKinds })
 
   // Tabs of one store share OPFS and the local state: one of them (the lock holder) transfers,
   // the next one takes over when it closes.

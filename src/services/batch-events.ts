@@ -1,4 +1,4 @@
-import { type AppEvent, events, maxBatchedFacts } from '../livestore/schema.ts'
+import { type FileSyncEvent, fileSyncEvents as events, maxBatchedFacts } from '../file-sync/schema.ts'
 
 /**
  * Many facts of one kind in a commit become one event that carries them all: a pick of 1,000
@@ -16,7 +16,10 @@ import { type AppEvent, events, maxBatchedFacts } from '../livestore/schema.ts'
  * `[files created [a, b], states [a, b], gallery [a, b]]`, while an upload, a lost copy and an
  * upload again of one content stay in that order. A single fact stays the event it was.
  */
-export const batchEvents = (commit: readonly AppEvent[], maxPerEvent: number = maxBatchedFacts): AppEvent[] => {
+export const batchEvents = <E = FileSyncEvent>(
+  commit: readonly E[],
+  { kinds = fileBatchKinds, maxPerEvent = maxBatchedFacts }: { kinds?: BatchKinds; maxPerEvent?: number } = {},
+): E[] => {
   // What `store.commit` takes: an event's name and its arguments.
   const facts = commit as ReadonlyArray<{ name: string; args: unknown }>
   type Group = { name: string; table: string | undefined; args: unknown[] }
@@ -24,7 +27,7 @@ export const batchEvents = (commit: readonly AppEvent[], maxPerEvent: number = m
   /** Groups before this index take no more facts: a fact that must stay after them came. */
   let closedBefore = 0
   for (const fact of facts) {
-    const kind = batchable.get(fact.name)
+    const kind = kinds.get(fact.name)
     if (!kind) {
       groups.push({ name: fact.name, table: undefined, args: [fact.args] })
       closedBefore = groups.length
@@ -44,21 +47,27 @@ export const batchEvents = (commit: readonly AppEvent[], maxPerEvent: number = m
     else groups.push({ name: fact.name, table: kind.table, args: [fact.args] })
   }
   return groups.map((group) => {
-    const kind = batchable.get(group.name)
-    return kind && group.args.length > 1 ? kind.batch(group.args) : ({ name: group.name, args: group.args[0] } satisfies AppEvent)
+    const kind = kinds.get(group.name)
+    // The same kind of value as what came in: an event as `store.commit` takes it.
+    return (kind && group.args.length > 1 ? kind.batch(group.args) : { name: group.name, args: group.args[0] }) as E
   })
 }
 
 type Args<E extends (args: never) => unknown> = Parameters<E>[0]
 
-/** Each batchable fact: the one table it writes, and the event that carries many of them. */
-const batchable = new Map<string, { table: string; batch(args: unknown[]): AppEvent }>([
+/** A batchable fact: the one table it writes, and the event that carries many of them. */
+export interface BatchKind {
+  table: string
+  batch(args: unknown[]): FileSyncEvent
+}
+
+/** Batchable facts by event name. An app adds its own (src/livestore/schema.ts: the gallery's). */
+export type BatchKinds = ReadonlyMap<string, BatchKind>
+
+/** The file sync's batchable facts. */
+export const fileBatchKinds: BatchKinds = new Map<string, BatchKind>([
   [events.fileCreated.name, { table: 'files', batch: (args) => events.filesCreated({ files: args as Array<Args<typeof events.fileCreated>> }) }],
   [events.fileUploaded.name, { table: 'files', batch: (args) => events.filesUploaded({ uploads: args as Array<Args<typeof events.fileUploaded>> }) }],
-  [
-    events.galleryItemAdded.name,
-    { table: 'galleryItems', batch: (args) => events.galleryItemsAdded({ items: args as Array<Args<typeof events.galleryItemAdded>> }) },
-  ],
   [
     events.localFileStateSet.name,
     {

@@ -1,4 +1,4 @@
-import { type AppStore, emptyLocalFileState, type FileRow, type LocalFileState, tables } from '../livestore/schema.ts'
+import { type FileSyncStore, emptyLocalFileState, type FileRow, type LocalFileState, fileSyncTables as tables } from '../file-sync/schema.ts'
 import { type FileChange, type FileChangeListener, fileChanges } from './file-changes.ts'
 
 /**
@@ -31,7 +31,7 @@ export interface FileIndex {
 }
 
 export interface FileIndexOptions {
-  store: AppStore
+  store: FileSyncStore
   /** Where the materializers report (the real feed unless a test gives another). */
   changes?: { subscribe(listener: FileChangeListener): () => void }
   /** When a burst of changes is read: after the commit that made them. */

@@ -1,5 +1,12 @@
-import { type AppEvent, type AppStore, emptyLocalFileState, events, type FileRow, tables } from '../livestore/schema.ts'
-import { batchEvents } from './batch-events.ts'
+import {
+  type FileSyncEvent,
+  type FileSyncStore,
+  emptyLocalFileState,
+  fileSyncEvents as events,
+  type FileRow,
+  fileSyncTables as tables,
+} from '../file-sync/schema.ts'
+import { type BatchKinds, batchEvents, fileBatchKinds } from './batch-events.ts'
 import { createCommitQueue } from './commit-queue.ts'
 import { FileError, toFileError } from './errors.ts'
 import { transitions } from './file-state.ts'
@@ -15,7 +22,7 @@ export interface FileStorage {
    * `alsoCommit` adds the app's own events (e.g. a gallery item) in the same commit, so a file
    * never exists without what refers to it.
    */
-  saveFile(file: Blob & { name?: string }, options?: { alsoCommit?: (fileId: string) => AppEvent[] }): Promise<string>
+  saveFile(file: Blob & { name?: string }, options?: { alsoCommit?: (fileId: string) => FileSyncEvent[] }): Promise<string>
   /**
    * Saves a pick of files, each as `saveFile` does (one that fails does not stop the others),
    * noted first in the pick journal, so that a page that goes away in the middle can tell
@@ -23,7 +30,7 @@ export interface FileStorage {
    */
   saveFiles(
     files: ReadonlyArray<Blob & { name?: string }>,
-    options?: { alsoCommit?: (fileId: string) => AppEvent[] },
+    options?: { alsoCommit?: (fileId: string) => FileSyncEvent[] },
   ): Promise<Array<PromiseSettledResult<string>>>
   /** The files of picks that a page left unfinished (closed, reloaded or crashed) and did not save; told once. */
   unsavedFiles(): Promise<PickedFile[]>
@@ -37,19 +44,19 @@ export interface FileStorage {
    * Soft delete: the file disappears everywhere, and its bytes are kept for `deleteGraceMs`
    * (on the server, or on the device that holds the only copy) so that it can be restored.
    */
-  deleteFile(fileId: string, options?: { alsoCommit?: AppEvent[] }): void
+  deleteFile(fileId: string, options?: { alsoCommit?: FileSyncEvent[] }): void
   /**
    * Undoes a delete on every device, with the app's own events (e.g. the gallery item) in the
    * same commit. Refuses a file that does not exist, is not deleted, or whose grace period is
    * over (its bytes may be gone).
    */
-  restoreFile(fileId: string, options?: { alsoCommit?: AppEvent[] }): void
+  restoreFile(fileId: string, options?: { alsoCommit?: FileSyncEvent[] }): void
   /** Resolves once no save or update is between its first byte and its commit. */
   whenIdle(): Promise<void>
 }
 
 export interface FileStorageOptions {
-  store: AppStore
+  store: FileSyncStore
   local: LocalFileStorage
   /** Shared with the file sync; Web Locks in the page, so that it holds across tabs. */
   withLock?: WithLock
@@ -64,6 +71,11 @@ export interface FileStorageOptions {
    * leader) before it says it is saved anyway; the pick journal keeps its pick until it did.
    */
   persistTimeoutMs?: number
+  /**
+   * Facts a save's commit may gather into batch events (batch-events.ts): the file sync's, and
+   * those of the app's own events that go along (`alsoCommit`), e.g. its gallery's.
+   */
+  batchKinds?: BatchKinds
   now?: () => number
   newId?: () => string
 }
@@ -82,6 +94,7 @@ export const createFileStorage = ({
   deleteGraceMs = defaultDeleteGraceMs,
   picks,
   persistTimeoutMs = 10_000,
+  batchKinds = fileBatchKinds,
   now = Date.now,
   newId = () => crypto.randomUUID(),
 }: FileStorageOptions): FileStorage => {
@@ -124,7 +137,7 @@ export const createFileStorage = ({
    * older file with the same content may have taken them between the write and now, and then
    * they are written again (a save whose bytes cannot be written again fails alone).
    */
-  type Save = { file: Blob; hash: string; events: () => AppEvent[]; error?: unknown }
+  type Save = { file: Blob; hash: string; events: () => FileSyncEvent[]; error?: unknown }
   const saves = createCommitQueue<Save>({
     intervalMs: saveCommitIntervalMs,
     commit: async (batch) => {
@@ -139,20 +152,26 @@ export const createFileStorage = ({
           }),
         )
         const ready = batch.filter((save) => save.error === undefined)
-        if (ready.length > 0) store.commit(...batchEvents(ready.flatMap((save) => save.events())))
+        if (ready.length > 0)
+          store.commit(
+            ...batchEvents(
+              ready.flatMap((save) => save.events()),
+              { kinds: batchKinds },
+            ),
+          )
         return ready.length > 0
       })
       // Saved means on disk, where a reload finds it: the next batch waits meanwhile, and grows.
       if (committed) await persisted()
     },
   })
-  const commitWithBytes = async (file: Blob, hash: string, events: () => AppEvent[]) => {
+  const commitWithBytes = async (file: Blob, hash: string, events: () => FileSyncEvent[]) => {
     const save: Save = { file, hash, events }
     await saves.add(save)
     if (save.error !== undefined) throw toFileError(save.error)
   }
 
-  const save = async (file: Blob & { name?: string }, id: string, alsoCommit?: (fileId: string) => AppEvent[]) => {
+  const save = async (file: Blob & { name?: string }, id: string, alsoCommit?: (fileId: string) => FileSyncEvent[]) => {
     const { hash, size } = await write(file)
     await commitWithBytes(file, hash, () => [
       events.fileCreated({ id, ...describe(file), size, contentHash: hash, createdAt: now() }),

@@ -1,4 +1,11 @@
-import { type AppEvent, type AppStore, deviceSyncStateId, emptyLocalFileState, type LocalFileState, tables } from '../livestore/schema.ts'
+import {
+  type FileSyncEvent,
+  type FileSyncStore,
+  deviceSyncStateId,
+  emptyLocalFileState,
+  type LocalFileState,
+  fileSyncTables as tables,
+} from '../file-sync/schema.ts'
 import { batchEvents } from './batch-events.ts'
 import { createCommitQueue } from './commit-queue.ts'
 import type { Connectivity } from './connectivity.ts'
@@ -27,7 +34,7 @@ export interface FileSync {
 }
 
 export interface FileSyncOptions {
-  store: AppStore
+  store: FileSyncStore
   /** The files and their states as this tab knows them (file-index.ts); one of its own when none is given. */
   index?: FileIndex
   local: LocalFileStorage
@@ -121,13 +128,13 @@ export const createFileSync = ({
   const setState = (fileId: string, patch: Partial<LocalFileState>) => store.commit(tables.localFilesState.set(patch, fileId))
 
   /** What finished transfers found, committed together (commit-queue.ts). */
-  const commits = createCommitQueue<AppEvent[]>({
+  const commits = createCommitQueue<FileSyncEvent[]>({
     commit: (batches) => {
       if (running) store.commit(...batchEvents(batches.flat()))
     },
     intervalMs: commitIntervalMs,
   })
-  const commitSoon = (fileId: string, facts: AppEvent[]) => {
+  const commitSoon = (fileId: string, facts: FileSyncEvent[]) => {
     // Not planned again until it is in (the plan would see bytes here and no state for them).
     settling.add(fileId)
     void commits.add(facts).catch((error: unknown) => {

@@ -1,4 +1,4 @@
-import { type AppEvent, type AppStore, events, type LocalFileState, tables } from '../livestore/schema.ts'
+import { type FileSyncEvent, type FileSyncStore, fileSyncEvents as events, type LocalFileState, fileSyncTables as tables } from '../file-sync/schema.ts'
 import { batchEvents } from './batch-events.ts'
 import type { Connectivity } from './connectivity.ts'
 import { downloadInto } from './download.ts'
@@ -16,7 +16,7 @@ import { needsBytes, type PlannedTransfer, transferKey } from './sync-plan.ts'
  * tasks and hands them to the executor; everything a task needs comes in through this context.
  */
 export interface TransferContext {
-  store: AppStore
+  store: FileSyncStore
   local: LocalFileStorage
   remote: RemoteFileStorage
   withLock: WithLock
@@ -34,7 +34,7 @@ export interface TransferContext {
    * Commits what a finished transfer of the file found, with other facts that come close
    * (commit-queue.ts): nothing waits for it. The file is not planned again until it is in.
    */
-  commitSoon(fileId: string, events: AppEvent[]): void
+  commitSoon(fileId: string, events: FileSyncEvent[]): void
   /** The transfer of the file begins to move bytes: every tab shows it moving (transfer-progress.ts). */
   moving(fileId: string): void
   /** It stopped without ending: it waits (a full disk holds it), and shows as not moving. */

@@ -1,4 +1,4 @@
-import { type AppStore, deviceSyncStateId, type LocalFileState, tables } from '../livestore/schema.ts'
+import { type FileSyncStore, deviceSyncStateId, type LocalFileState, fileSyncTables as tables } from '../file-sync/schema.ts'
 import { batchEvents } from './batch-events.ts'
 import type { FileIndex } from './file-index.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
@@ -8,7 +8,7 @@ import type { LocalFileStorage } from './local-file-storage.ts'
  * the disk (one listing, no per-file disk I/O) and forgets transfers that were running when the
  * last leader stopped. Resolves to the hashes whose bytes are on the disk.
  */
-export const reconcileWithDisk = async ({ store, local, index }: { store: AppStore; local: LocalFileStorage; index: FileIndex }): Promise<Set<string>> => {
+export const reconcileWithDisk = async ({ store, local, index }: { store: FileSyncStore; local: LocalFileStorage; index: FileIndex }): Promise<Set<string>> => {
   const currentFiles = [...index.files()]
   // Interrupted downloads of content still wanted are kept, to continue where they stopped.
   await local.removePartials(currentFiles.filter((file) => file.deletedAt === null).map((file) => file.contentHash))

@@ -1,4 +1,4 @@
-import { emptyLocalFileState, type FileRow, type LocalFileState } from '../livestore/schema.ts'
+import { emptyLocalFileState, type FileRow, type LocalFileState } from '../file-sync/schema.ts'
 import { failedFor } from './file-state.ts'
 import { isContentHash } from './peer-input.ts'
 

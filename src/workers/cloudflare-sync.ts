@@ -16,6 +16,7 @@ import { type CfTypes, handleSyncRequest, makeDurableObject, matchSyncRequest, P
 import { env as moduleEnv } from 'cloudflare:workers'
 
 import { authenticate, checkStoreToken, handleTokenRequest, isValidStoreId, secretRefusal, unauthorized, type AuthEnv, type Authorize } from './auth.ts'
+import { SyncPayload } from '../file-sync/schema.ts'
 import { handleAdminRequest, type AdminEnv } from './admin.ts'
 import { authorize as appAuthorize, type DevelopmentAuthEnv } from './authorize.ts'
 import { type CorsEnv, withCors } from './cors.ts'
@@ -43,9 +44,6 @@ const health = (env: Env) => ({
   /** The largest request body (MAX_UPLOAD_BYTES): a whole file up to it, else the largest part. */
   maxRequestBytes: maxRequestBytes(env),
 })
-
-/** What the page passes as LiveStore's `syncPayload`. */
-export const SyncPayload = Schema.Struct({ authToken: Schema.String })
 
 const checkSyncToken = (env: AuthEnv, storeId: string, payload: unknown, now?: number) =>
   checkStoreToken(env, storeId, Schema.is(SyncPayload)(payload) ? payload.authToken : undefined, now)

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest'
-import { type AppEvent, type AppStore, events, maxBatchedFacts, tables } from '../../src/livestore/schema.ts'
+import { type AppEvent, type AppStore, batchKinds, events, maxBatchedFacts, tables } from '../../src/livestore/schema.ts'
 import { batchEvents } from '../../src/services/batch-events.ts'
 import { createFileIndex } from '../../src/services/file-index.ts'
 import { createTestStore } from '../support/store.ts'
@@ -37,7 +37,7 @@ const expectSameOutcome = async (facts: AppEvent[]) => {
   const one = await newStore()
   const batched = await newStore()
   one.commit(...facts)
-  batched.commit(...batchEvents(facts))
+  batched.commit(...batchEvents(facts, { kinds: batchKinds }))
   expect(snapshot(batched)).toEqual(snapshot(one))
   return snapshot(batched)
 }
@@ -45,7 +45,7 @@ const expectSameOutcome = async (facts: AppEvent[]) => {
 describe('batchEvents', () => {
   test("a pick's facts become one event of each kind, and the store reads as if they were committed one by one", async () => {
     const facts = [1, 2, 3].flatMap((n) => [created(n), state(n, { localHash: hashOf(n) }), galleryAdded(n)])
-    const batch = batchEvents(facts)
+    const batch = batchEvents(facts, { kinds: batchKinds })
     expect(namesOf(batch)).toEqual([events.filesCreated.name, events.localFileStatesSet.name, events.galleryItemsAdded.name])
     expect(argsOf(batch[0]!).files).toHaveLength(3)
 
@@ -59,13 +59,13 @@ describe('batchEvents', () => {
     const setup = [created(1), created(2), created(3, hashOf(2))]
     // Committed one by one, f2 and f3 (the same content) end uploaded: the last upload wins.
     const facts = [uploaded(1), uploaded(2), lost(hashOf(2)), uploaded(3, hashOf(2))]
-    const batch = batchEvents(facts)
+    const batch = batchEvents(facts, { kinds: batchKinds })
     expect(namesOf(batch)).toEqual([events.filesUploaded.name, events.fileRemoteLost.name, events.fileUploaded.name])
 
     const one = await newStore()
     const batched = await newStore()
     one.commit(...setup, ...facts)
-    batched.commit(...setup, ...batchEvents(facts))
+    batched.commit(...setup, ...batchEvents(facts, { kinds: batchKinds }))
     expect(snapshot(batched)).toEqual(snapshot(one))
     expect(snapshot(batched).files.map((file) => file.remoteKey)).toEqual([`s/${hashOf(1)}`, `s/${hashOf(2)}`, `s/${hashOf(2)}`])
   })
@@ -75,7 +75,7 @@ describe('batchEvents', () => {
     // device uploads it, and the server says it has it). Moved before the upload, it would say
     // uploaded.
     const facts = [created(1), uploaded(1), created(2, hashOf(1))]
-    expect(namesOf(batchEvents(facts))).toEqual([events.fileCreated.name, events.fileUploaded.name, events.fileCreated.name])
+    expect(namesOf(batchEvents(facts, { kinds: batchKinds }))).toEqual([events.fileCreated.name, events.fileUploaded.name, events.fileCreated.name])
     const outcome = await expectSameOutcome(facts)
     expect(outcome.files.map((file) => file.remoteKey)).toEqual([`s/${hashOf(1)}`, ''])
   })
@@ -86,15 +86,15 @@ describe('batchEvents', () => {
       state(2, { localHash: hashOf(2) }),
       state(1, { upload: 'idle', lastError: '' }),
     ]
-    expect(namesOf(batchEvents(facts))).toEqual([events.localFileStatesSet.name])
+    expect(namesOf(batchEvents(facts, { kinds: batchKinds }))).toEqual([events.localFileStatesSet.name])
     const outcome = await expectSameOutcome(facts)
     expect(outcome.states.find((row) => row.id === 'f1')?.value).toMatchObject({ upload: 'idle', lastError: '', uploadAttempts: 1 })
   })
 
   test('a single fact stays the event it was, and a batch never carries more than its limit', () => {
-    expect(batchEvents([created(1)])).toEqual([created(1)])
+    expect(batchEvents([created(1)], { kinds: batchKinds })).toEqual([created(1)])
     const many = Array.from({ length: maxBatchedFacts * 2 + 1 }, (_, n) => created(n))
-    const batch = batchEvents(many)
+    const batch = batchEvents(many, { kinds: batchKinds })
     expect(namesOf(batch)).toEqual([events.filesCreated.name, events.filesCreated.name, events.fileCreated.name])
     expect(batch.flatMap((event, index) => (index < 2 ? argsOf(event).files! : [argsOf(event)]))).toEqual(many.map(argsOf))
   })
@@ -102,7 +102,7 @@ describe('batchEvents', () => {
   test('a fact it does not batch is a wall: nothing moves across it', () => {
     const device = tables.deviceSyncState.set({ downloadsHeld: 'full' }, 'device')
     const facts = [state(1, { localHash: 'a' }), device, state(2, { localHash: 'b' })]
-    expect(batchEvents(facts)).toEqual(facts)
+    expect(batchEvents(facts, { kinds: batchKinds })).toEqual(facts)
   })
 
   test("a batch tells the file index every file it wrote, so a tab's views read those rows again", async () => {
@@ -111,11 +111,16 @@ describe('batchEvents', () => {
     try {
       const changed: string[] = []
       index.subscribe((ids) => changed.push(...ids))
-      store.commit(...batchEvents([1, 2, 3].flatMap((n) => [created(n), state(n, { localHash: hashOf(n) })])))
+      store.commit(
+        ...batchEvents(
+          [1, 2, 3].flatMap((n) => [created(n), state(n, { localHash: hashOf(n) })]),
+          { kinds: batchKinds },
+        ),
+      )
       await new Promise((resolve) => setTimeout(resolve, 0))
       expect([...new Set(changed)].sort()).toEqual(['f1', 'f2', 'f3'])
       expect(index.state('f2')?.localHash).toBe(hashOf(2))
-      store.commit(...batchEvents([uploaded(1), uploaded(3)]))
+      store.commit(...batchEvents([uploaded(1), uploaded(3)], { kinds: batchKinds }))
       await new Promise((resolve) => setTimeout(resolve, 0))
       expect(index.file('f3')?.remoteKey).toBe(`s/${hashOf(3)}`)
     } finally {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, test, vi } from 'vitest'
 import { createGalleryOrder, type GalleryOrder } from '../../src/livestore/gallery-order.ts'
-import { type AppStore, events } from '../../src/livestore/schema.ts'
+import { type AppStore, batchKinds, events } from '../../src/livestore/schema.ts'
 import { batchEvents } from '../../src/services/batch-events.ts'
 import { createTestStore, visibleGalleryItems$ } from '../support/store.ts'
 import { waitFor } from '../support/wait.ts'
@@ -37,7 +37,7 @@ test('follows adds, removes, restores and conflict copies, in the order SQLite g
 
   // A pick (one batch event), an odd id, a remove and a restore of an earlier one.
   const odd = 'Zé "quoted" 😀 \uffff'
-  store.commit(...batchEvents([added('p1', 5), added('p2', 5), added(odd, 3), added('same-time', 2)]))
+  store.commit(...batchEvents([added('p1', 5), added('p2', 5), added(odd, 3), added('same-time', 2)], { kinds: batchKinds }))
   store.commit(events.galleryItemRemoved({ id: 'a', removedAt: 6 }))
   await settled()
   expect(idsOf(order)).toEqual(queried())

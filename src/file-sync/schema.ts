@@ -1,0 +1,333 @@
+/**
+ * The file sync's part of a LiveStore schema: the synced `files` table, this device's state of
+ * each file and of its sync (client documents), the `v1.File*` events and their materializers.
+ * An app spreads it into its own schema (src/livestore/schema.ts does):
+ *
+ *   const tables = { ...fileSyncTables, ...appTables }
+ *   const events = { ...fileSyncEvents, ...appEvents }
+ *   const materializers = { ...fileSyncMaterializers({ onConflictCopy }), ...appMaterializers }
+ *   const state = withFileSync(State.SQLite.makeState({ tables, materializers }))
+ *
+ * Nothing of an app is named here: what an app does when a conflict copy is made (put it in its
+ * gallery, say) comes in through `onConflictCopy`. The page, its workers and the Worker use the
+ * same events, so the Worker's sync backend and every device agree on them.
+ */
+import { Events, type LiveStoreEvent, type Materializer, type MaterializerContextQuery, Schema, State, type Store } from '@livestore/livestore'
+import { fileChanges } from '../services/file-changes.ts'
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Synced metadata of every file in the store. The bytes never travel through LiveStore: they
+ * live in each device's OPFS and in R2, both addressed by `contentHash` (SHA-256, lowercase hex).
+ */
+const files = State.SQLite.table({
+  name: 'files',
+  columns: {
+    id: State.SQLite.text({ primaryKey: true }),
+    name: State.SQLite.text(),
+    mimeType: State.SQLite.text(),
+    size: State.SQLite.integer(),
+    contentHash: State.SQLite.text(),
+    /** R2 key of `contentHash` once some device has uploaded it; '' until then. */
+    remoteKey: State.SQLite.text({ default: '' }),
+    createdAt: State.SQLite.integer(),
+    updatedAt: State.SQLite.integer(),
+    /**
+     * Soft delete: the row stays so that every device learns to drop its copy, and so that an
+     * undo (`v1.FileRestored`) can bring the file back while its bytes are kept (sync-plan.ts).
+     */
+    deletedAt: State.SQLite.integer({ nullable: true }),
+    /** The file this one is a conflict copy of (see `v1.FileUpdated`); '' for any other file. */
+    conflictOf: State.SQLite.text({ default: '' }),
+  },
+  // An upload, or a server that lost the content, changes every row with that content. The
+  // deleted files are listed on every write to the table (`deletedFiles$`).
+  //
+  // A change of this table's layout has LiveStore rebuild each device's state from its event
+  // log once, when the device opens this version. The second index came with the batch events
+  // (`v1.FilesCreated`, …): a device on an older version keeps those in its log without applying
+  // them (LiveStore's unknown events), and its update is when they are applied.
+  indexes: [
+    { name: 'files_contentHash', columns: ['contentHash'] },
+    { name: 'files_deletedAt', columns: ['deletedAt'] },
+  ],
+})
+
+/** What a transfer in one direction is doing on this device. */
+export const TransferStatus = Schema.Literal('idle', 'active', 'failed')
+export type TransferStatus = typeof TransferStatus.Type
+
+/**
+ * An upload in parts that has begun on this device (files larger than one request may carry).
+ * The parts the server confirmed are kept beside the bytes on disk, not here (see
+ * `LocalFileStorage.keepParts`): a write to the store for each of them would grow the tab's memory
+ * for as long as the upload runs.
+ */
+export const PartsUpload = Schema.Struct({
+  /** The content being uploaded: a new version of the file abandons this upload. */
+  hash: Schema.String,
+  uploadId: Schema.String,
+  /** Fixed for the whole upload (every part but the last has this size). */
+  partSize: Schema.Number,
+})
+export type PartsUpload = typeof PartsUpload.Type
+
+/**
+ * This device's view of one file. One document per file id, so that every write touches one
+ * file's state only. Client documents are shared by all tabs of the same origin and store, and
+ * never leave the device.
+ */
+export const LocalFileState = Schema.Struct({
+  /** SHA-256 of the copy in this device's OPFS; '' when there is none. */
+  localHash: Schema.String,
+  upload: TransferStatus,
+  download: TransferStatus,
+  uploadAttempts: Schema.Number,
+  downloadAttempts: Schema.Number,
+  /** The last failure in words a person can read; '' after a success. */
+  lastError: Schema.String,
+  /** The content hash a 'failed' status is about: a newer version of the file is tried afresh. */
+  failedHash: Schema.String,
+  /**
+   * This device has asked the server to delete this file's bytes (the server keeps them, marked,
+   * for the grace period): if the file comes back, this device asks the server to keep them.
+   */
+  remoteRemoved: Schema.Boolean,
+  /** This device restored the file: the server must keep its bytes (clear a pending deletion). */
+  keepRemote: Schema.optional(Schema.Boolean),
+  /** The upload in parts this device has begun for the file; null or absent when none. */
+  partsUpload: Schema.optional(Schema.NullOr(PartsUpload)),
+})
+export type LocalFileState = typeof LocalFileState.Type
+
+export const emptyLocalFileState: LocalFileState = {
+  localHash: '',
+  upload: 'idle',
+  download: 'idle',
+  uploadAttempts: 0,
+  downloadAttempts: 0,
+  lastError: '',
+  failedHash: '',
+  remoteRemoved: false,
+  keepRemote: false,
+  partsUpload: null,
+}
+
+const localFilesState = State.SQLite.clientDocument({
+  name: 'localFilesState',
+  schema: LocalFileState,
+  default: { value: emptyLocalFileState },
+})
+
+/** This device's sync as a whole, beside the per-file state; one document, shared by its tabs. */
+export const DeviceSyncState = Schema.Struct({
+  /** Why this device holds its downloads (its disk or quota is full); '' when it does not. */
+  downloadsHeld: Schema.String,
+})
+export type DeviceSyncState = typeof DeviceSyncState.Type
+export const deviceSyncStateId = 'device'
+
+const deviceSyncState = State.SQLite.clientDocument({
+  name: 'deviceSyncState',
+  schema: DeviceSyncState,
+  default: { value: { downloadsHeld: '' } },
+})
+
+export const fileSyncTables = { files, localFilesState, deviceSyncState }
+
+// ---------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------
+
+const FileContent = {
+  id: Schema.String,
+  name: Schema.String,
+  mimeType: Schema.String,
+  size: Schema.Number,
+  contentHash: Schema.String,
+}
+
+const FileCreated = Schema.Struct({ ...FileContent, createdAt: Schema.Number })
+const FileUploaded = Schema.Struct({ id: Schema.String, contentHash: Schema.String, remoteKey: Schema.String })
+
+/** The most facts one batch event carries (batch-events.ts); far below a sync message's size. */
+export const maxBatchedFacts = 100
+/** A batch event's facts: a list of at most `maxBatchedFacts`. */
+export const batchOf = <A, I>(item: Schema.Schema<A, I>) => Schema.Array(item).pipe(Schema.maxItems(maxBatchedFacts))
+
+export const fileSyncEvents = {
+  fileCreated: Events.synced({ name: 'v1.FileCreated', schema: FileCreated }),
+  fileUploaded: Events.synced({ name: 'v1.FileUploaded', schema: FileUploaded }),
+  /**
+   * Many files created (or uploaded) in one commit, as one event: what a pick of a folder makes.
+   * Each event costs every device and the server about the same whatever it carries
+   * (batch-events.ts), and means exactly what its facts one by one would.
+   */
+  filesCreated: Events.synced({ name: 'v1.FilesCreated', schema: Schema.Struct({ files: batchOf(FileCreated) }) }),
+  filesUploaded: Events.synced({ name: 'v1.FilesUploaded', schema: Schema.Struct({ uploads: batchOf(FileUploaded) }) }),
+  fileUpdated: Events.synced({
+    name: 'v1.FileUpdated',
+    schema: Schema.Struct({
+      ...FileContent,
+      updatedAt: Schema.Number,
+      /** The content the editing device saw when it edited; '' in events from before it was recorded. */
+      previousHash: Schema.optionalWith(Schema.String, { default: () => '' }),
+    }),
+  }),
+  fileDeleted: Events.synced({
+    name: 'v1.FileDeleted',
+    schema: Schema.Struct({ id: Schema.String, deletedAt: Schema.Number }),
+  }),
+  fileRestored: Events.synced({
+    name: 'v1.FileRestored',
+    schema: Schema.Struct({ id: Schema.String, restoredAt: Schema.Number }),
+  }),
+  /**
+   * The server no longer has this content (evicted, or removed after its grace period) though a
+   * row says it was uploaded: a device found out (a 404). Every row with it is not uploaded any
+   * more, so a device that holds the bytes uploads them again.
+   */
+  fileRemoteLost: Events.synced({
+    name: 'v1.FileRemoteLost',
+    schema: Schema.Struct({ contentHash: Schema.String, foundAt: Schema.Number }),
+  }),
+  localFileStateSet: localFilesState.set,
+  /** Many files' local states, each set as `localFileStateSet` would, in order; never leaves the device. */
+  localFileStatesSet: Events.clientOnly({
+    name: 'v1.LocalFileStatesSet',
+    schema: Schema.Struct({ states: batchOf(Schema.Struct({ id: Schema.String, value: Schema.partial(LocalFileState) })) }),
+  }),
+  deviceSyncStateSet: deviceSyncState.set,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Materializers
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Two devices edited the same file while apart: the row no longer has the content the editing
+ * device saw, because another edit came first in LiveStore's order. The last edit wins, and the
+ * content it replaces is kept as a new file next to it instead of being lost.
+ *
+ * Every device materializes the same events in the same order, and a rebase materializes them
+ * again: the copy's id is derived from the file and the replaced content, never from time or
+ * chance, so that every device (and every rebase) makes the same row.
+ */
+const conflictCopy = (
+  { id, previousHash, contentHash, updatedAt }: { id: string; previousHash: string; contentHash: string; updatedAt: number },
+  query: MaterializerContextQuery,
+): FileRow | undefined => {
+  const current = query(files.where({ id }).first())
+  // No copy: an event from before previousHash was recorded, an edit of what the device saw,
+  // the same content twice, or content that was deleted anyway.
+  if (!current || previousHash === '' || current.contentHash === previousHash || current.contentHash === contentHash) return undefined
+  if (current.deletedAt !== null) return undefined
+  // The same content can lose to an edit twice (an edit back to it, then another conflict): the
+  // next free id, found the same way on every device.
+  const baseId = `${id}~${current.contentHash.slice(0, 16)}`
+  let copyId = baseId
+  for (let n = 2; query(files.where({ id: copyId }).first()) !== undefined; n += 1) copyId = `${baseId}~${n}`
+  return { ...current, id: copyId, name: conflictCopyName(current.name), conflictOf: id, createdAt: updatedAt, updatedAt }
+}
+
+/** "photo.png" → "photo (conflict copy).png" */
+export const conflictCopyName = (name: string): string => {
+  const dot = name.lastIndexOf('.')
+  return dot > 0 ? `${name.slice(0, dot)} (conflict copy)${name.slice(dot)}` : `${name} (conflict copy)`
+}
+
+// Each materializer that writes files tells which (file-changes.ts), so that the views of the
+// files read again only those rows.
+const touched = fileChanges.report
+
+const createFile = ({ createdAt, ...file }: typeof FileCreated.Type) => {
+  touched({ fileId: file.id })
+  return files.insert({ ...file, remoteKey: '', createdAt, updatedAt: createdAt, deletedAt: null, conflictOf: '' })
+}
+const uploadFile = ({ contentHash, remoteKey }: typeof FileUploaded.Type) => {
+  touched({ contentHash })
+  return files.update({ remoteKey }).where({ contentHash })
+}
+/** LiveStore derives the client document's materializer: known once the state is made (withFileSync). */
+let setLocalFileState: Materializer | undefined
+
+/** What an app adds to the writes of an event of the file sync, in the same transaction. */
+export interface FileSyncHooks {
+  /**
+   * A conflict copy was made (see `v1.FileUpdated`): the app's own rows for it, e.g. a gallery
+   * item next to the original's. Every device runs it for the same events, in the same order.
+   */
+  onConflictCopy?: (copy: FileRow, query: MaterializerContextQuery) => ReadonlyArray<ReturnType<typeof files.insert>> | ReadonlyArray<unknown>
+}
+
+/** The materializers of the file sync's events, for the app's `makeState`. */
+export const fileSyncMaterializers = ({ onConflictCopy }: FileSyncHooks = {}) =>
+  State.SQLite.materializers(fileSyncEvents, {
+    'v1.FileCreated': createFile,
+    'v1.FilesCreated': ({ files }) => files.map(createFile),
+    // Bytes are stored per store under their hash, so an upload is an upload for every row with
+    // that content: a conflict copy whose bytes went up under the original's id before the
+    // conflict was known, or a twin file. Never a newer version of this file (another hash). A
+    // deleted row marked here only lets devices drop their copy early: the server's copy is removed
+    // only when no live or still restorable row has the content (see sync-plan.ts).
+    'v1.FileUploaded': uploadFile,
+    'v1.FilesUploaded': ({ uploads }) => uploads.map(uploadFile),
+    'v1.FileUpdated': ({ id, previousHash, updatedAt, ...content }, { query }) => {
+      const copy = conflictCopy({ id, previousHash, contentHash: content.contentHash, updatedAt }, query)
+      touched({ fileId: id })
+      if (copy) touched({ fileId: copy.id })
+      const reactions = copy ? ((onConflictCopy?.(copy, query) ?? []) as never[]) : []
+      return [...(copy ? [files.insert(copy), ...reactions] : []), files.update({ ...content, remoteKey: '', updatedAt }).where({ id })]
+    },
+    'v1.FileDeleted': ({ id, deletedAt }) => {
+      touched({ fileId: id })
+      return files.update({ deletedAt }).where({ id })
+    },
+    'v1.FileRestored': ({ id }) => {
+      touched({ fileId: id })
+      return files.update({ deletedAt: null }).where({ id })
+    },
+    'v1.FileRemoteLost': ({ contentHash }) => {
+      touched({ contentHash })
+      return files.update({ remoteKey: '' }).where({ contentHash })
+    },
+    'v1.LocalFileStatesSet': ({ states }, context) => {
+      if (!setLocalFileState) throw new Error(`${fileSyncEvents.localFileStateSet.name} has no materializer yet: pass the state to withFileSync`)
+      const set = setLocalFileState
+      return states.flatMap((state) => set(state, context))
+    },
+  })
+
+/**
+ * Finishes the app's state: the local state is a client document, whose materializer LiveStore
+ * derives; the file sync tells of its writes through a wrapper around that one.
+ */
+export const withFileSync = <S extends { materializers: Map<string, Materializer> }>(state: S): S => {
+  const derived = state.materializers.get(fileSyncEvents.localFileStateSet.name)
+  if (!derived) throw new Error(`LiveStore made no materializer for ${fileSyncEvents.localFileStateSet.name}`)
+  setLocalFileState = (args, context) => {
+    touched({ fileId: (args as { id: string }).id })
+    return derived(args, context)
+  }
+  state.materializers.set(fileSyncEvents.localFileStateSet.name, setLocalFileState)
+  return state
+}
+
+/** Travels with the sync connection; the Worker checks the token for the store. */
+export const SyncPayload = Schema.Struct({ authToken: Schema.String })
+
+export type FileRow = typeof files.Type
+
+/** An event as `store.commit` takes it: the file sync's, or the app's that go along. */
+export type FileSyncEvent = LiveStoreEvent.Input.Decoded
+
+/**
+ * What the file sync needs of the app's store: a LiveStore `Store` of any schema that includes
+ * this fragment (a `Store<AppSchema>` is one).
+ */
+export type FileSyncStore = Pick<Store, 'query' | 'networkStatus' | 'storeId' | 'schema' | 'subscribeSyncStatus' | 'syncStatus'> & {
+  commit(...events: ReadonlyArray<FileSyncEvent>): void
+}
