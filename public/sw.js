@@ -10,7 +10,7 @@
  * Range, If-None-Match and If-Modified-Since are answered too (206, 304, 416: see sw-range.js),
  * from OPFS by slicing the file on disk, from the Worker by passing them on.
  *
- * OPFS layout, shared with src/services/local-file-storage.ts: `files/<storeId>/<sha256>`.
+ * OPFS layout, shared with src/file-sync/client/local-file-storage.ts: `files/<storeId>/<sha256>`.
  */
 
 importScripts('sw-range.js') // defines swRange
@@ -24,7 +24,7 @@ const filePath = /^\/files\/([A-Za-z0-9_-]{1,64})\/([0-9a-f]{64})$/
  * link can set too: it is taken only when it is a media type, and shown inline only when it is
  * one the page itself shows (pictures, not SVG or any XML; sound; video). Anything else goes out
  * as an attachment, so an HTML or SVG file opened from a crafted link is saved, never run on this
- * origin. The Worker serves its copies by the same rules (src/workers/media-type.ts,
+ * origin. The Worker serves its copies by the same rules (src/file-sync/server/media-type.ts,
  * `isMediaType` and `isInlineType`; a unit test keeps the copies in step).
  * @param {string} type
  * @returns {boolean}

@@ -4,23 +4,23 @@ import { createStorePromise } from '@livestore/livestore'
 import { Effect, Fiber, Stream } from 'effect'
 import LiveStoreWorker from './livestore/livestore.worker.ts?worker'
 import { type AppStore, batchKinds, events, schema, SyncPayload } from './livestore/schema.ts'
-import { isValidStoreId } from './workers/store-id.ts'
-import { createTokenProvider, type TokenProvider } from './services/auth-token.ts'
-import { type Connectivity, createConnectivity } from './services/connectivity.ts'
-import { createFileIndex, type FileIndex } from './services/file-index.ts'
-import { connectFileServiceWorker } from './services/file-service-worker.ts'
-import { createFileStorage, defaultMaxFileBytes, type FileStorage } from './services/file-storage.ts'
-import { createFileSync, defaultPartBytes, type FileSync, minPartBytes } from './services/file-sync.ts'
-import { connectLocalFileStorage } from './services/local-file-worker.ts'
-import { webLocks } from './services/locks.ts'
-import { createWebPickJournal } from './services/pick-journal.ts'
-import { createRemoteFileStorage } from './services/remote-file-storage.ts'
-import { createSyncExecutor } from './services/sync-executor.ts'
-import { createTransferProgress, type TransferProgress } from './services/transfer-progress.ts'
-import { defaultDeleteGraceMs } from './services/sync-plan.ts'
-import { type SyncTotalsTracker, trackSyncTotals } from './services/sync-totals.ts'
-import { leaderAnswersWithin, leaderSignalsOf, sessionPendingEventNames, watchSessionStall, watchUpstreamStall } from './services/upstream-stall.ts'
-import { syncHeadFrom, watchPullStall } from './services/pull-stall.ts'
+import { isValidStoreId } from './file-sync/server/store-id.ts'
+import { createTokenProvider, type TokenProvider } from './file-sync/client/auth-token.ts'
+import { type Connectivity, createConnectivity } from './file-sync/client/connectivity.ts'
+import { createFileIndex, type FileIndex } from './file-sync/client/file-index.ts'
+import { connectFileServiceWorker } from './file-sync/client/file-service-worker.ts'
+import { createFileStorage, defaultMaxFileBytes, type FileStorage } from './file-sync/client/file-storage.ts'
+import { createFileSync, defaultPartBytes, type FileSync, minPartBytes } from './file-sync/client/file-sync.ts'
+import { connectLocalFileStorage } from './file-sync/client/local-file-worker.ts'
+import { webLocks } from './file-sync/client/locks.ts'
+import { createWebPickJournal } from './file-sync/client/pick-journal.ts'
+import { createRemoteFileStorage } from './file-sync/client/remote-file-storage.ts'
+import { createSyncExecutor } from './file-sync/client/sync-executor.ts'
+import { createTransferProgress, type TransferProgress } from './file-sync/client/transfer-progress.ts'
+import { defaultDeleteGraceMs } from './file-sync/client/sync-plan.ts'
+import { type SyncTotalsTracker, trackSyncTotals } from './file-sync/client/sync-totals.ts'
+import { leaderAnswersWithin, leaderSignalsOf, sessionPendingEventNames, watchSessionStall, watchUpstreamStall } from './file-sync/client/upstream-stall.ts'
+import { syncHeadFrom, watchPullStall } from './file-sync/client/pull-stall.ts'
 
 /** Everything the page uses, built once here and handed to Vue; nothing else builds services. */
 export interface AppServices {
@@ -86,7 +86,7 @@ export const boot = async (): Promise<AppServices> => {
 
   // Files are written and hashed in a worker of their own: OPFS's fast, resumable writes exist
   // only there, and the page's thread stays free whatever the size.
-  const filesWorker = new Worker(new URL('./services/local-files.worker.ts', import.meta.url), { type: 'module', name: 'files' })
+  const filesWorker = new Worker(new URL('./file-sync/client/local-files.worker.ts', import.meta.url), { type: 'module', name: 'files' })
   const local = connectLocalFileStorage({ worker: filesWorker, folder: ['files', storeId] })
   const remote = createRemoteFileStorage({ baseUrl: origin, storeId, getToken: tokens.getToken })
   const connectivity = createConnectivity({

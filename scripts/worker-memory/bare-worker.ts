@@ -1,5 +1,5 @@
 /**
- * The file API's R2 calls (src/workers/files.ts, multipart.ts) on the same
+ * The file API's R2 calls (src/file-sync/server/files.ts, multipart.ts) on the same
  * paths, with none of our code around them: no auth, no checks, no
  * verification after completing. For `scripts/worker-memory.ts --bare`, to
  * tell Miniflare's local R2 from our Worker. Extra routes, for what the R2
@@ -14,7 +14,7 @@
  *   POST /digest-body[?via=js]                    a request body piped into SHA-256, no R2 (?via=js:
  *                                                 through a JavaScript TransformStream first)
  */
-import { digestHex } from '../../src/workers/stream-digest.ts'
+import { digestHex } from '../../src/file-sync/server/stream-digest.ts'
 
 type Env = { FILES_BUCKET: R2Bucket }
 

@@ -13,7 +13,7 @@
  * same events, so the Worker's sync backend and every device agree on them.
  */
 import { Events, type LiveStoreEvent, type Materializer, type MaterializerContextQuery, Schema, State, type Store } from '@livestore/livestore'
-import { fileChanges } from '../services/file-changes.ts'
+import { fileChanges } from './client/file-changes.ts'
 
 // ---------------------------------------------------------------------------------------------
 // Tables

@@ -1,7 +1,7 @@
 /**
  * LiveStore's WebSocket sync with a token that stays valid.
  *
- * Store tokens expire (./services/auth-token.ts). LiveStore 0.4 fixes the sync payload when the
+ * Store tokens expire (../file-sync/client/auth-token.ts). LiveStore 0.4 fixes the sync payload when the
  * store is created, and `makeWsSync` writes it into the socket's URL once and sends it with
  * every push and pull; the Worker checks it when the socket opens and on every push. So this
  * worker keeps its own token, renewed before it expires from the same endpoint the page uses,
@@ -18,7 +18,7 @@
 import { makeWsSync } from '@livestore/sync-cf/client'
 import { Effect, Stream } from 'effect'
 
-import { createTokenProvider, type TokenProvider } from '../services/auth-token.ts'
+import { createTokenProvider, type TokenProvider } from '../file-sync/client/auth-token.ts'
 
 export interface FreshTokenSyncOptions {
   /** The sync endpoint, as for `makeWsSync`. */

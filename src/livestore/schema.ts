@@ -4,7 +4,7 @@
  */
 import { Events, type LiveStoreEvent, makeSchema, type MaterializerContextQuery, Schema, State, type Store } from '@livestore/livestore'
 import { batchOf, type FileRow, fileSyncEvents, fileSyncMaterializers, fileSyncTables, withFileSync } from '../file-sync/schema.ts'
-import { type BatchKinds, fileBatchKinds } from '../services/batch-events.ts'
+import { type BatchKinds, fileBatchKinds } from '../file-sync/client/batch-events.ts'
 import { galleryChanges } from './gallery-changes.ts'
 
 export * from '../file-sync/schema.ts'

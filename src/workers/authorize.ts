@@ -13,8 +13,8 @@
  *     return (await mayOpen(session.userId, storeId, env)) ? { userId: session.userId } : null
  *   }
  */
-import { isLoopbackRequest, type Authorize } from './auth.ts'
-import { errorResponse } from './http.ts'
+import { isLoopbackRequest, type Authorize } from '../file-sync/server/auth.ts'
+import { errorResponse } from '../file-sync/server/http.ts'
 
 export type DevelopmentAuthEnv = {
   /** "false" turns the development check off: every token request is refused. */

@@ -15,16 +15,25 @@ import { Schema } from '@livestore/livestore'
 import { type CfTypes, handleSyncRequest, makeDurableObject, matchSyncRequest, PERSISTENCE_FORMAT_VERSION } from '@livestore/sync-cf/cf-worker'
 import { env as moduleEnv } from 'cloudflare:workers'
 
-import { authenticate, checkStoreToken, handleTokenRequest, isValidStoreId, secretRefusal, unauthorized, type AuthEnv, type Authorize } from './auth.ts'
+import {
+  authenticate,
+  checkStoreToken,
+  handleTokenRequest,
+  isValidStoreId,
+  secretRefusal,
+  unauthorized,
+  type AuthEnv,
+  type Authorize,
+} from '../file-sync/server/auth.ts'
 import { SyncPayload } from '../file-sync/schema.ts'
-import { handleAdminRequest, type AdminEnv } from './admin.ts'
+import { handleAdminRequest, type AdminEnv } from '../file-sync/server/admin.ts'
 import { authorize as appAuthorize, type DevelopmentAuthEnv } from './authorize.ts'
-import { type CorsEnv, withCors } from './cors.ts'
-import { handleFileRequest, storageOf, type FilesEnv } from './files.ts'
-import { errorResponse, json, methodNotAllowed } from './http.ts'
-import { maintenanceBatch, maxFileBytes, maxRequestBytes, rateLimited, storeLimits } from './limits.ts'
-import { deleteGraceMs, sweepFromLastPosition } from './pending-deletion.ts'
-import { countContent, type StoreQuota } from './quota.ts'
+import { type CorsEnv, withCors } from '../file-sync/server/cors.ts'
+import { handleFileRequest, storageOf, type FilesEnv } from '../file-sync/server/files.ts'
+import { errorResponse, json, methodNotAllowed } from '../file-sync/server/http.ts'
+import { maintenanceBatch, maxFileBytes, maxRequestBytes, rateLimited, storeLimits } from '../file-sync/server/limits.ts'
+import { deleteGraceMs, sweepFromLastPosition } from '../file-sync/server/pending-deletion.ts'
+import { countContent, type StoreQuota } from '../file-sync/server/quota.ts'
 
 export type Env = AuthEnv &
   FilesEnv &

@@ -3,13 +3,13 @@
  * file API, the network's reachability and the clock. Each behaves like the real one in what
  * the services rely on, and lets a test see and steer what the real one hides.
  */
-import type { Connectivity } from '../../src/services/connectivity.ts'
-import { FileError, toFileError } from '../../src/services/errors.ts'
-import { hashingStream, sha256OfBlob } from '../../src/services/hash.ts'
-import { isContentHash } from '../../src/services/peer-input.ts'
-import type { KeptParts, LocalFileStorage } from '../../src/services/local-file-storage.ts'
-import type { RemoteFileStorage } from '../../src/services/remote-file-storage.ts'
-import type { Clock } from '../../src/services/sync-executor.ts'
+import type { Connectivity } from '../../src/file-sync/client/connectivity.ts'
+import { FileError, toFileError } from '../../src/file-sync/client/errors.ts'
+import { hashingStream, sha256OfBlob } from '../../src/file-sync/client/hash.ts'
+import { isContentHash } from '../../src/file-sync/client/peer-input.ts'
+import type { KeptParts, LocalFileStorage } from '../../src/file-sync/client/local-file-storage.ts'
+import type { RemoteFileStorage } from '../../src/file-sync/client/remote-file-storage.ts'
+import type { Clock } from '../../src/file-sync/client/sync-executor.ts'
 
 export type Bytes = Uint8Array<ArrayBuffer>
 

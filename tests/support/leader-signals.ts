@@ -1,4 +1,4 @@
-import type { LeaderSignals, LeaderSync } from '../../src/services/upstream-stall.ts'
+import type { LeaderSignals, LeaderSync } from '../../src/file-sync/client/upstream-stall.ts'
 
 /** Leader signals the test sets by hand; each subscription gets the current value at once. */
 export const manualSignals = () => {

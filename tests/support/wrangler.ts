@@ -249,7 +249,7 @@ const groupAlive = (pgid: number): boolean => {
   }
 }
 
-/** One request to the file API, as the Worker logged it (src/workers/files.ts). */
+/** One request to the file API, as the Worker logged it (src/file-sync/server/files.ts). */
 export interface FileRequest {
   route: string
   key: string

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import { createTokenProvider } from '../../src/services/auth-token.ts'
-import { toFileError } from '../../src/services/errors.ts'
+import { createTokenProvider } from '../../src/file-sync/client/auth-token.ts'
+import { toFileError } from '../../src/file-sync/client/errors.ts'
 import { createFakeFetch, jsonResponse } from '../support/fakes.ts'
 import { deferred, waitFor } from '../support/wait.ts'
 

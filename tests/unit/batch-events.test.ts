@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest'
 import { type AppEvent, type AppStore, batchKinds, events, maxBatchedFacts, tables } from '../../src/livestore/schema.ts'
-import { batchEvents } from '../../src/services/batch-events.ts'
-import { createFileIndex } from '../../src/services/file-index.ts'
+import { batchEvents } from '../../src/file-sync/client/batch-events.ts'
+import { createFileIndex } from '../../src/file-sync/client/file-index.ts'
 import { createTestStore } from '../support/store.ts'
 
 const stores: AppStore[] = []

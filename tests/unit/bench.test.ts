@@ -7,7 +7,7 @@ import type { ManyFilesResult } from '../../scripts/bench/scenarios/many-files.t
 import type { LatencyResult } from '../../scripts/bench/scenarios/latency.ts'
 import { pagePartBytes, type RawResult } from '../../scripts/bench/scenarios/raw.ts'
 import { median, percentile } from '../../scripts/bench/stats.ts'
-import { defaultPartBytes, minPartBytes } from '../../src/services/file-sync.ts'
+import { defaultPartBytes, minPartBytes } from '../../src/file-sync/client/file-sync.ts'
 
 describe('pnpm bench', () => {
   it('reads its options from flags, then the environment, then the defaults', () => {
@@ -35,7 +35,7 @@ describe('pnpm bench', () => {
     for (const maxRequestBytes of [100 * MiB, 8 * MiB, 1 * MiB]) {
       expect(pagePartBytes(maxRequestBytes, 1024 * MiB)).toBe(page(maxRequestBytes))
     }
-    // And never more than R2's 10,000 parts (src/services/file-transfers.ts).
+    // And never more than R2's 10,000 parts (src/file-sync/client/file-transfers.ts).
     expect(pagePartBytes(100 * MiB, 500 * 1024 * MiB)).toBe(Math.ceil((500 * 1024 * MiB) / 10_000))
   })
 

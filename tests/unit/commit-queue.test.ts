@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { createCommitQueue } from '../../src/services/commit-queue.ts'
+import { createCommitQueue } from '../../src/file-sync/client/commit-queue.ts'
 import { createManualClock } from '../support/fakes.ts'
 import { deferred, settle } from '../support/wait.ts'
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { type ConnectivityOptions, createConnectivity } from '../../src/services/connectivity.ts'
+import { type ConnectivityOptions, createConnectivity } from '../../src/file-sync/client/connectivity.ts'
 import { createManualClock } from '../support/fakes.ts'
 import { type Deferred, deferred, waitFor } from '../support/wait.ts'
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { FileError, type FileErrorKind, toFileError } from '../../src/services/errors.ts'
+import { FileError, type FileErrorKind, toFileError } from '../../src/file-sync/client/errors.ts'
 
 describe('FileError', () => {
   test.each<[FileErrorKind, boolean]>([

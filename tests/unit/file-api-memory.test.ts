@@ -7,10 +7,10 @@
  */
 import { beforeEach, describe, expect, test } from 'vitest'
 
-import { issueStoreToken } from '../../src/workers/auth.ts'
-import { handleFileRequest, type FilesEnv } from '../../src/workers/files.ts'
-import { markKey, sweepPendingDeletions } from '../../src/workers/pending-deletion.ts'
-import { memoryStorage } from '../../src/workers/storage/memory.ts'
+import { issueStoreToken } from '../../src/file-sync/server/auth.ts'
+import { handleFileRequest, type FilesEnv } from '../../src/file-sync/server/files.ts'
+import { markKey, sweepPendingDeletions } from '../../src/file-sync/server/pending-deletion.ts'
+import { memoryStorage } from '../../src/file-sync/server/storage/memory.ts'
 
 const MiB = 1024 * 1024
 const env: FilesEnv = { AUTH_SECRET: 'memory-test-secret', MAX_UPLOAD_BYTES: String(6 * MiB), DELETE_GRACE_SECONDS: '60' }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { type AppStore, emptyLocalFileState, events, tables } from '../../src/livestore/schema.ts'
-import { createFileIndex, type FileIndex } from '../../src/services/file-index.ts'
-import { trackSyncTotals } from '../../src/services/sync-totals.ts'
+import { createFileIndex, type FileIndex } from '../../src/file-sync/client/file-index.ts'
+import { trackSyncTotals } from '../../src/file-sync/client/sync-totals.ts'
 import { createTestStore } from '../support/store.ts'
 import { waitFor } from '../support/wait.ts'
 

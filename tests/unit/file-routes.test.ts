@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { parseFileRoute } from '../../src/workers/file-routes.ts'
+import { parseFileRoute } from '../../src/file-sync/server/file-routes.ts'
 
 const sha256 = 'ab'.repeat(32)
 // What follows the API's base path (`/api/files/` in the built-in Worker).

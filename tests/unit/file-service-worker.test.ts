@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest'
-import { connectFileServiceWorker, type FileServiceWorkerOptions, type ServiceWorkerMessage } from '../../src/services/file-service-worker.ts'
+import { connectFileServiceWorker, type FileServiceWorkerOptions, type ServiceWorkerMessage } from '../../src/file-sync/client/file-service-worker.ts'
 import { waitFor } from '../support/wait.ts'
 
 /** A worker as the page sees it: something to post messages to. */

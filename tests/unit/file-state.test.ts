@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { emptyLocalFileState, type LocalFileState } from '../../src/livestore/schema.ts'
-import { type FileStatePatch, localView, remoteView, transitions } from '../../src/services/file-state.ts'
+import { type FileStatePatch, localView, remoteView, transitions } from '../../src/file-sync/client/file-state.ts'
 
 const hash = 'a'.repeat(64)
 const newer = 'b'.repeat(64)

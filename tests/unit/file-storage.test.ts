@@ -1,9 +1,9 @@
 import { queryDb } from '@livestore/livestore'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { type AppStore, events, tables } from '../../src/livestore/schema.ts'
-import { FileError } from '../../src/services/errors.ts'
-import { createFileStorage, type FileStorageOptions, fileUrl, formatBytes, formatDuration } from '../../src/services/file-storage.ts'
-import type { PickedFile, PickJournal } from '../../src/services/pick-journal.ts'
+import { FileError } from '../../src/file-sync/client/errors.ts'
+import { createFileStorage, type FileStorageOptions, fileUrl, formatBytes, formatDuration } from '../../src/file-sync/client/file-storage.ts'
+import type { PickedFile, PickJournal } from '../../src/file-sync/client/pick-journal.ts'
 import { bytesOf, createMemoryFileStorage, type MemoryFileStorage, sha256Of, textOn } from '../support/fakes.ts'
 import { createTestStore, fileRow, localState } from '../support/store.ts'
 

@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
 import { type AppStore, deviceSyncStateId, events, tables } from '../../src/livestore/schema.ts'
-import { FileError, type FileErrorKind } from '../../src/services/errors.ts'
-import { createFileStorage } from '../../src/services/file-storage.ts'
-import { createFileSync, type FileSync } from '../../src/services/file-sync.ts'
-import { recordStartAboveBytes } from '../../src/services/file-transfers.ts'
-import { createSyncExecutor } from '../../src/services/sync-executor.ts'
-import { createTransferProgress } from '../../src/services/transfer-progress.ts'
-import { localView, planFile, remoteView } from '../../src/services/sync-plan.ts'
+import { FileError, type FileErrorKind } from '../../src/file-sync/client/errors.ts'
+import { createFileStorage } from '../../src/file-sync/client/file-storage.ts'
+import { createFileSync, type FileSync } from '../../src/file-sync/client/file-sync.ts'
+import { recordStartAboveBytes } from '../../src/file-sync/client/file-transfers.ts'
+import { createSyncExecutor } from '../../src/file-sync/client/sync-executor.ts'
+import { createTransferProgress } from '../../src/file-sync/client/transfer-progress.ts'
+import { localView, planFile, remoteView } from '../../src/file-sync/client/sync-plan.ts'
 import {
   type Bytes,
   bytesOf,

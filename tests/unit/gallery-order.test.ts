@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, expect, test, vi } from 'vitest'
 import { createGalleryOrder, type GalleryOrder } from '../../src/livestore/gallery-order.ts'
 import { type AppStore, batchKinds, events } from '../../src/livestore/schema.ts'
-import { batchEvents } from '../../src/services/batch-events.ts'
+import { batchEvents } from '../../src/file-sync/client/batch-events.ts'
 import { createTestStore, visibleGalleryItems$ } from '../support/store.ts'
 import { waitFor } from '../support/wait.ts'
 

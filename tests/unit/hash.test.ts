@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { createSha256, hashingStream, sha256OfBlob } from '../../src/services/hash.ts'
+import { createSha256, hashingStream, sha256OfBlob } from '../../src/file-sync/client/hash.ts'
 import { bytesOf, readAll } from '../support/fakes.ts'
 
 // Test vectors from FIPS 180-2.

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { createOpfsFileStorage, maxConcurrentWrites } from '../../src/services/local-file-storage.ts'
+import { createOpfsFileStorage, maxConcurrentWrites } from '../../src/file-sync/client/local-file-storage.ts'
 import { bytesOf, sha256Of, textOn } from '../support/fakes.ts'
 import { settle, waitFor } from '../support/wait.ts'
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, test } from 'vitest'
-import { connectLocalFileStorage, type MessageEndpoint, serveLocalFileStorage } from '../../src/services/local-file-worker.ts'
+import { connectLocalFileStorage, type MessageEndpoint, serveLocalFileStorage } from '../../src/file-sync/client/local-file-worker.ts'
 import { bytesOf, createMemoryFileStorage, type MemoryFileStorage, sha256Of, textOn } from '../support/fakes.ts'
 import { waitFor } from '../support/wait.ts'
 

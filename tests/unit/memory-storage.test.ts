@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest'
 
-import { memoryStorage } from '../../src/workers/storage/memory.ts'
+import { memoryStorage } from '../../src/file-sync/server/storage/memory.ts'
 import { sha256Hex as sha256 } from '../support/sha256.ts'
-import { isStorageError } from '../../src/workers/storage/types.ts'
+import { isStorageError } from '../../src/file-sync/server/storage/types.ts'
 
 const text = async (body: ReadableStream<Uint8Array> | undefined) => new Response(body).text()
 const refusalCode = (promise: Promise<unknown>) =>

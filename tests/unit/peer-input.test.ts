@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 
-import { displayName, downloadName, isContentHash } from '../../src/services/peer-input.ts'
+import { displayName, downloadName, isContentHash } from '../../src/file-sync/client/peer-input.ts'
 
 describe('what other devices wrote', () => {
   it('takes only SHA-256 content hashes in lowercase hex', () => {

@@ -7,8 +7,8 @@ import {
   SWEEP_POSITION_KEY,
   sweepFromLastPosition,
   sweepPendingDeletions,
-} from '../../src/workers/pending-deletion.ts'
-import { memoryStorage } from '../../src/workers/storage/memory.ts'
+} from '../../src/file-sync/server/pending-deletion.ts'
+import { memoryStorage } from '../../src/file-sync/server/storage/memory.ts'
 
 const DAY = 24 * 60 * 60 * 1000
 const fileKey = (storeId: string, sha256: string) => ({ storeId, sha256, key: `${storeId}/${sha256}` })

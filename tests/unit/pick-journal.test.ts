@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { createWebPickJournal } from '../../src/services/pick-journal.ts'
+import { createWebPickJournal } from '../../src/file-sync/client/pick-journal.ts'
 
 /** `localStorage` as the page has it, in memory. */
 const memoryStorage = (): Storage => {

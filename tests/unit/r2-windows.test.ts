@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { readInWindows, type WindowSource } from '../../src/workers/r2-windows.ts'
+import { readInWindows, type WindowSource } from '../../src/file-sync/server/r2-windows.ts'
 
 /** An object of `size` bytes (byte i is i % 251) in a bucket that records every read. */
 const bucketWith = (size: number, { missingFrom = Infinity } = {}) => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import { FileError, toFileError, type FileErrorKind } from '../../src/services/errors.ts'
-import { createRemoteFileStorage, type GetToken, type RemoteFileStorageOptions } from '../../src/services/remote-file-storage.ts'
+import { FileError, toFileError, type FileErrorKind } from '../../src/file-sync/client/errors.ts'
+import { createRemoteFileStorage, type GetToken, type RemoteFileStorageOptions } from '../../src/file-sync/client/remote-file-storage.ts'
 import { bytesOf, createFakeFetch, jsonResponse, readAll } from '../support/fakes.ts'
 import { waitFor } from '../support/wait.ts'
 

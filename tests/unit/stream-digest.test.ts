@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { describe, expect, test } from 'vitest'
 
-import { DIGEST_BUFFER_BYTES, digestHex, type DigestSink } from '../../src/workers/stream-digest.ts'
+import { DIGEST_BUFFER_BYTES, digestHex, type DigestSink } from '../../src/file-sync/server/stream-digest.ts'
 
 /** Like workerd's crypto.DigestStream: a writable stream that hashes each chunk as it is written. */
 const sha256Sink = (failWrites = false): DigestSink & WritableStream<Uint8Array> => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { FileError, type FileErrorKind } from '../../src/services/errors.ts'
-import { backoffDelay, createSyncExecutor, type SyncExecutorOptions, type TransferKind, type TransferTask } from '../../src/services/sync-executor.ts'
+import { FileError, type FileErrorKind } from '../../src/file-sync/client/errors.ts'
+import { backoffDelay, createSyncExecutor, type SyncExecutorOptions, type TransferKind, type TransferTask } from '../../src/file-sync/client/sync-executor.ts'
 import { createManualClock } from '../support/fakes.ts'
 import { type Deferred, deferred, settle, waitFor } from '../support/wait.ts'
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { emptyLocalFileState, type FileRow, type LocalFileState } from '../../src/livestore/schema.ts'
-import { inGrace, localView, needsBytes, nextGraceEnd, planTransfers, remoteView, transferKey } from '../../src/services/sync-plan.ts'
+import { inGrace, localView, needsBytes, nextGraceEnd, planTransfers, remoteView, transferKey } from '../../src/file-sync/client/sync-plan.ts'
 
 const hashA = 'a'.repeat(64)
 const hashB = 'b'.repeat(64)

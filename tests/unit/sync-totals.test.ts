@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { emptyLocalFileState, type FileRow, type LocalFileState } from '../../src/livestore/schema.ts'
-import { syncTotals } from '../../src/services/sync-totals.ts'
+import { syncTotals } from '../../src/file-sync/client/sync-totals.ts'
 
 const hashOf = (letter: string) => letter.repeat(64)
 const file = (id: string, patch: Partial<FileRow> = {}): FileRow => ({

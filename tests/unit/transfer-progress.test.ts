@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest'
-import { createTransferProgress, type TransferProgress } from '../../src/services/transfer-progress.ts'
+import { createTransferProgress, type TransferProgress } from '../../src/file-sync/client/transfer-progress.ts'
 import { settle, waitFor } from '../support/wait.ts'
 
 const opened: TransferProgress[] = []

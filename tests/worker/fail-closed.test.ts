@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWorker, type RunningWorker } from '../support/wrangler.ts'
 import { bearer, newStoreId, randomFile, rawRequest, signedToken } from './helpers.ts'
 
-// The development secret is public (src/workers/auth.ts): an attacker has it.
+// The development secret is public (src/file-sync/server/auth.ts): an attacker has it.
 const DEVELOPMENT_SECRET = 'livestore-file-sync/development-secret/not-for-production'
 const PUBLIC_HOST = 'files.example.com'
 

@@ -13,7 +13,7 @@ import { MiB } from '../options.ts'
 import { nodeNow } from '../page-timeline.ts'
 import { newStoreId, type ScenarioContext, throughput, type Throughput } from '../setup.ts'
 
-// The page's choice (src/boot.ts and src/services/file-transfers.ts): a file up to one part goes
+// The page's choice (src/boot.ts and src/file-sync/client/file-transfers.ts): a file up to one part goes
 // in one PUT; larger ones in parts of 16 MiB, or of the largest request body when the server
 // allows less, never under R2's 5 MiB, and few enough that a file needs at most 10,000 of them.
 const defaultPartBytes = 16 * MiB

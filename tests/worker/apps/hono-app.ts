@@ -4,9 +4,9 @@
  */
 import { Hono } from 'hono'
 
-import { handleTokenRequest, type Authorize } from '../../../src/workers/auth.ts'
+import { handleTokenRequest, type Authorize } from '../../../src/file-sync/server/auth.ts'
 import { handleSyncSocket, type Env } from '../../../src/workers/cloudflare-sync.ts'
-import { handleFileRequest } from '../../../src/workers/files.ts'
+import { handleFileRequest } from '../../../src/file-sync/server/files.ts'
 
 export { SyncBackendDO } from '../../../src/workers/cloudflare-sync.ts'
 

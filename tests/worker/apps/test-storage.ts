@@ -7,9 +7,9 @@
  * to see what an upload leaves behind.
  */
 import worker from '../../../src/workers/cloudflare-sync.ts'
-import { handleFileRequest } from '../../../src/workers/files.ts'
-import { r2Storage } from '../../../src/workers/storage/r2.ts'
-import type { FileStorage } from '../../../src/workers/storage/types.ts'
+import { handleFileRequest } from '../../../src/file-sync/server/files.ts'
+import { r2Storage } from '../../../src/file-sync/server/storage/r2.ts'
+import type { FileStorage } from '../../../src/file-sync/server/storage/types.ts'
 
 export { SyncBackendDO } from '../../../src/workers/cloudflare-sync.ts'
 

@@ -1,4 +1,4 @@
-import { type FileSyncEvent, type FileSyncStore, fileSyncEvents as events, type LocalFileState, fileSyncTables as tables } from '../file-sync/schema.ts'
+import { type FileSyncEvent, type FileSyncStore, fileSyncEvents as events, type LocalFileState, fileSyncTables as tables } from '../schema.ts'
 import { batchEvents } from './batch-events.ts'
 import type { Connectivity } from './connectivity.ts'
 import { downloadInto } from './download.ts'

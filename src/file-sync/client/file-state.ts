@@ -1,4 +1,4 @@
-import type { FileRow, LocalFileState, PartsUpload, TransferStatus } from '../file-sync/schema.ts'
+import type { FileRow, LocalFileState, PartsUpload, TransferStatus } from '../schema.ts'
 import { isContentHash } from './peer-input.ts'
 
 /**

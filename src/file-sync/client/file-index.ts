@@ -1,4 +1,4 @@
-import { type FileSyncStore, emptyLocalFileState, type FileRow, type LocalFileState, fileSyncTables as tables } from '../file-sync/schema.ts'
+import { type FileSyncStore, emptyLocalFileState, type FileRow, type LocalFileState, fileSyncTables as tables } from '../schema.ts'
 import { type FileChange, type FileChangeListener, fileChanges } from './file-changes.ts'
 
 /**

@@ -1,4 +1,4 @@
-import { emptyLocalFileState, type FileRow, type LocalFileState } from '../file-sync/schema.ts'
+import { emptyLocalFileState, type FileRow, type LocalFileState } from '../schema.ts'
 import { failedFor } from './file-state.ts'
 import { isContentHash } from './peer-input.ts'
 
@@ -18,7 +18,7 @@ import { isContentHash } from './peer-input.ts'
  * A delete is soft: for a grace period (24 hours by default) the bytes stay
  * somewhere, so that `v1.FileRestored` can bring the file back on every device. The server owns
  * the grace of its copy: asked to delete, it marks the bytes and removes them only once the grace
- * is over, unless asked to keep them in between (src/workers/pending-deletion.ts).
+ * is over, unless asked to keep them in between (src/file-sync/server/pending-deletion.ts).
  *
  *   file deleted, uploaded,     bytes here   → remove the local copy at once (the server has one)
  *   file deleted, uploaded,     content not used by a live file, not asked yet

@@ -1,4 +1,4 @@
-import { emptyLocalFileState, type FileRow, type LocalFileState } from '../file-sync/schema.ts'
+import { emptyLocalFileState, type FileRow, type LocalFileState } from '../schema.ts'
 import type { FileIndex } from './file-index.ts'
 import { localView, remoteView } from './file-state.ts'
 

@@ -1,4 +1,4 @@
-import { type FileSyncEvent, fileSyncEvents as events, maxBatchedFacts } from '../file-sync/schema.ts'
+import { type FileSyncEvent, fileSyncEvents as events, maxBatchedFacts } from '../schema.ts'
 
 /**
  * Many facts of one kind in a commit become one event that carries them all: a pick of 1,000

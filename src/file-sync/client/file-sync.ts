@@ -1,11 +1,4 @@
-import {
-  type FileSyncEvent,
-  type FileSyncStore,
-  deviceSyncStateId,
-  emptyLocalFileState,
-  type LocalFileState,
-  fileSyncTables as tables,
-} from '../file-sync/schema.ts'
+import { type FileSyncEvent, type FileSyncStore, deviceSyncStateId, emptyLocalFileState, type LocalFileState, fileSyncTables as tables } from '../schema.ts'
 import { batchEvents } from './batch-events.ts'
 import { createCommitQueue } from './commit-queue.ts'
 import type { Connectivity } from './connectivity.ts'

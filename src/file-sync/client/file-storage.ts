@@ -1,11 +1,4 @@
-import {
-  type FileSyncEvent,
-  type FileSyncStore,
-  emptyLocalFileState,
-  fileSyncEvents as events,
-  type FileRow,
-  fileSyncTables as tables,
-} from '../file-sync/schema.ts'
+import { type FileSyncEvent, type FileSyncStore, emptyLocalFileState, fileSyncEvents as events, type FileRow, fileSyncTables as tables } from '../schema.ts'
 import { type BatchKinds, batchEvents, fileBatchKinds } from './batch-events.ts'
 import { createCommitQueue } from './commit-queue.ts'
 import { FileError, toFileError } from './errors.ts'

@@ -7,7 +7,7 @@
  * A mark is cleared by a restore (`POST …/<sha256>/restore`, sent by a device that restores the
  * file or that had asked for the deletion and sees the file live again) and by any upload of the
  * same content (another file of the store refers to it now). The devices ask for a deletion only
- * when no live file of the store refers to the content (src/services/sync-plan.ts).
+ * when no live file of the store refers to the content (src/file-sync/client/sync-plan.ts).
  */
 import type { FileKey } from './file-routes.ts'
 import type { FileStorage } from './storage/types.ts'

@@ -1,4 +1,4 @@
-import { type FileSyncStore, deviceSyncStateId, type LocalFileState, fileSyncTables as tables } from '../file-sync/schema.ts'
+import { type FileSyncStore, deviceSyncStateId, type LocalFileState, fileSyncTables as tables } from '../schema.ts'
 import { batchEvents } from './batch-events.ts'
 import type { FileIndex } from './file-index.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'
