@@ -19,8 +19,7 @@ import { createSyncExecutor } from './file-sync/client/sync-executor.ts'
 import { createTransferProgress, type TransferProgress } from './file-sync/client/transfer-progress.ts'
 import { defaultDeleteGraceMs } from './file-sync/client/sync-plan.ts'
 import { type SyncTotalsTracker, trackSyncTotals } from './file-sync/client/sync-totals.ts'
-import { leaderAnswersWithin, leaderSignalsOf, sessionPendingEventNames, watchSessionStall, watchUpstreamStall } from './file-sync/client/upstream-stall.ts'
-import { syncHeadFrom, watchPullStall } from './file-sync/client/pull-stall.ts'
+import { watchLiveStoreStalls } from './file-sync/livestore-0.4/index.ts'
 
 /** Everything the page uses, built once here and handed to Vue; nothing else builds services. */
 export interface AppServices {
@@ -123,48 +122,21 @@ export const boot = async (): Promise<AppServices> => {
     await new Promise<never>(() => {}) // held until this tab goes away
   })
 
-  // Works around three ways LiveStore 0.4 stops syncing for good: two parked pushes and a lost
-  // live pull. A reload restarts them, but drops what this tab's session has not handed to the
-  // leader yet: it happens only when that is nothing, or only the file sync's own events, which
-  // it recomputes after the reload (it asks the server, then records the upload again). A
-  // person's own change is never dropped that way.
-  const recomputable = new Set<string>([
-    events.fileUploaded.name,
-    events.filesUploaded.name,
-    events.localFileStateSet.name,
-    events.localFileStatesSet.name,
-    events.deviceSyncStateSet.name,
-  ])
-  const reloadIfSafe = (what: string) => {
-    const names = sessionPendingEventNames(store)
-    if (names?.every((name) => recomputable.has(name))) reloadOnce(what, () => fileStorage.whenIdle())
-    else console.error(`${what}, and this tab holds changes a reload would drop: not reloading (LiveStore 0.4).`)
-  }
-  // The leader's pushes to the server (upstream #1394, #1462): the tab that runs it reloads.
-  const leader = leaderSignalsOf(store)
-  if (leader) {
-    // Connected means the socket is up (LiveStore's view) and the server answers (ours): a
-    // socket can look up while the browser is offline, and nothing is stalled then.
-    const signals = { ...leader, connection: bothConnected(leader.connection, connectivity) }
-    watchUpstreamStall({
-      signals,
-      onStall: ({ pending }) => reloadIfSafe(`${pending} events wait for the server's confirmation while connected (LiveStore 0.4 parked them)`),
-    })
-    // The leader's live pull, lost when its socket reopened after missed pings (upstream #1365).
-    watchPullStall({
-      signals,
-      serverHead: syncHeadFrom({ url: `${origin}/api/sync-head/${storeId}`, token: () => tokens.getToken().catch(() => tokens.cached()) }),
-      onStall: ({ confirmedHead, serverHead }) =>
-        reloadIfSafe(`The server has events up to #${serverHead}, this device stays at #${confirmedHead} while connected (LiveStore 0.4 lost its live pull)`),
-    })
-  } else {
-    console.warn('The LiveStore sync stall watchdog is off: this LiveStore version does not expose what it reads.')
-  }
-  // A tab's session to the shared leader, when another tab committed at the same moment.
-  watchSessionStall({
-    subscribe: (listener) => store.subscribeSyncStatus((status) => listener(status.pendingCount)),
-    leaderAnswers: leaderAnswersWithin(store),
-    onStall: (pending) => reloadIfSafe(`${pending} events of this tab wait for LiveStore's shared leader (LiveStore 0.4 parked them)`),
+  // LiveStore 0.4's stalls (src/file-sync/livestore-0.4/): a reload drops what this tab's session
+  // has not handed to the leader yet, so it happens only when that is the file sync's own events.
+  watchLiveStoreStalls({
+    store,
+    connectivity,
+    syncHeadUrl: `${origin}/api/sync-head/${storeId}`,
+    token: () => tokens.getToken().catch(() => tokens.cached()),
+    recomputable: new Set([
+      events.fileUploaded.name,
+      events.filesUploaded.name,
+      events.localFileStateSet.name,
+      events.localFileStatesSet.name,
+      events.deviceSyncStateSet.name,
+    ]),
+    whenIdle: () => fileStorage.whenIdle(),
   })
 
   return { storeId, store, index, totals, fileStorage, fileSync, progress, connectivity, tokens, deleteGraceMs }
@@ -214,41 +186,6 @@ const settingsFromServer = async (origin: string, cache: Storage): Promise<Serve
     return cached // unreachable, or not JSON
   }
 }
-
-/**
- * Reloads for a stalled sync, at most once in ten minutes: if a fresh leader stalls again, more
- * reloads would only disturb the person; the events stay where they are meanwhile.
- */
-const reloadOnce = (what: string, whenIdle: () => Promise<void>) => {
-  const key = 'file-sync:stall-reload'
-  const last = Number(window.sessionStorage.getItem(key) ?? 0)
-  if (Date.now() - last < 10 * 60_000) {
-    console.error(`${what}, still after a reload: not reloading again; the events stay on this device (LiveStore 0.4).`)
-    return
-  }
-  window.sessionStorage.setItem(key, String(Date.now()))
-  console.warn(`${what}: reloading to resume.`)
-  void whenIdle().then(() => window.location.reload())
-}
-
-const bothConnected =
-  (socket: (listener: (connected: boolean) => void) => () => void, connectivity: Connectivity) =>
-  (listener: (connected: boolean) => void): (() => void) => {
-    let socketUp = false
-    let reachable = connectivity.online
-    const unsubscribeSocket = socket((up) => {
-      socketUp = up
-      listener(socketUp && reachable)
-    })
-    const unsubscribeServer = connectivity.subscribe((online) => {
-      reachable = online
-      listener(socketUp && reachable)
-    })
-    return () => {
-      unsubscribeSocket()
-      unsubscribeServer()
-    }
-  }
 
 /** LiveStore's sync connection status as a plain callback subscription. */
 const subscribeNetworkStatus = (store: AppStore, listener: (connected: boolean) => void): (() => void) => {

@@ -1,5 +1,5 @@
 import { makeWorker } from '@livestore/adapter-web/worker'
-import { makeFreshTokenWsSync } from './fresh-token-sync.ts'
+import { makeFreshTokenWsSync } from '../file-sync/livestore-0.4/fresh-token-sync.ts'
 import { schema, SyncPayload } from './schema.ts'
 
 // The sync socket goes to the page's own origin; in development Vite proxies /api to wrangler.

@@ -1,4 +1,4 @@
-import type { LeaderSignals, LeaderSync } from '../../src/file-sync/client/upstream-stall.ts'
+import type { LeaderSignals, LeaderSync } from '../../src/file-sync/livestore-0.4/upstream-stall.ts'
 
 /** Leader signals the test sets by hand; each subscription gets the current value at once. */
 export const manualSignals = () => {

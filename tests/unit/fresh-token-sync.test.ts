@@ -2,7 +2,7 @@ import { SearchParamsSchema } from '@livestore/sync-cf/common'
 import { Schema } from '@livestore/livestore'
 import { describe, expect, test } from 'vitest'
 
-import { withCurrentToken } from '../../src/livestore/fresh-token-sync.ts'
+import { withCurrentToken } from '../../src/file-sync/livestore-0.4/fresh-token-sync.ts'
 
 /** The socket URL as LiveStore's `makeWsSync` builds it, and its parameters as the Worker reads them. */
 const syncUrl = (storeId: string, authToken: string) => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { syncHeadFrom, watchPullStall } from '../../src/file-sync/client/pull-stall.ts'
+import { syncHeadFrom, watchPullStall } from '../../src/file-sync/livestore-0.4/pull-stall.ts'
 import { createManualClock } from '../support/fakes.ts'
 import { manualSignals } from '../support/leader-signals.ts'
 import { settle } from '../support/wait.ts'

@@ -7,7 +7,7 @@ import {
   sessionPendingEventNames,
   watchSessionStall,
   watchUpstreamStall,
-} from '../../src/file-sync/client/upstream-stall.ts'
+} from '../../src/file-sync/livestore-0.4/upstream-stall.ts'
 import { createManualClock } from '../support/fakes.ts'
 import { manualSignals } from '../support/leader-signals.ts'
 import { createTestStore, localState } from '../support/store.ts'

@@ -18,7 +18,7 @@
 import { makeWsSync } from '@livestore/sync-cf/client'
 import { Effect, Stream } from 'effect'
 
-import { createTokenProvider, type TokenProvider } from '../file-sync/client/auth-token.ts'
+import { createTokenProvider, type TokenProvider } from '../client/auth-token.ts'
 
 export interface FreshTokenSyncOptions {
   /** The sync endpoint, as for `makeWsSync`. */
