@@ -1,0 +1,163 @@
+/**
+ * The file sync of one store, built in one call: what an app needs once its LiveStore store is
+ * open. The app keeps what only it knows: how the store is created (its schema, its LiveStore
+ * worker), where tokens come from, and what the server allows.
+ *
+ *   const files = createFileSyncClient({ store, storeId, baseUrl: location.origin, tokens, settings })
+ *   await files.fileStorage.saveFile(file)      // shown at once: <img src={`/files/${storeId}/${hash}`}>
+ *   files.index.subscribe(...)                   // every file and where it is
+ *   files.dispose()
+ */
+import type { LiveStoreSchema, Store } from '@livestore/livestore'
+import { Effect, Fiber, Stream } from 'effect'
+
+import { watchLiveStoreStalls } from '../livestore-0.4/index.ts'
+import { fileSyncEvents } from '../schema.ts'
+import type { TokenProvider } from './auth-token.ts'
+import type { BatchKinds } from './batch-events.ts'
+import { type Connectivity, createConnectivity } from './connectivity.ts'
+import { createFileIndex, type FileIndex } from './file-index.ts'
+import { createFileStorage, defaultMaxFileBytes, type FileStorage } from './file-storage.ts'
+import { createFileSync, defaultPartBytes, type FileSync, minPartBytes } from './file-sync.ts'
+import { connectLocalFileStorage } from './local-file-worker.ts'
+import { webLocks } from './locks.ts'
+import { createWebPickJournal } from './pick-journal.ts'
+import { createRemoteFileStorage } from './remote-file-storage.ts'
+import { createSyncExecutor } from './sync-executor.ts'
+import { defaultDeleteGraceMs } from './sync-plan.ts'
+import { type SyncTotalsTracker, trackSyncTotals } from './sync-totals.ts'
+import { createTransferProgress, type TransferProgress } from './transfer-progress.ts'
+
+/** What the server allows, from `GET /api/health` (the defaults match the shipped Worker). */
+export interface FileSyncSettings {
+  /** How long a deleted file can be restored. */
+  deleteGraceMs?: number
+  /** The largest file. */
+  maxFileBytes?: number
+  /** The largest request body: a file in one request, or one part of a larger one. */
+  maxRequestBytes?: number
+}
+
+export interface FileSyncClientOptions<TSchema extends LiveStoreSchema> {
+  /** The app's store; its schema includes the file sync's fragment (../schema.ts). */
+  store: Store<TSchema>
+  storeId: string
+  /** Where the Worker answers `/api/files`, `/api/health` and `/api/sync-head`: usually the page's origin. */
+  baseUrl: string
+  tokens: TokenProvider
+  settings?: FileSyncSettings
+  /** The app's own batchable events that it commits along with files (see batch-events.ts). */
+  batchKinds?: BatchKinds
+}
+
+export interface FileSyncClient {
+  /** Every file and this device's state of it, updated file by file. */
+  index: FileIndex
+  /** Where the files are and what is left to move. */
+  totals: SyncTotalsTracker
+  /** Save, update, delete and restore files. */
+  fileStorage: FileStorage
+  fileSync: FileSync
+  /** How far each running transfer got, in any tab of the store. */
+  progress: TransferProgress
+  connectivity: Connectivity
+  /** Stops the sync in this tab, closes what it opened, and lets another tab of the store take over. */
+  dispose(): void
+}
+
+export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
+  store,
+  storeId,
+  baseUrl,
+  tokens,
+  settings = {},
+  batchKinds,
+}: FileSyncClientOptions<TSchema>): FileSyncClient => {
+  const { deleteGraceMs = defaultDeleteGraceMs, maxFileBytes = defaultMaxFileBytes, maxRequestBytes = 100 * 1024 * 1024 } = settings
+  // Files are written and hashed in a worker of their own: OPFS's fast, resumable writes exist
+  // only there, and the page's thread stays free whatever the size.
+  const filesWorker = new Worker(new URL('./local-files.worker.ts', import.meta.url), { type: 'module', name: 'files' })
+  const local = connectLocalFileStorage({ worker: filesWorker, folder: ['files', storeId] })
+  const remote = createRemoteFileStorage({ baseUrl, storeId, getToken: tokens.getToken })
+  const connectivity = createConnectivity({
+    probe: async (signal) => (await fetch(new URL('/api/health', baseUrl), { signal, cache: 'no-store' })).ok,
+    events: window,
+    connection: { subscribe: (listener) => subscribeNetworkStatus(store, listener) },
+  })
+  // Tabs share OPFS: a save in one tab and a removal in the leader tab must see each other.
+  const withLock = webLocks(navigator.locks)
+  const executor = createSyncExecutor()
+  // Larger files go up in parts that each fit in one request to the server (and R2 wants 5 MiB at least).
+  const partBytes = Math.max(minPartBytes, Math.min(defaultPartBytes, maxRequestBytes))
+  // Shared with the store's other tabs: only the tab that transfers knows how far it got.
+  const progress = createTransferProgress({ channel: new BroadcastChannel(`transfer-progress:${storeId}`) })
+  const index = createFileIndex({ store })
+  const totals = trackSyncTotals(index)
+  const fileSync = createFileSync({ store, index, local, remote, executor, connectivity, withLock, deleteGraceMs, partBytes, progress })
+  const picks = createWebPickJournal({ storage: window.localStorage, locks: navigator.locks, prefix: `file-sync:pick:${storeId}:` })
+  const fileStorage = createFileStorage({ store, local, withLock, deleteGraceMs, maxFileBytes, picks, ...(batchKinds ? { batchKinds } : {}) })
+
+  // Tabs of one store share OPFS and the local state: one of them (the lock holder) transfers,
+  // the next one takes over when it closes or disposes.
+  let released: () => void = () => {}
+  const held = new Promise<void>((resolve) => (released = resolve))
+  let disposed = false
+  void navigator.locks.request(`file-sync:${storeId}`, async () => {
+    // Keep the lock through a failed start (the disk unreadable for a moment): try again.
+    while (!disposed) {
+      try {
+        await fileSync.start()
+        break
+      } catch (error) {
+        console.error('File sync could not start; trying again in 5 s.', error)
+        await new Promise((resolve) => setTimeout(resolve, 5_000))
+      }
+    }
+    await held
+  })
+
+  // LiveStore 0.4's stalls: a reload drops what this tab's session has not handed to the leader
+  // yet, so it happens only when that is the file sync's own events, which it recomputes.
+  watchLiveStoreStalls({
+    store,
+    connectivity,
+    syncHeadUrl: new URL(`/api/sync-head/${storeId}`, baseUrl).href,
+    token: () => tokens.getToken().catch(() => tokens.cached()),
+    recomputable: new Set([
+      fileSyncEvents.fileUploaded.name,
+      fileSyncEvents.filesUploaded.name,
+      fileSyncEvents.localFileStateSet.name,
+      fileSyncEvents.localFileStatesSet.name,
+      fileSyncEvents.deviceSyncStateSet.name,
+    ]),
+    whenIdle: () => fileStorage.whenIdle(),
+  })
+
+  return {
+    index,
+    totals,
+    fileStorage,
+    fileSync,
+    progress,
+    connectivity,
+    dispose() {
+      disposed = true
+      fileSync.stop()
+      totals.close()
+      index.close()
+      progress.close()
+      connectivity.stop()
+      filesWorker.terminate()
+      released()
+    },
+  }
+}
+
+/** LiveStore's sync connection status as a plain callback subscription. */
+const subscribeNetworkStatus = <TSchema extends LiveStoreSchema>(store: Store<TSchema>, listener: (connected: boolean) => void): (() => void) => {
+  const fiber = store.networkStatus.changes.pipe(
+    Stream.runForEach((status) => Effect.sync(() => listener(status.isConnected))),
+    Effect.runFork,
+  )
+  return () => void Effect.runFork(Fiber.interrupt(fiber))
+}
