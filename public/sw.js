@@ -24,7 +24,7 @@ const filePath = /^\/files\/([A-Za-z0-9_-]{1,64})\/([0-9a-f]{64})$/
  * link can set too: it is taken only when it is a media type, and shown inline only when it is
  * one the page itself shows (pictures, not SVG or any XML; sound; video). Anything else goes out
  * as an attachment, so an HTML or SVG file opened from a crafted link is saved, never run on this
- * origin. The Worker serves its copies by the same rules (src/file-sync/server/media-type.ts,
+ * origin. The Worker serves its copies by the same rules (src/file-sync/shared/media-type.ts,
  * `isMediaType` and `isInlineType`; a unit test keeps the copies in step).
  * @param {string} type
  * @returns {boolean}

@@ -3,7 +3,7 @@ import LiveStoreSharedWorker from '@livestore/adapter-web/shared-worker?sharedwo
 import { createStorePromise } from '@livestore/livestore'
 import LiveStoreWorker from './livestore/livestore.worker.ts?worker'
 import { type AppStore, batchKinds, schema, SyncPayload } from './livestore/schema.ts'
-import { isValidStoreId } from './file-sync/server/store-id.ts'
+import { isValidStoreId } from './file-sync/shared/store-id.ts'
 import { createTokenProvider, type TokenProvider } from './file-sync/client/auth-token.ts'
 import type { Connectivity } from './file-sync/client/connectivity.ts'
 import type { FileIndex } from './file-sync/client/file-index.ts'

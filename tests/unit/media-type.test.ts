@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 
-import { dispositionFor, isInlineType, isMediaType, mediaTypeOr } from '../../src/file-sync/server/media-type.ts'
+import { dispositionFor, isInlineType, isMediaType, mediaTypeOr } from '../../src/file-sync/shared/media-type.ts'
 
 describe('media types', () => {
   it('takes what browsers and HTTP send', () => {

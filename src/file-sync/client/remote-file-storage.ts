@@ -1,7 +1,7 @@
 import { FileError, toFileError } from './errors.ts'
 import { fetchWithUploadProgress } from './upload-progress-fetch.ts'
 // The server's own rule: a type another device wrote may be anything, and would be refused.
-import { mediaTypeOr } from '../server/media-type.ts'
+import { mediaTypeOr } from '../shared/media-type.ts'
 import { isContentHash } from './peer-input.ts'
 
 /** The HTTP client of the Worker's file API: `/api/files/<storeId>/<sha256>`. */

@@ -17,7 +17,7 @@ import { RECORDS_PREFIX, STAGING_PREFIX } from './multipart.ts'
 import { MARKS_PREFIX } from './pending-deletion.ts'
 import { countContent, type StoreQuota } from './quota.ts'
 import type { FileStorage } from './storage/types.ts'
-import { isValidStoreId, STORE_ID_RULE } from './store-id.ts'
+import { isValidStoreId, STORE_ID_RULE } from '../shared/store-id.ts'
 
 /** Where versions before staged uploads kept the running hash of each upload in parts. */
 const LEGACY_CHAINS_PREFIX = '.upload-hashes/'

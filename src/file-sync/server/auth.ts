@@ -15,7 +15,7 @@
  */
 
 import { errorResponse, json, methodNotAllowed } from './http.ts'
-import { isValidStoreId, STORE_ID_RULE } from './store-id.ts'
+import { isValidStoreId, STORE_ID_RULE } from '../shared/store-id.ts'
 
 export type AuthEnv = {
   AUTH_SECRET?: string
@@ -23,7 +23,7 @@ export type AuthEnv = {
   TOKEN_TTL_SECONDS?: string
 }
 
-export { isValidStoreId } from './store-id.ts'
+export { isValidStoreId } from '../shared/store-id.ts'
 
 /** A user id of the app: 1-256 printable characters (it travels in tokens and logs). */
 export const isValidUserId = (userId: unknown): userId is string => typeof userId === 'string' && /^[\x21-\x7e]{1,256}$/.test(userId)

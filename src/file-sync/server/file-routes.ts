@@ -7,7 +7,7 @@
  *   /api/files/:storeId/:sha256/uploads/:uploadId                 complete or abort it
  *   /api/files/:storeId/:sha256/uploads/:uploadId/parts/:number   one part of it
  */
-import { isValidStoreId } from './store-id.ts'
+import { isValidStoreId } from '../shared/store-id.ts'
 import { json } from './http.ts'
 
 /** A file of a store: R2 key `<storeId>/<sha256>`. */

@@ -19,7 +19,7 @@ import { bodyCut, discardBody, errorResponse, json, measuredBody, methodNotAllow
 import { answerRead, httpDate } from './http-range.ts'
 import { declaredBodySize, rateLimited } from './limits.ts'
 import { countContent, type StoreQuota } from './quota.ts'
-import { dispositionFor, isMediaType, maxMediaTypeLength, mediaTypeOr, OCTET_STREAM } from './media-type.ts'
+import { dispositionFor, isMediaType, maxMediaTypeLength, mediaTypeOr, OCTET_STREAM } from '../shared/media-type.ts'
 import { abortUpload, completeUpload, createUpload, uploadPart } from './multipart.ts'
 import { clearPendingDeletion, deleteGraceMs, markPendingDeletion } from './pending-deletion.ts'
 import { R2_WINDOW_BYTES } from './r2-windows.ts'
