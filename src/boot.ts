@@ -5,29 +5,15 @@ import LiveStoreWorker from './livestore/livestore.worker.ts?worker'
 import { type AppStore, batchKinds, schema, SyncPayload } from './livestore/schema.ts'
 import { isValidStoreId } from './file-sync/shared/store-id.ts'
 import { createTokenProvider, type TokenProvider } from './file-sync/client/auth-token.ts'
-import type { Connectivity } from './file-sync/client/connectivity.ts'
-import type { FileIndex } from './file-sync/client/file-index.ts'
 import { connectFileServiceWorker } from './file-sync/client/file-service-worker.ts'
-import { defaultMaxFileBytes, type FileStorage } from './file-sync/client/file-storage.ts'
-import type { FileSync } from './file-sync/client/file-sync.ts'
-import type { TransferProgress } from './file-sync/client/transfer-progress.ts'
+import { defaultMaxFileBytes } from './file-sync/client/file-storage.ts'
 import { defaultDeleteGraceMs } from './file-sync/client/sync-plan.ts'
-import type { SyncTotalsTracker } from './file-sync/client/sync-totals.ts'
-import { createFileSyncClient } from './file-sync/client/index.ts'
+import { createFileSyncClient, type FileSyncClient } from './file-sync/client/index.ts'
 
 /** Everything the page uses, built once here and handed to Vue; nothing else builds services. */
-export interface AppServices {
+export interface AppServices extends FileSyncClient {
   storeId: string
   store: AppStore
-  /** Every file and this device's state of it, updated file by file (the page and the sync read it). */
-  index: FileIndex
-  /** Where the files are and what is left to move, kept up to date from the index. */
-  totals: SyncTotalsTracker
-  fileStorage: FileStorage
-  fileSync: FileSync
-  /** How far each running transfer got, in any tab of the store. */
-  progress: TransferProgress
-  connectivity: Connectivity
   tokens: TokenProvider
   /** How long a deleted file can be restored, as the server says (`GET /api/health`). */
   deleteGraceMs: number
@@ -76,7 +62,7 @@ export const boot = async (): Promise<AppServices> => {
   })
   await serviceWorker
   const settings = await serverSettings
-  const { index, totals, fileStorage, fileSync, progress, connectivity } = createFileSyncClient({
+  const files = createFileSyncClient({
     store,
     storeId,
     baseUrl: origin,
@@ -85,7 +71,7 @@ export const boot = async (): Promise<AppServices> => {
     batchKinds,
   })
 
-  return { storeId, store, index, totals, fileStorage, fileSync, progress, connectivity, tokens, deleteGraceMs: settings.deleteGraceMs }
+  return { ...files, storeId, store, tokens, deleteGraceMs: settings.deleteGraceMs }
 }
 
 const serverSettingsKey = 'file-sync:serverSettings'

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { test as base } from '@playwright/test'
 import { preview } from 'vite'
 import { type ChaosProxy, type ChaosRules, startChaosProxy } from '../support/chaos-proxy.ts'
 import { type Device, launchDevice } from '../support/chromium.ts'
 import { type SyncSocketCutter, startSyncSocketCutter } from '../support/sync-socket-cutter.ts'
 import { freePort, type RunningWorker, startWorker } from '../support/wrangler.ts'
-import { configWithEntry } from '../worker/helpers.ts'
+import { startWorkerApp } from '../worker/helpers.ts'
 
 export type { Device }
 
@@ -28,16 +28,6 @@ interface Fixtures {
   openDevice: (name: string) => Promise<Device>
 }
 
-/** The project's wrangler.toml with the file API's rate set to `limit` requests per user and store in 10 s. */
-const rateLimitedConfig = async (limit: number) => {
-  const made = await configWithEntry('src/workers/cloudflare-sync.ts', 'livestore-file-sync-rate-limited')
-  const shipped = await readFile(made.config, 'utf8')
-  const limited = shipped.replace(/simple = \{ limit = \d+, period = 10 \}/, `simple = { limit = ${limit}, period = 10 }`)
-  if (limited === shipped) throw new Error("wrangler.toml's [[ratelimits]] is not where the test looks for it")
-  await writeFile(made.config, limited)
-  return made
-}
-
 export const test = base.extend<Fixtures>({
   // A real Worker (LiveStore sync Durable Object + R2) under wrangler, with state of its own.
   workerVars: [{}, { option: true }],
@@ -45,18 +35,21 @@ export const test = base.extend<Fixtures>({
   workerRateLimit: [undefined, { option: true }],
 
   worker: async ({ workerVars, workerRateLimit }, use, testInfo) => {
-    const limited = workerRateLimit === undefined ? undefined : await rateLimitedConfig(workerRateLimit)
+    // Its scheduled handler (the sweep of deleted files) runs when a test asks: worker.runScheduled().
+    const options = { vars: workerVars, testScheduled: true }
+    const worker =
+      workerRateLimit === undefined
+        ? await startWorker(options)
+        : await startWorkerApp('src/workers/cloudflare-sync.ts', 'livestore-file-sync-rate-limited', {
+            ...options,
+            // The file API's rate: `workerRateLimit` requests per user and store in 10 s.
+            edit: (toml) => toml.replace(/simple = \{ limit = \d+, period = 10 \}/, `simple = { limit = ${workerRateLimit}, period = 10 }`),
+          })
     try {
-      // Its scheduled handler (the sweep of deleted files) runs when a test asks: worker.runScheduled().
-      const worker = await startWorker({ vars: workerVars, testScheduled: true, ...(limited ? { config: limited.config } : {}) })
-      try {
-        await use(worker)
-      } finally {
-        if (testInfo.status !== testInfo.expectedStatus) await writeFile(testInfo.outputPath('worker-output.txt'), worker.output())
-        await worker.close()
-      }
+      await use(worker)
     } finally {
-      await limited?.remove()
+      if (testInfo.status !== testInfo.expectedStatus) await writeFile(testInfo.outputPath('worker-output.txt'), worker.output())
+      await worker.close()
     }
   },
 

@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { sha256Hex } from '../support/sha256.ts'
+import { type RunningWorker, type StartWorkerOptions, startWorker } from '../support/wrangler.ts'
 
 export { sha256Hex }
 
@@ -78,6 +79,38 @@ export const configWithEntry = async (entry: string, name: string): Promise<{ co
     project.replace(/^name = .*$/m, `name = ${JSON.stringify(name)}`).replace(/^main = .*$/m, `main = ${JSON.stringify(join(repoRoot, entry))}`),
   )
   return { config, remove: () => rm(folder, { recursive: true, force: true }) }
+}
+
+/**
+ * The real Worker run from another entry (configWithEntry), with its wrangler.toml changed by
+ * `edit` when given (an edit that changes nothing is an error: the test would not test what it
+ * says). Closing it also removes that config.
+ */
+export const startWorkerApp = async (
+  entry: string,
+  name: string,
+  { edit, ...options }: Omit<StartWorkerOptions, 'config'> & { edit?: (toml: string) => string } = {},
+): Promise<RunningWorker> => {
+  const { config, remove } = await configWithEntry(entry, name)
+  try {
+    if (edit) {
+      const shipped = await readFile(config, 'utf8')
+      const edited = edit(shipped)
+      if (edited === shipped) throw new Error(`the edit of ${name}'s wrangler.toml changed nothing`)
+      await writeFile(config, edited)
+    }
+    const worker = await startWorker({ ...options, config })
+    return {
+      ...worker,
+      close: async () => {
+        await worker.close()
+        await remove()
+      },
+    }
+  } catch (error) {
+    await remove()
+    throw error
+  }
 }
 
 /** A new store on the Worker at `baseUrl`, with its token and the file requests the tests make. */

@@ -4,22 +4,17 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { startWorker, type RunningWorker } from '../support/wrangler.ts'
-import { bearer, configWithEntry, newStoreId, randomFile, rawRequest } from './helpers.ts'
+import type { RunningWorker } from '../support/wrangler.ts'
+import { bearer, startWorkerApp, newStoreId, randomFile, rawRequest } from './helpers.ts'
 import { handshake, syncUrlOf } from '../support/sync-socket.ts'
 
 let app: RunningWorker
-let removeConfig: () => Promise<void> = async () => {}
-
 beforeAll(async () => {
-  const { config, remove } = await configWithEntry('tests/worker/apps/hono-app.ts', 'livestore-file-sync-hono')
-  removeConfig = remove
-  app = await startWorker({ config })
+  app = await startWorkerApp('tests/worker/apps/hono-app.ts', 'livestore-file-sync-hono')
 }, 60_000)
 
 afterAll(async () => {
   await app?.close()
-  await removeConfig()
 })
 
 const tokenFor = async (storeId: string) => {

@@ -5,21 +5,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { startWorker, type RunningWorker } from '../support/wrangler.ts'
-import { bearer, configWithEntry, fetchToken, multipartClient, newStoreId, randomFile } from './helpers.ts'
+import type { RunningWorker } from '../support/wrangler.ts'
+import { bearer, startWorkerApp, fetchToken, multipartClient, newStoreId, randomFile } from './helpers.ts'
 
 let worker: RunningWorker
-let removeConfig: () => Promise<void> = async () => {}
-
 beforeAll(async () => {
-  const { config, remove } = await configWithEntry('tests/worker/apps/legacy-objects.ts', 'livestore-file-sync-legacy-objects')
-  removeConfig = remove
-  worker = await startWorker({ config })
+  worker = await startWorkerApp('tests/worker/apps/legacy-objects.ts', 'livestore-file-sync-legacy-objects')
 }, 60_000)
 
 afterAll(async () => {
   await worker?.close()
-  await removeConfig()
 })
 
 const badTypes = [

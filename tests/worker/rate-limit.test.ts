@@ -3,31 +3,25 @@
  * wrangler.toml), here set to 5 requests in 10 s: the sixth is refused with 429 and a
  * Retry-After, another user of the store and another store keep their own count.
  */
-import { readFile, writeFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { startWorker, type RunningWorker } from '../support/wrangler.ts'
-import { bearer, configWithEntry, newStoreId, randomFile, signedToken } from './helpers.ts'
+import type { RunningWorker } from '../support/wrangler.ts'
+import { bearer, startWorkerApp, newStoreId, randomFile, signedToken } from './helpers.ts'
 
 const AUTH_SECRET = 'test-secret-for-the-rate-limit-test'
 const LIMIT = 5
 
 let worker: RunningWorker
-let removeConfig: () => Promise<void> = async () => {}
 
 beforeAll(async () => {
-  const { config, remove } = await configWithEntry('src/workers/cloudflare-sync.ts', 'livestore-file-sync-rate-limit')
-  removeConfig = remove
-  const shipped = await readFile(config, 'utf8')
-  const limited = shipped.replace(/simple = \{ limit = \d+, period = 10 \}/, `simple = { limit = ${LIMIT}, period = 60 }`)
-  expect(limited).not.toBe(shipped)
-  await writeFile(config, limited)
-  worker = await startWorker({ config, vars: { AUTH_SECRET } })
+  worker = await startWorkerApp('src/workers/cloudflare-sync.ts', 'livestore-file-sync-rate-limit', {
+    vars: { AUTH_SECRET },
+    edit: (toml) => toml.replace(/simple = \{ limit = \d+, period = 10 \}/, `simple = { limit = ${LIMIT}, period = 60 }`),
+  })
 }, 60_000)
 
 afterAll(async () => {
   await worker?.close()
-  await removeConfig()
 })
 
 const read = (storeId: string, user: string) =>

@@ -7,23 +7,19 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { startWorker, type RunningWorker } from '../support/wrangler.ts'
-import { bearer, configWithEntry, fetchToken, multipartClient, newStoreId, randomFile, sha256Hex } from './helpers.ts'
+import type { RunningWorker } from '../support/wrangler.ts'
+import { bearer, fetchToken, multipartClient, newStoreId, randomFile, sha256Hex, startWorkerApp } from './helpers.ts'
 
 const MiB = 1024 * 1024
 
 let worker: RunningWorker
-let removeConfig: () => Promise<void> = async () => {}
 
 beforeAll(async () => {
-  const { config, remove } = await configWithEntry('tests/worker/apps/test-storage.ts', 'livestore-file-sync-test-storage')
-  removeConfig = remove
-  worker = await startWorker({ config })
+  worker = await startWorkerApp('tests/worker/apps/test-storage.ts', 'livestore-file-sync-test-storage')
 }, 60_000)
 
 afterAll(async () => {
   await worker?.close()
-  await removeConfig()
 })
 
 type TestFile = { bytes: Uint8Array<ArrayBuffer>; sha256: string }

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { fileRequests, startWorker, type RunningWorker } from '../support/wrangler.ts'
-import { bearer, configWithEntry, newStoreId, randomFile, signedToken } from './helpers.ts'
+import { bearer, startWorkerApp, newStoreId, randomFile, signedToken } from './helpers.ts'
 import { call, firstEvent, handshake, openSocket, syncUrlOf } from '../support/sync-socket.ts'
 
 const AUTH_SECRET = 'test-secret-for-the-token-tests'
@@ -246,17 +246,12 @@ describe('the sync socket', () => {
 
 describe("an app's own authorize", () => {
   let appWorker: RunningWorker
-  let removeConfig: () => Promise<void> = async () => {}
-
   beforeAll(async () => {
-    const { config, remove } = await configWithEntry('tests/worker/apps/app-auth.ts', 'livestore-file-sync-app-auth')
-    removeConfig = remove
-    appWorker = await startWorker({ config, vars: { AUTH_SECRET, DEV_AUTH: 'false' } })
+    appWorker = await startWorkerApp('tests/worker/apps/app-auth.ts', 'livestore-file-sync-app-auth', { vars: { AUTH_SECRET, DEV_AUTH: 'false' } })
   }, 60_000)
 
   afterAll(async () => {
     await appWorker?.close()
-    await removeConfig()
   })
 
   const tokenRequest = (storeId: string, user?: string) =>
