@@ -1,5 +1,6 @@
 import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'vite'
+import { fileSyncServiceWorker } from './src/file-sync/sw/vite-plugin.ts'
 
 // The Worker (LiveStore sync + file API) runs under `wrangler dev`; the page reaches it on the
 // same origin through this proxy, so cookies, the service worker and WebSockets need no CORS.
@@ -7,7 +8,8 @@ const workerUrl = process.env.WORKER_URL ?? 'http://127.0.0.1:8787'
 const proxy = { '/api': { target: workerUrl, ws: true, changeOrigin: false } }
 
 export default defineConfig({
-  plugins: [vue()],
+  // The service worker (src/sw.ts, TypeScript) is served and built as one script at /sw.js.
+  plugins: [vue(), fileSyncServiceWorker({ entry: 'src/sw.ts' })],
   server: { port: 5173, strictPort: true, proxy },
   preview: { port: 4173, strictPort: true, proxy },
   worker: { format: 'es' },

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { answerRead, httpDate, parseRange, type Representation } from '../../src/file-sync/server/http-range.ts'
+import { answerRead, httpDate, parseRange, type Representation } from '../../src/file-sync/shared/http-range.ts'
 
 const etag = 'a'.repeat(64)
 const lastModified = new Date('2025-07-01T10:00:00.750Z')

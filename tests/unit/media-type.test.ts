@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 
-import { dispositionFor, isInlineType, isMediaType, mediaTypeOr } from '../../src/file-sync/shared/media-type.ts'
+import { servedAs } from '../../src/file-sync/shared/file-headers.ts'
+import { dispositionFor, isMediaType, mediaTypeOr } from '../../src/file-sync/shared/media-type.ts'
 
 describe('media types', () => {
   it('takes what browsers and HTTP send', () => {
@@ -50,15 +50,6 @@ describe('media types', () => {
 })
 
 describe('what is served inline', () => {
-  // The service worker's copy of the rules, run as it is in sw.js (a classic script).
-  const swSource = readFileSync(new URL('../../public/sw.js', import.meta.url), 'utf8')
-  const functions = ['isMediaType', 'isInlineType', 'servedAs'].map((name) => new RegExp(`\\nfunction ${name}\\([\\s\\S]*?\\n}\\n`).exec(swSource)?.[0] ?? '')
-  const sw = new Function(`${functions.join('\n')}\nreturn { isMediaType, isInlineType, servedAs }`)() as {
-    isMediaType: (type: string) => boolean
-    isInlineType: (type: string) => boolean
-    servedAs: (type: string) => { type: string; disposition: string }
-  }
-
   const inline = [
     'image/jpeg',
     'image/png',
@@ -96,12 +87,10 @@ describe('what is served inline', () => {
     for (const type of attachment) expect(dispositionFor(type), type).toBe('attachment')
   })
 
-  it('is the same in the service worker, for the types a link names', () => {
+  it('is how the Worker and the service worker serve the type a link names', () => {
     const invalid = ['image/png\r\nX: 1', 'text/html\u0000', 'image', 'bild/jpég', `image/${'x'.repeat(250)}`]
     for (const type of [...inline, ...attachment, ...invalid, 'text/plain; charset="utf-8"']) {
-      expect(sw.isMediaType(type), type).toBe(isMediaType(type))
-      expect(sw.isInlineType(type), type).toBe(isInlineType(type))
-      expect(sw.servedAs(type), type).toEqual(
+      expect(servedAs(type), type).toEqual(
         isMediaType(type) ? { type, disposition: dispositionFor(type) } : { type: 'application/octet-stream', disposition: 'attachment' },
       )
     }

@@ -1,5 +1,5 @@
 /**
- * The page's side of `public/sw.js`: registers it, makes sure it controls the page before any
+ * The page's side of the service worker (../sw/, built to `/sw.js`): registers it, makes sure it controls the page before any
  * `/files/...` URL is rendered (so the first load shows pictures too), and hands it the token
  * for the remote fallback by message, never in a URL.
  */

@@ -2,6 +2,7 @@ import { downloadInto } from './download.ts'
 import { FileError, type FileErrorKind, toFileError } from './errors.ts'
 import type { KeptParts, LocalFileStorage, StoredFile } from './local-file-storage.ts'
 import { createRemoteFileStorage, type RemoteFileEndpoint } from './remote-file-storage.ts'
+import { withFreshToken } from '../shared/token-retry.ts'
 
 /**
  * A LocalFileStorage that lives in a dedicated worker, and its stand-in in the page. OPFS's
@@ -161,16 +162,22 @@ export const connectLocalFileStorage = ({ worker, folder }: { worker: MessageEnd
     list: () => call('list', []),
     removePartials: (keepDownloads = []) => call('removePartials', [[...keepDownloads]]),
     async download(hash, { getToken, ...endpoint }, { signal, onProgress }) {
-      for (const refresh of [false, true]) {
-        const token = await getToken({ refresh })
-        try {
-          return await call<StoredFile>('download', [hash, { ...endpoint, token } satisfies EndpointWithToken], { signal, onProgress })
-        } catch (error) {
-          // The token may have expired: once more with a fresh one.
-          if (refresh || !(error instanceof FileError) || error.kind !== 'unauthorized') throw error
-        }
-      }
-      throw new FileError('unauthorized', 'The server refused our credentials.')
+      // The token may have expired: once more with a fresh one.
+      const outcome = await withFreshToken(
+        async (refresh) => {
+          const token = await getToken({ refresh })
+          return call<StoredFile>('download', [hash, { ...endpoint, token } satisfies EndpointWithToken], { signal, onProgress }).then(
+            (stored) => ({ stored }),
+            (error: unknown) => {
+              if (error instanceof FileError && error.kind === 'unauthorized') return { refusal: error }
+              throw error
+            },
+          )
+        },
+        { refused: (outcome) => 'refusal' in outcome },
+      )
+      if ('refusal' in outcome) throw outcome.refusal
+      return outcome.stored
     },
   }
 }

@@ -2,6 +2,7 @@ import { FileError, toFileError } from './errors.ts'
 import { fetchWithUploadProgress } from './upload-progress-fetch.ts'
 // The server's own rule: a type another device wrote may be anything, and would be refused.
 import { mediaTypeOr } from '../shared/media-type.ts'
+import { withFreshToken } from '../shared/token-retry.ts'
 import { isContentHash } from './peer-input.ts'
 
 /** The HTTP client of the Worker's file API: `/api/files/<storeId>/<sha256>`. */
@@ -109,17 +110,16 @@ export const createRemoteFileStorage = (options: RemoteFileStorageOptions): Remo
   ): Promise<Response> => {
     const { onProgress, ...fetchInit } = init
     const send: typeof fetch = onProgress && fetchWithProgress ? (url, options = {}) => fetchWithProgress(url as URL, options, onProgress) : fetch
-    for (const refresh of [false, true]) {
+    const attempt = async (refresh: boolean): Promise<Response> => {
       const controller = new AbortController()
       const onAbort = () => controller.abort(signal?.reason)
       signal?.addEventListener('abort', onAbort, { once: true })
       if (signal?.aborted) onAbort()
       const timer = setTimeout(() => controller.abort(new DOMException('The server took too long to answer.', 'TimeoutError')), init.timeoutMs ?? timeoutMs)
-      let response: Response
       try {
         // The token request is part of the wait: a cancel or a timeout ends it too.
         const token = await untilAborted(getToken({ refresh }), controller.signal)
-        response = await send(url, {
+        return await send(url, {
           ...fetchInit,
           headers: { ...init.headers, Authorization: `Bearer ${token}` },
           signal: controller.signal,
@@ -138,13 +138,8 @@ export const createRemoteFileStorage = (options: RemoteFileStorageOptions): Remo
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
       }
-      if (response.status === 401 && !refresh) {
-        await response.body?.cancel()
-        continue
-      }
-      return response
     }
-    throw new FileError('unauthorized', 'The server refused our credentials.')
+    return withFreshToken(attempt, { refused: (response) => response.status === 401, discard: (response) => void response.body?.cancel() })
   }
 
   /** How long the server may take to answer a request that carries (or checks) `bytes`. */

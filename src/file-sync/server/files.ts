@@ -5,7 +5,7 @@
  *
  * PUT streams the body into storage with its SHA-256, so the storage itself refuses bytes that
  * do not match their name; GET/HEAD answer immutable, cacheable objects, with single ranges and
- * conditional requests (./http-range); DELETE marks the bytes pending deletion, removed by the
+ * conditional requests (../shared/http-range); DELETE marks the bytes pending deletion, removed by the
  * scheduled sweep once the grace period is over, and POST …/restore clears that mark
  * (./pending-deletion). Files larger than one request go up in parts (./multipart).
  *
@@ -16,10 +16,11 @@ import { authenticate } from './auth.ts'
 import type { FileApi, FilesEnv } from './file-api.ts'
 import { parseFileRoute, storedFile, type FileKey, type FileRoute } from './file-routes.ts'
 import { bodyCut, discardBody, errorResponse, json, measuredBody, methodNotAllowed } from './http.ts'
-import { answerRead, httpDate } from './http-range.ts'
+import { READ_CONDITION_HEADERS, readAnswerHeaders, servedAs } from '../shared/file-headers.ts'
+import { answerRead } from '../shared/http-range.ts'
 import { declaredBodySize, rateLimited } from './limits.ts'
 import { countContent, type StoreQuota } from './quota.ts'
-import { dispositionFor, isMediaType, maxMediaTypeLength, mediaTypeOr, OCTET_STREAM } from '../shared/media-type.ts'
+import { isMediaType, maxMediaTypeLength, OCTET_STREAM } from '../shared/media-type.ts'
 import { abortUpload, completeUpload, createUpload, uploadPart } from './multipart.ts'
 import { clearPendingDeletion, deleteGraceMs, markPendingDeletion } from './pending-deletion.ts'
 import { R2_WINDOW_BYTES } from './r2-windows.ts'
@@ -28,9 +29,6 @@ import { r2Storage } from './storage/r2.ts'
 import { isStorageError, type FileStorage, type StoredObject, type StoredObjectBody } from './storage/types.ts'
 
 export type { FileApi, FilesEnv } from './file-api.ts'
-
-// The key names the content, so a stored object never changes.
-const IMMUTABLE = 'private, max-age=31536000, immutable'
 
 /** The storage the options name, or R2 through `env.FILES_BUCKET`. */
 export const storageOf = (env: FilesEnv, options: { storage?: FileStorage }): FileStorage => {
@@ -188,22 +186,25 @@ const restoreFile = async ({ storage }: FileApi, file: FileKey): Promise<Respons
 }
 
 /**
- * GET and HEAD, with Range and conditional requests (./http-range decides).
+ * GET and HEAD, with Range and conditional requests (../shared/http-range decides, ../shared/file-headers says how).
  * A plain GET is one R2 read; a conditional or ranged one reads the metadata
  * first, then only the bytes it answers with, streamed from R2.
  */
 const readFile = async (request: Request, { storage }: FileApi, file: FileKey): Promise<Response> => {
   const withBody = request.method === 'GET'
-  const decidesFirst = !withBody || READ_CONDITIONS.some((name) => request.headers.has(name))
+  const decidesFirst = !withBody || READ_CONDITION_HEADERS.some((name) => request.headers.has(name))
   // A plain GET asks for the first window only: all of a small file, and the size of a large one.
   const object = decidesFirst ? await storage.head(file.key) : await storage.get(file.key, { range: { offset: 0, length: R2_WINDOW_BYTES } })
   if (object === null) return missing(file)
 
-  const answer = answerRead(request.headers, { etag: file.sha256, size: object.size, lastModified: object.uploaded })
-  const headers = objectHeaders(object, file)
+  // Stored before types were checked, a bad one is served as plain bytes rather than break reads.
+  // Only pictures, sound and video show here; anything else a browser opened directly downloads.
+  const served = { etag: file.sha256, size: object.size, lastModified: object.uploaded, ...servedAs(object.contentType) }
+  const answer = answerRead(request.headers, served)
+  const headers = readAnswerHeaders(answer, served)
   switch (answer.status) {
     case 304:
-      return new Response(null, { status: 304, headers: notModifiedHeaders(headers) })
+      return new Response(null, { status: 304, headers })
     case 416: {
       const refusal = errorResponse(416, `range not satisfiable: ${file.key} has ${object.size} bytes`, {
         'Content-Range': answer.contentRange,
@@ -216,8 +217,6 @@ const readFile = async (request: Request, { storage }: FileApi, file: FileKey): 
       return new Response(storedBytes(storage, file.key, { offset: 0, length: object.size, first }), { headers })
     }
     case 206: {
-      headers.set('Content-Range', answer.contentRange)
-      headers.set('Content-Length', String(answer.length))
       if (!withBody) return new Response(null, { status: 206, headers })
       return new Response(storedBytes(storage, file.key, { offset: answer.offset, length: answer.length }), { status: 206, headers })
     }
@@ -226,30 +225,4 @@ const readFile = async (request: Request, { storage }: FileApi, file: FileKey): 
 
 const hasBody = (object: StoredObject): object is StoredObjectBody => 'body' in object
 
-// Request headers that can change the answer from a plain 200 (If-Range only matters with Range).
-const READ_CONDITIONS = ['Range', 'If-None-Match', 'If-Modified-Since']
-
 const missing = (file: FileKey): Response => errorResponse(404, `no file ${file.key}`)
-
-const objectHeaders = (object: StoredObject, file: FileKey): Headers => {
-  // Stored before types were checked, a bad one is served as plain bytes rather than break reads.
-  const type = mediaTypeOr(object.contentType)
-  return new Headers({
-    'Content-Type': type,
-    // Only pictures, sound and video show here; anything else a browser opened directly downloads.
-    'Content-Disposition': dispositionFor(type),
-    'Content-Length': String(object.size),
-    // Our own strong ETag, the content's SHA-256 (the storage's etag is its own).
-    ETag: `"${file.sha256}"`,
-    'Last-Modified': httpDate(object.uploaded),
-    'Accept-Ranges': 'bytes',
-    'Cache-Control': IMMUTABLE,
-    // The bytes are whatever a user uploaded: never let a browser run them as a page of this
-    // origin (an HTML or SVG file opened directly), nor guess another type.
-    'Content-Security-Policy': "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'",
-    'X-Content-Type-Options': 'nosniff',
-  })
-}
-
-/** A 304 carries the validators and caching of the 200 it stands for, nothing about a body. */
-const notModifiedHeaders = (headers: Headers): Headers => new Headers(['ETag', 'Last-Modified', 'Cache-Control'].map((name) => [name, headers.get(name) ?? '']))

@@ -25,8 +25,7 @@ export const mediaTypeOr = (value: unknown, fallback = OCTET_STREAM): string => 
  * and `<video>`. Everything else (HTML, SVG, XML, scripts, PDF, documents) is served as an
  * attachment: a direct navigation downloads it and nothing of it runs here. PDF too: browsers'
  * viewers differ in what of a PDF's script and forms they run, and the page shows no PDF itself.
- * The service worker applies the same rule (public/sw.js, `inlineType`; a unit test keeps the two
- * in step).
+ * The Worker and the service worker both serve by this rule (./file-headers, `servedAs`).
  */
 export const isInlineType = (type: string): boolean =>
   /^(image\/(?!svg)[a-z0-9.+-]+|audio\/[a-z0-9.+-]+|video\/[a-z0-9.+-]+)\s*(;.*)?$/i.test(type) && !/\+xml\b/i.test(type)

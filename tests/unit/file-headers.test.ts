@@ -1,17 +1,19 @@
-/// <reference path="../../public/sw-range.js" />
-import { readFileSync } from 'node:fs'
 import { describe, expect, test } from 'vitest'
+import { forwardedReadHeaders, readAnswerHeaders, servedAs } from '../../src/file-sync/shared/file-headers.ts'
+import { answerRead, parseRange } from '../../src/file-sync/shared/http-range.ts'
 
-// sw-range.js is a classic script for `importScripts`, not a module: run it as the service
-// worker would and take the one global it defines.
-const source = readFileSync(new URL('../../public/sw-range.js', import.meta.url), 'utf8')
-const range = new Function(`${source}\nreturn swRange`)() as typeof swRange
-
+// The answers and headers the service worker and the Worker both give for one file.
 const hash = 'a'.repeat(64)
 const lastModified = Date.UTC(2026, 0, 15, 10, 30, 45, 678)
 const lastModifiedDate = 'Thu, 15 Jan 2026 10:30:45 GMT'
-const file = { size: 1000, etag: `"${hash}"`, lastModified, type: 'video/webm' }
-const answer = (headers: Record<string, string>, of = file) => range.answer(new Headers(headers), of)
+const file = { size: 1000, etag: hash, lastModified: new Date(lastModified), type: 'video/webm', disposition: 'inline' as const }
+const answer = (headers: Record<string, string>, of = file) => answerRead(new Headers(headers), of)
+const ranged = ({ start, end }: { start: number; end: number }, size = 1000) => ({
+  status: 206 as const,
+  offset: start,
+  length: end - start + 1,
+  contentRange: `bytes ${start}-${end}/${size}`,
+})
 
 describe('Range', () => {
   test.each([
@@ -27,8 +29,8 @@ describe('Range', () => {
     // The unit is case-insensitive.
     ['Bytes=0-99', { start: 0, end: 99 }],
   ])('%s is one range', (header, wanted) => {
-    expect(range.parseRange(header, 1000)).toEqual(wanted)
-    expect(answer({ Range: header })).toEqual({ status: 206, ...wanted })
+    expect(parseRange(header, 1000)).toEqual({ kind: 'satisfiable', offset: wanted.start, length: wanted.end - wanted.start + 1 })
+    expect(answer({ Range: header })).toEqual(ranged(wanted))
   })
 
   test.each([
@@ -45,8 +47,8 @@ describe('Range', () => {
     ['bytes=0-99=1', 1000],
     ['bytes=1.5-2', 1000],
   ])('%s of %i bytes is unsatisfiable', (header, size) => {
-    expect(range.parseRange(header, size)).toBe('unsatisfiable')
-    expect(answer({ Range: header }, { ...file, size })).toEqual({ status: 416 })
+    expect(parseRange(header, size)).toEqual({ kind: 'unsatisfiable' })
+    expect(answer({ Range: header }, { ...file, size })).toEqual({ status: 416, contentRange: `bytes */${size}` })
   })
 
   test.each([
@@ -58,7 +60,7 @@ describe('Range', () => {
     'bytes 0-99',
     '',
   ])('%j is ignored: the whole file', (header) => {
-    expect(range.parseRange(header, 1000)).toBeUndefined()
+    expect(parseRange(header, 1000)).toEqual({ kind: 'none' })
     expect(answer({ Range: header })).toEqual({ status: 200 })
   })
 
@@ -116,31 +118,51 @@ describe('conditional requests', () => {
 })
 
 describe('headers', () => {
-  const validators = [
-    ['Accept-Ranges', 'bytes'],
-    ['ETag', `"${hash}"`],
-    ['Last-Modified', lastModifiedDate],
-  ]
+  const entries = (headers: Headers) => Object.fromEntries(headers)
+  const security = {
+    'content-security-policy': "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'",
+    'x-content-type-options': 'nosniff',
+  }
+  const validators = { 'accept-ranges': 'bytes', etag: `"${hash}"`, 'last-modified': lastModifiedDate }
+  const body = { 'cache-control': 'private, max-age=31536000, immutable', 'content-type': 'video/webm', 'content-disposition': 'inline' }
 
   test('the whole file', () => {
-    expect(range.headersFor({ status: 200 }, file)).toEqual([...validators, ['Content-Type', 'video/webm'], ['Content-Length', '1000']])
+    expect(entries(readAnswerHeaders({ status: 200 }, file))).toEqual({ ...security, ...validators, ...body, 'content-length': '1000' })
   })
 
   test('one range', () => {
-    expect(range.headersFor({ status: 206, start: 500, end: 599 }, file)).toEqual([
+    expect(entries(readAnswerHeaders(ranged({ start: 500, end: 599 }), file))).toEqual({
+      ...security,
       ...validators,
-      ['Content-Type', 'video/webm'],
-      ['Content-Range', 'bytes 500-599/1000'],
-      ['Content-Length', '100'],
-    ])
+      ...body,
+      'content-range': 'bytes 500-599/1000',
+      'content-length': '100',
+    })
   })
 
-  test('not modified: the validators, no body to describe', () => {
-    expect(range.headersFor({ status: 304 }, file)).toEqual(validators)
+  test('not modified: the validators and caching, no body to describe', () => {
+    expect(entries(readAnswerHeaders({ status: 304 }, file))).toEqual({
+      ...security,
+      etag: `"${hash}"`,
+      'last-modified': lastModifiedDate,
+      'cache-control': body['cache-control'],
+    })
   })
 
   test('unsatisfiable: the size', () => {
-    expect(range.headersFor({ status: 416 }, file)).toEqual([...validators, ['Content-Range', 'bytes */1000']])
+    expect(entries(readAnswerHeaders({ status: 416, contentRange: 'bytes */1000' }, file))).toEqual({
+      ...security,
+      ...validators,
+      'content-range': 'bytes */1000',
+    })
+  })
+
+  test('served as the type a link names only when it is a media type, inline only when the page shows such bytes', () => {
+    expect(servedAs('image/png')).toEqual({ type: 'image/png', disposition: 'inline' })
+    expect(servedAs('text/html')).toEqual({ type: 'text/html', disposition: 'attachment' })
+    expect(servedAs('image/svg+xml')).toEqual({ type: 'image/svg+xml', disposition: 'attachment' })
+    expect(servedAs('image/png\r\nX: 1')).toEqual({ type: 'application/octet-stream', disposition: 'attachment' })
+    expect(servedAs(undefined)).toEqual({ type: 'application/octet-stream', disposition: 'attachment' })
   })
 })
 
@@ -154,12 +176,12 @@ describe('passed on to the server', () => {
       Accept: '*/*',
       Cookie: 'session=1',
     })
-    expect(range.forwardedHeaders(headers)).toEqual([
+    expect(forwardedReadHeaders(headers)).toEqual([
       ['Range', 'bytes=0-99'],
       ['If-Range', `"${hash}"`],
       ['If-None-Match', `W/"${hash}"`],
       ['If-Modified-Since', lastModifiedDate],
     ])
-    expect(range.forwardedHeaders(new Headers({ Accept: '*/*' }))).toEqual([])
+    expect(forwardedReadHeaders(new Headers({ Accept: '*/*' }))).toEqual([])
   })
 })

@@ -1,0 +1,8 @@
+/// <reference lib="webworker" />
+/**
+ * The app's service worker, built to `/sw.js` (vite.config.ts). Today it only serves files;
+ * an app adds its own handlers (precaching, push) here, next to file sync's.
+ */
+import { serveFiles } from './file-sync/sw/index.ts'
+
+serveFiles(self as unknown as ServiceWorkerGlobalScope)
