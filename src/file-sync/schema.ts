@@ -8,8 +8,8 @@
  *   const materializers = { ...fileSyncMaterializers({ onConflictCopy }), ...appMaterializers }
  *   const state = withFileSync(State.SQLite.makeState({ tables, materializers }))
  *
- * Nothing of an app is named here: what an app does when a conflict copy is made (put it in its
- * gallery, say) comes in through `onConflictCopy`. The page, its workers and the Worker use the
+ * Nothing of an app is named here: what an app does when a conflict copy is made (put it in one of
+ * its albums, say) comes in through `onConflictCopy`. The page, its workers and the Worker use the
  * same events, so the Worker's sync backend and every device agree on them.
  */
 import { Events, type LiveStoreEvent, type Materializer, type MaterializerContextQuery, Schema, State, type Store } from '@livestore/livestore'
@@ -257,7 +257,7 @@ let setLocalFileState: Materializer | undefined
 /** What an app adds to the writes of an event of the file sync, in the same transaction. */
 export interface FileSyncHooks {
   /**
-   * A conflict copy was made (see `v1.FileUpdated`): the app's own rows for it, e.g. a gallery
+   * A conflict copy was made (see `v1.FileUpdated`): the app's own rows for it, e.g. an album
    * item next to the original's. Every device runs it for the same events, in the same order.
    */
   onConflictCopy?: (copy: FileRow, query: MaterializerContextQuery) => ReadonlyArray<ReturnType<typeof files.insert>> | ReadonlyArray<unknown>

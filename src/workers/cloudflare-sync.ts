@@ -12,7 +12,8 @@
  * Pages of other origins reach it only when ALLOWED_ORIGINS names them (./cors).
  */
 import { Schema } from '@livestore/livestore'
-import { type CfTypes, handleSyncRequest, makeDurableObject, matchSyncRequest, PERSISTENCE_FORMAT_VERSION } from '@livestore/sync-cf/cf-worker'
+import { type CfTypes, handleSyncRequest, makeDurableObject, matchSyncRequest } from '@livestore/sync-cf/cf-worker'
+import { readSyncHead } from '../file-sync/livestore-0.4/sync-head.ts'
 import { env as moduleEnv } from 'cloudflare:workers'
 
 import {
@@ -164,22 +165,11 @@ export class SyncBackendDO extends makeDurableObject({
   }
 
   /**
-   * The number of the store's last event, as LiveStore 0.4's sync backend keeps it (its context
-   * table, one row per store, written on every accepted push); null before the first push. A
-   * device whose leader stays behind it while connected has lost its live pull (see
-   * pull-stall.ts). Only reads: asking writes nothing into the Durable Object's storage.
+   * The number of the store's last event; null before the first push. A device whose leader
+   * stays behind it while connected has lost its live pull (../file-sync/livestore-0.4/).
    */
   syncHead(storeId: string): number | null {
-    try {
-      const row = this.#sql
-        .exec<{ currentHead: number }>(`SELECT currentHead FROM "context_${PERSISTENCE_FORMAT_VERSION}" WHERE storeId = ?`, storeId)
-        .toArray()[0]
-      return row?.currentHead ?? null
-    } catch (error) {
-      // No table yet: nothing was ever synced in this Durable Object.
-      if (String(error).includes('no such table')) return null
-      throw error
-    }
+    return readSyncHead(this.#sql, storeId)
   }
 }
 

@@ -12,8 +12,8 @@ import { type FileSyncEvent, fileSyncEvents as events, maxBatchedFacts } from '.
  *
  * A batch event means exactly what its facts one after the other would: its materializer applies
  * them in order (schema.ts). Facts are gathered only across facts that write other tables, so the
- * commit's outcome is the same: `[created a, state a, gallery a, created b, …]` becomes
- * `[files created [a, b], states [a, b], gallery [a, b]]`, while an upload, a lost copy and an
+ * commit's outcome is the same: `[created a, state a, album a, created b, …]` becomes
+ * `[files created [a, b], states [a, b], album [a, b]]`, while an upload, a lost copy and an
  * upload again of one content stay in that order. A single fact stays the event it was.
  */
 export const batchEvents = <E = FileSyncEvent>(
@@ -61,7 +61,7 @@ export interface BatchKind {
   batch(args: unknown[]): FileSyncEvent
 }
 
-/** Batchable facts by event name. An app adds its own (src/livestore/schema.ts: the gallery's). */
+/** Batchable facts by event name. An app adds its own. */
 export type BatchKinds = ReadonlyMap<string, BatchKind>
 
 /** The file sync's batchable facts. */

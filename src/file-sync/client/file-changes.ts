@@ -25,7 +25,7 @@ export type FileChangeListener = (change: FileChange) => void
 
 /**
  * A feed that materializers tell synchronously and views listen to, one per kind of row: the
- * files here, the app's gallery items in src/livestore/gallery-changes.ts.
+ * files here; an app can make one for its own rows.
  */
 export const changeFeed = <T>() => {
   const listeners = new Set<(change: T) => void>()

@@ -12,7 +12,7 @@ import { defaultDeleteGraceMs, inGrace } from './sync-plan.ts'
 export interface FileStorage {
   /**
    * Saves a file on this device and adds it to the store; it uploads later, by itself.
-   * `alsoCommit` adds the app's own events (e.g. a gallery item) in the same commit, so a file
+   * `alsoCommit` adds the app's own events (e.g. an album entry) in the same commit, so a file
    * never exists without what refers to it.
    */
   saveFile(file: Blob & { name?: string }, options?: { alsoCommit?: (fileId: string) => FileSyncEvent[] }): Promise<string>
@@ -39,7 +39,7 @@ export interface FileStorage {
    */
   deleteFile(fileId: string, options?: { alsoCommit?: FileSyncEvent[] }): void
   /**
-   * Undoes a delete on every device, with the app's own events (e.g. the gallery item) in the
+   * Undoes a delete on every device, with the app's own events (e.g. the album entry) in the
    * same commit. Refuses a file that does not exist, is not deleted, or whose grace period is
    * over (its bytes may be gone).
    */
@@ -66,7 +66,7 @@ export interface FileStorageOptions {
   persistTimeoutMs?: number
   /**
    * Facts a save's commit may gather into batch events (batch-events.ts): the file sync's, and
-   * those of the app's own events that go along (`alsoCommit`), e.g. its gallery's.
+   * those of the app's own events that go along (`alsoCommit`), e.g. its album's.
    */
   batchKinds?: BatchKinds
   now?: () => number

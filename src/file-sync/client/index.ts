@@ -13,30 +13,21 @@ import { Effect, Fiber, Stream } from 'effect'
 
 import { watchLiveStoreStalls } from '../livestore-0.4/index.ts'
 import { fileSyncEvents } from '../schema.ts'
-import type { TokenProvider } from './auth-token.ts'
+import { createTokenProvider, type TokenProvider } from './auth-token.ts'
 import type { BatchKinds } from './batch-events.ts'
 import { type Connectivity, createConnectivity } from './connectivity.ts'
 import { createFileIndex, type FileIndex } from './file-index.ts'
-import { createFileStorage, defaultMaxFileBytes, type FileStorage } from './file-storage.ts'
+import { connectFileServiceWorker } from './file-service-worker.ts'
+import { createFileStorage, type FileStorage } from './file-storage.ts'
 import { createFileSync, defaultPartBytes, type FileSync, minPartBytes } from './file-sync.ts'
 import { connectLocalFileStorage } from './local-file-worker.ts'
 import { webLocks } from './locks.ts'
 import { createWebPickJournal } from './pick-journal.ts'
 import { createRemoteFileStorage } from './remote-file-storage.ts'
 import { createSyncExecutor } from './sync-executor.ts'
-import { defaultDeleteGraceMs } from './sync-plan.ts'
+import { defaultSettings, type FileSyncSettings, settingsFromServer } from './server-settings.ts'
 import { type SyncTotalsTracker, trackSyncTotals } from './sync-totals.ts'
 import { createTransferProgress, type TransferProgress } from './transfer-progress.ts'
-
-/** What the server allows, from `GET /api/health` (the defaults match the shipped Worker). */
-export interface FileSyncSettings {
-  /** How long a deleted file can be restored. */
-  deleteGraceMs?: number
-  /** The largest file. */
-  maxFileBytes?: number
-  /** The largest request body: a file in one request, or one part of a larger one. */
-  maxRequestBytes?: number
-}
 
 export interface FileSyncClientOptions<TSchema extends LiveStoreSchema> {
   /** The app's store; its schema includes the file sync's fragment (../schema.ts). */
@@ -45,7 +36,8 @@ export interface FileSyncClientOptions<TSchema extends LiveStoreSchema> {
   /** Where the Worker answers `/api/files`, `/api/health` and `/api/sync-head`: usually the page's origin. */
   baseUrl: string
   tokens: TokenProvider
-  settings?: FileSyncSettings
+  /** What the server allows (`settingsFromServer`); the shipped Worker's defaults otherwise. */
+  settings?: Partial<FileSyncSettings>
   /** The app's own batchable events that it commits along with files (see batch-events.ts). */
   batchKinds?: BatchKinds
 }
@@ -61,9 +53,69 @@ export interface FileSyncClient {
   /** How far each running transfer got, in any tab of the store. */
   progress: TransferProgress
   connectivity: Connectivity
+  /** What the server allows, as this client uses it. */
+  settings: FileSyncSettings
   /** Stops the sync in this tab, closes what it opened, and lets another tab of the store take over. */
   dispose(): void
 }
+
+export type { FileSyncSettings } from './server-settings.ts'
+
+export interface PrepareFileSyncOptions {
+  storeId: string
+  /** Where the Worker answers `/api/*`: usually the page's origin. */
+  baseUrl?: string
+  /** The service worker that answers `/files/*` (../sw/), or false for none. */
+  serviceWorkerUrl?: string | false
+  /** Where the last token and the server's settings are kept between visits. */
+  cache?: Storage
+}
+
+export interface PreparedFileSync {
+  tokens: TokenProvider
+  /** For `createStorePromise`: the store's sync connection carries the token. */
+  syncPayload: { authToken: string }
+  /** Builds the file sync once the store is open (and the service worker controls the page). */
+  start<TSchema extends LiveStoreSchema>(store: Store<TSchema>, options?: { batchKinds?: BatchKinds }): Promise<FileSyncClient>
+}
+
+/**
+ * What comes before the store opens: its token (the sync payload is fixed when the store is
+ * created: the cached token, or the server's if it answers within 3 s; the LiveStore worker
+ * renews it by itself from then on, ../livestore-0.4/fresh-token-sync.ts), the server's
+ * settings, and the service worker, started while the store opens.
+ *
+ *   const sync = await prepareFileSync({ storeId })
+ *   const store = await createStorePromise({ schema, adapter, storeId, syncPayload: sync.syncPayload, syncPayloadSchema: SyncPayload })
+ *   const files = await sync.start(store)
+ */
+export const prepareFileSync = async ({
+  storeId,
+  baseUrl = window.location.origin,
+  serviceWorkerUrl = '/sw.js',
+  cache = window.localStorage,
+}: PrepareFileSyncOptions): Promise<PreparedFileSync> => {
+  const tokens = createTokenProvider({ storeId, endpoint: new URL(`/api/auth/${storeId}`, baseUrl).href, cache })
+  const settings = settingsFromServer(baseUrl, cache)
+  const authToken = tokens.cached() || (await withTimeout(tokens.getToken(), 3_000).catch(() => ''))
+  const serviceWorker =
+    serviceWorkerUrl !== false && 'serviceWorker' in navigator
+      ? connectFileServiceWorker({ container: navigator.serviceWorker, scriptUrl: serviceWorkerUrl, storeId, getToken: tokens.getToken }).catch(
+          (error: unknown) => console.warn('The file service worker could not start; files show once synced.', error),
+        )
+      : Promise.resolve()
+  return {
+    tokens,
+    syncPayload: { authToken },
+    async start(store, { batchKinds } = {}) {
+      await serviceWorker
+      return createFileSyncClient({ store, storeId, baseUrl, tokens, settings: await settings, ...(batchKinds ? { batchKinds } : {}) })
+    },
+  }
+}
+
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+  Promise.race([promise, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms))])
 
 export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
   store,
@@ -73,7 +125,7 @@ export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
   settings = {},
   batchKinds,
 }: FileSyncClientOptions<TSchema>): FileSyncClient => {
-  const { deleteGraceMs = defaultDeleteGraceMs, maxFileBytes = defaultMaxFileBytes, maxRequestBytes = 100 * 1024 * 1024 } = settings
+  const { deleteGraceMs, maxFileBytes, maxRequestBytes } = { ...defaultSettings, ...settings }
   // Files are written and hashed in a worker of their own: OPFS's fast, resumable writes exist
   // only there, and the page's thread stays free whatever the size.
   const filesWorker = new Worker(new URL('./local-files.worker.ts', import.meta.url), { type: 'module', name: 'files' })
@@ -140,6 +192,7 @@ export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
     fileSync,
     progress,
     connectivity,
+    settings: { deleteGraceMs, maxFileBytes, maxRequestBytes },
     dispose() {
       disposed = true
       fileSync.stop()

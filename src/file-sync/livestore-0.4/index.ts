@@ -9,6 +9,7 @@ import { syncHeadFrom, watchPullStall } from './pull-stall.ts'
 import { leaderAnswersWithin, leaderSignalsOf, sessionPendingEventNames, watchSessionStall, watchUpstreamStall } from './upstream-stall.ts'
 
 export { makeFreshTokenWsSync } from './fresh-token-sync.ts'
+export { reloadIfOpenRaced, storeOpened } from './open-retry.ts'
 
 export interface LiveStoreStallOptions<TSchema extends LiveStoreSchema> {
   store: Store<TSchema>

@@ -10,7 +10,7 @@
  * the file on disk, from the Worker by passing them on.
  *
  * An app's service worker entry calls `serveFiles(self)`; the build bundles it into `/sw.js`
- * (./vite-plugin.ts), which the page registers (../client/file-service-worker.ts).
+ * (../vite.ts), which the page registers (../client/file-service-worker.ts).
  */
 import { answerRead } from '../shared/http-range.ts'
 import { FILE_READ_STATUSES, FILE_SECURITY_HEADERS, forwardedReadHeaders, readAnswerHeaders, type ServedFile, servedAs } from '../shared/file-headers.ts'
