@@ -23,6 +23,8 @@ interface Fixtures {
   /** Put a proxy that can lose a push's answer on the sync socket (`test.use({ cutSync: true })`). */
   cutSync: boolean
   syncCutter: SyncSocketCutter | undefined
+  /** Another app to serve than the main one: its Vite config (`test.use({ appConfig })`), built beforehand. */
+  appConfig: string | undefined
   appUrl: string
   storeId: string
   openDevice: (name: string) => Promise<Device>
@@ -83,12 +85,13 @@ export const test = base.extend<Fixtures>({
     }
   },
 
+  appConfig: [undefined, { option: true }],
+
   // The built app, served as `vite preview` serves it, with /api proxied to that Worker.
-  appUrl: async ({ worker, chaosProxy, syncCutter }, use) => {
+  appUrl: async ({ appConfig, worker, chaosProxy, syncCutter }, use) => {
     const port = await freePort()
     // With chaos, file requests go through the misbehaving proxy; the sync socket never does.
-    // (This merges into vite.config.ts's `/api` entry, which keeps its place and its `ws: true`
-    // unless overridden: hence the explicit `ws: false`.)
+    // (The file sync's Vite plugin adds its own `/api` entry only when no proxy is given.)
     const proxy: Record<string, { target: string; ws: boolean }> =
       chaosProxy || syncCutter
         ? {
@@ -96,7 +99,11 @@ export const test = base.extend<Fixtures>({
             '/api': { target: chaosProxy?.url ?? worker.url, ws: false },
           }
         : { '/api': { target: worker.url, ws: true } }
-    const server = await preview({ logLevel: 'warn', preview: { host: '127.0.0.1', port, strictPort: true, proxy } })
+    const server = await preview({
+      ...(appConfig ? { configFile: appConfig } : {}),
+      logLevel: 'warn',
+      preview: { host: '127.0.0.1', port, strictPort: true, proxy },
+    })
     try {
       await use(`http://127.0.0.1:${port}`)
     } finally {

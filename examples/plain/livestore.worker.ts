@@ -1,0 +1,4 @@
+import { runLiveStoreWorker } from './file-sync/client/livestore-worker.ts'
+import { schema } from './schema.ts'
+
+runLiveStoreWorker(schema)
