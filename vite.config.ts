@@ -7,6 +7,4 @@ export default defineConfig({
   plugins: [vue(), fileSync({ serviceWorker: 'src/sw.ts', ...(process.env.WORKER_URL ? { workerUrl: process.env.WORKER_URL } : {}) })],
   server: { port: 5173, strictPort: true },
   preview: { port: 4173, strictPort: true },
-  // LiveStore and its SQLite build are large by nature; the warning would only be noise.
-  build: { target: 'es2022', chunkSizeWarningLimit: 1500 },
 })

@@ -39,7 +39,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   if (command === 'build') await buildExample()
   else if (command === 'dev') {
     copyCore()
-    const server = await createServer({ configFile: exampleConfig })
+    const server = await createServer({ configFile: exampleConfig, server: { host: '127.0.0.1', port: 5174, strictPort: true } })
     await server.listen()
     server.printUrls()
   } else throw new Error(`pnpm example [build|dev], not ${command}`)

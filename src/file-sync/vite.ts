@@ -6,7 +6,7 @@
  *   file: a classic worker cannot import modules, and Vite's chunks would not be at the root;
  * - `/api` (LiveStore's sync socket, the file API, tokens) proxied to the Worker, so the page,
  *   its service worker and its sockets stay on one origin;
- * - LiveStore's workers as modules, and its SQLite build left as it ships.
+ * - LiveStore's workers as modules, its SQLite build left as it ships, and ES2022 (top-level await).
  *
  *   plugins: [fileSync({ serviceWorker: 'src/sw.ts' })]
  */
@@ -55,6 +55,12 @@ export const fileSync = ({ serviceWorker: entry, fileName = 'sw.js', workerUrl =
     config: (user) => ({
       server: user.server?.proxy ? {} : { proxy },
       preview: user.preview?.proxy ? {} : { proxy },
+      // LiveStore's modules use top-level await.
+      build: {
+        ...(user.build?.target ? {} : { target: 'es2022' }),
+        // LiveStore and its SQLite build are large by nature; the warning would only be noise.
+        ...(user.build?.chunkSizeWarningLimit ? {} : { chunkSizeWarningLimit: 1500 }),
+      },
       worker: { format: 'es' },
       optimizeDeps: {
         // wa-sqlite ships its own wasm loading; pre-bundling breaks it.
