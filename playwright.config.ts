@@ -11,7 +11,7 @@ export default defineConfig({
   fullyParallel: false,
   // One more try for a test that fails: LiveStore 0.4's sync can still leave a device behind
   // now and then where its patched leader does not catch up by itself (upstream #1530, #1365;
-  // see the README's limits; the watchdog reloads a tab once in ten minutes). A test that passes
+  // see docs/guarantees.md; the watchdog reloads a tab once in ten minutes). A test that passes
   // only on its second try is listed as flaky in the output.
   retries: 1,
   timeout: 90_000,

@@ -2,7 +2,7 @@
  * `pnpm bench`: builds the app, starts a Worker that serves it, drives two headless
  * Chromium devices through the scenarios, prints the figures and writes them as JSON.
  * Run with the project's Node 22 (`node scripts/bench.ts`: Node strips the types itself).
- * See the README's "Benchmark" section; `pnpm bench --help` for the options.
+ * See docs/benchmark.md; `pnpm bench --help` for the options.
  */
 import { execFileSync } from 'node:child_process'
 import { cpus, loadavg, totalmem } from 'node:os'

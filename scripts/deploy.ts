@@ -21,7 +21,7 @@ if (!check.ok) {
 if (usesDevelopmentAuthorize(readFileSync(new URL('../src/workers/authorize.ts', import.meta.url), 'utf8'))) {
   console.warn(
     'Note: src/workers/authorize.ts still uses the development authorize(), which gives tokens only on this machine:\n' +
-      'the deployed Worker will give no one a token until you write your own check (README: Deploy).',
+      'the deployed Worker will give no one a token until you write your own check (docs/worker.md: Deploying to Cloudflare).',
   )
 }
 run('vite', ['build'])

@@ -37,7 +37,7 @@ export const developmentAuthorize: Authorize<DevelopmentAuthEnv> = (request, sto
     JSON.stringify({
       route: 'auth',
       store: storeId,
-      warning: 'DEVELOPMENT auth: signed a token for anyone who asked. Pass your own authorize() before deploying (README: Deploy).',
+      warning: 'DEVELOPMENT auth: signed a token for anyone who asked. Pass your own authorize() before deploying (docs/worker.md: Deploying to Cloudflare).',
     }),
   )
   return { userId: 'dev' }

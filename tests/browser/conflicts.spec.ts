@@ -26,7 +26,7 @@ test('a concurrent edit of one file on two offline devices: both versions surviv
   }
 
   // Back one after the other: two devices pushing at the same moment can strand one device's
-  // events in LiveStore 0.4 (see the README's limits), which this test is not about.
+  // events in LiveStore 0.4 (see docs/guarantees.md), which this test is not about.
   await a.context.setOffline(false)
   await expectFileState(fileItem(a.page, 'photo.png'), { remote: 'uploaded' })
   await b.context.setOffline(false)

@@ -13,7 +13,7 @@ test('two tabs of one store: every file is uploaded exactly once', async ({ open
   const fromSecond = Array.from({ length: 4 }, (_, index) => randomFile(`second tab ${index}.bin`, 200 * 1024))
   await addFiles(a.page, fromFirst)
   // One tab after the other: two tabs committing at the same instant can strand one tab's
-  // events in LiveStore 0.4's session-to-leader push (see the README's limits).
+  // events in LiveStore 0.4's session-to-leader push (see docs/guarantees.md).
   for (const file of fromFirst) await expectFileState(fileItem(secondTab, file.name), { remote: 'uploaded' })
   await addFiles(secondTab, fromSecond)
   const all = [...fromFirst, ...fromSecond]
@@ -112,7 +112,7 @@ test.describe('a network that fails requests, drops connections and truncates do
     const files = Array.from({ length: 10 }, (_, index) => randomFile(`flaky ${index}.bin`, 96 * 1024 + index))
     // All added on A: A's uploads and B's downloads meet the faults. (Adding on both devices at
     // once also trips LiveStore 0.4's sync-cf push deadlock, upstream issue #1394, which this
-    // test is not about; see the README's limits.)
+    // test is not about; see docs/guarantees.md.)
     await addFiles(a.page, files)
     await expectSyncedEverywhere([a.page, b.page], storeId, files, 90_000)
     // The faults really happened, and none of them became visible.

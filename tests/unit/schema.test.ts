@@ -138,7 +138,7 @@ describe('v1.FileUpdated', () => {
   // The client session takes its pending events back with SQLite changesets when the leader
   // puts another device's events before them, then materializes them again on top. LiveStore
   // 0.4.0 left its query cache as it was, so this materializer read the undone row and made a
-  // second conflict copy on the device that edited last (patched in patches/, see the README).
+  // second conflict copy on the device that edited last (patched in patches/, see docs/livestore-0.4.md).
   test('an edit made again after a rebase reads the rolled back row, not a cached one', () => {
     store.commit(...created())
     const db = store[StoreInternalsSymbol].sqliteDbWrapper

@@ -95,7 +95,7 @@ export const createFileStorage = ({
    * A commit is in this tab's copy of the store at once, and in the store's database on disk
    * (LiveStore's leader, shared by the tabs) a moment later: a page closed in between loses it.
    * Resolves true once every commit of this tab so far is there, false after `persistTimeoutMs`
-   * (a stalled session, see the README's limits: the file shows, its pick stays noted).
+   * (a stalled session, see docs/guarantees.md: the file shows, its pick stays noted).
    */
   const persisted = async (): Promise<boolean> => {
     // This tab's commits so far end at its local head; they are in once the leader's confirmed

@@ -100,7 +100,7 @@ interface Entry {
 
 /**
  * Six at once: Chromium opens six connections to a host, which the page and its files worker
- * share (the sync socket apart). Measured with 100 KB files (README, many-files): the Worker
+ * share (the sync socket apart). Measured with 100 KB files (docs/benchmark.md, many-files): the Worker
  * answers an upload in about 35 ms, so two at a time left the connection idle most of the time.
  */
 const defaultConcurrency: Record<TransferKind, number> = { upload: 6, download: 6, remove: 4, local: 4 }

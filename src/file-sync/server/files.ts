@@ -51,7 +51,7 @@ export interface FileRequestOptions {
 
 /**
  * The file API as one function: mount it at `basePath` in any Worker or Hono app, next to
- * LiveStore's sync handler (README: "Mounting the file API"). `env` carries the bucket
+ * LiveStore's sync handler (docs/worker.md, "Mounting the file API"). `env` carries the bucket
  * (`FILES_BUCKET`), the token secret and the limits.
  */
 export const handleFileRequest = async (request: Request, env: FilesEnv, options: FileRequestOptions = {}): Promise<Response> => {

@@ -22,7 +22,7 @@
  * The staged object goes once published or refused; one left by a failure is published by the
  * complete sent again. Unfinished uploads are aborted by R2 after 7 days (their record under
  * `.upload-records/`, and a staged object a crash left, stay until a lifecycle rule removes
- * them: see docs/security.md).
+ * them: see docs/worker.md, "Deploying to Cloudflare").
  */
 import { storedFile, MAX_PART_NUMBER, type FileKey } from './file-routes.ts'
 import type { FileApi } from './file-api.ts'

@@ -1,6 +1,6 @@
 /**
  * An app of its own that mounts the file API and LiveStore's sync at paths it chooses, as the
- * README's "Mounting the file API" shows: a Hono app on Workers, with its own token route.
+ * docs/worker.md's "Mounting the file API" shows: a Hono app on Workers, with its own token route.
  */
 import { Hono } from 'hono'
 
