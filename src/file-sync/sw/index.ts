@@ -72,27 +72,23 @@ export const serveFiles = (sw: ServiceWorkerGlobalScope, { apiBasePath = '/api/f
   }
 
   const remoteResponse = async (request: Request, storeId: string, hash: string): Promise<Response> => {
-    let noToken = false
-    const response = await withFreshToken(
-      async (refresh) => {
-        const token = await tokenFor(storeId, refresh)
-        if (!token) {
-          noToken = true
-          return jsonError(404, 'This file is not on this device, and the server cannot be asked without a token.')
-        }
-        return fetch(`${apiBasePath}/${storeId}/${hash}`, {
-          method: request.method,
-          // The server answers Range and the conditions itself, with the same 206/304/416.
-          headers: [['Authorization', `Bearer ${token}`], ...forwardedReadHeaders(request.headers)],
-          signal: request.signal,
-          // A response cut short would otherwise be cached for good under an immutable URL.
-          cache: 'no-store',
-        }).catch(() => jsonError(503, 'This file is not on this device yet, and the server cannot be reached.'))
-      },
-      { refused: (response) => !noToken && response.status === 401, discard: (response) => void response.body?.cancel() },
-    )
-    if (response.status === 401 && !noToken) return jsonError(401, 'The server refused the token for this store.')
-    if (noToken || !FILE_READ_STATUSES.includes(response.status)) return response
+    // undefined: no token to ask with (no open page gave one).
+    const ask = async (refresh: boolean): Promise<Response | undefined> => {
+      const token = await tokenFor(storeId, refresh)
+      if (!token) return undefined
+      return fetch(`${apiBasePath}/${storeId}/${hash}`, {
+        method: request.method,
+        // The server answers Range and the conditions itself, with the same 206/304/416.
+        headers: [['Authorization', `Bearer ${token}`], ...forwardedReadHeaders(request.headers)],
+        signal: request.signal,
+        // A response cut short would otherwise be cached for good under an immutable URL.
+        cache: 'no-store',
+      }).catch(() => jsonError(503, 'This file is not on this device yet, and the server cannot be reached.'))
+    }
+    const response = await withFreshToken(ask, { refused: (response) => response?.status === 401, discard: (response) => void response?.body?.cancel() })
+    if (response === undefined) return jsonError(404, 'This file is not on this device, and the server cannot be asked without a token.')
+    if (response.status === 401) return jsonError(401, 'The server refused the token for this store.')
+    if (!FILE_READ_STATUSES.includes(response.status)) return response
     const headers = new Headers(response.headers)
     addFileHeaders(headers, 'remote')
     // Streamed on as it arrives. Chromium gives a 304 an empty body stream, which a new 304
