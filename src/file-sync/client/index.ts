@@ -155,10 +155,12 @@ export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
   const held = new Promise<void>((resolve) => (released = resolve))
   let disposed = false
   void navigator.locks.request(`file-sync:${storeId}`, async () => {
-    // Keep the lock through a failed start (the disk unreadable for a moment): try again.
+    // Keep the lock through a failed start (the disk unreadable for a moment): try again. A
+    // dispose in the middle of a start lets go at once: the start waits on a files worker that
+    // is gone and will never answer.
     while (!disposed) {
       try {
-        await fileSync.start()
+        await Promise.race([fileSync.start(), held])
         break
       } catch (error) {
         console.error('File sync could not start; trying again in 5 s.', error)
