@@ -3,9 +3,7 @@ import LiveStoreSharedWorker from '@livestore/adapter-web/shared-worker?sharedwo
 import { createStorePromise } from '@livestore/livestore'
 import LiveStoreWorker from './livestore/livestore.worker.ts?worker'
 import { type AppStore, batchKinds, schema, SyncPayload } from './livestore/schema.ts'
-import { isValidStoreId } from './file-sync/shared/store-id.ts'
-import type { TokenProvider } from './file-sync/client/auth-token.ts'
-import { type FileSyncClient, prepareFileSync } from './file-sync/client/index.ts'
+import { isValidStoreId, type TokenProvider, type FileSyncClient, prepareFileSync } from './file-sync/client/index.ts'
 
 /** Everything the page uses, built once here and handed to Vue; nothing else builds services. */
 export interface AppServices extends FileSyncClient {

@@ -1,6 +1,4 @@
-import type { FileSyncClient } from './file-sync/client/index.ts'
-import { fileUrl } from './file-sync/client/file-storage.ts'
-import { localView, remoteView } from './file-sync/client/file-state.ts'
+import { type FileSyncClient, fileUrl, localView, remoteView } from './file-sync/client/index.ts'
 
 /** The whole page, without a framework: a file input, and every file with where it is. */
 export const render = (root: HTMLElement, storeId: string, { fileStorage, index }: FileSyncClient): void => {

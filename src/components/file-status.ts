@@ -1,5 +1,5 @@
 import type { LocalFileState } from '../livestore/schema.ts'
-import type { LocalView, RemoteView } from '../file-sync/client/sync-plan.ts'
+import type { LocalView, RemoteView } from '../file-sync/client/index.ts'
 
 export interface FileStatus {
   label: string

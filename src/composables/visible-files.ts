@@ -1,5 +1,5 @@
 import { inject, type InjectionKey, onBeforeUnmount, onMounted, onScopeDispose, provide, type Ref } from 'vue'
-import type { FileSync } from '../file-sync/client/file-sync.ts'
+import type { FileSync } from '../file-sync/client/index.ts'
 
 type Track = (element: Element, fileId: string) => () => void
 

@@ -15,6 +15,9 @@
 import { Events, type LiveStoreEvent, type Materializer, type MaterializerContextQuery, Schema, State, type Store } from '@livestore/livestore'
 import { fileChanges } from './client/file-changes.ts'
 
+/** A feed materializers tell of the rows they wrote, for an app's own tables (client/file-changes.ts). */
+export { changeFeed } from './client/file-changes.ts'
+
 // ---------------------------------------------------------------------------------------------
 // Tables
 // ---------------------------------------------------------------------------------------------
@@ -202,6 +205,36 @@ export const fileSyncEvents = {
   }),
   deviceSyncStateSet: deviceSyncState.set,
 }
+
+type Args<E extends (args: never) => unknown> = Parameters<E>[0]
+
+/** A batchable fact: the one table it writes, and the event that carries many of them. */
+export interface BatchKind {
+  table: string
+  batch(args: unknown[]): FileSyncEvent
+}
+
+/** Batchable facts by event name. An app adds its own. */
+export type BatchKinds = ReadonlyMap<string, BatchKind>
+
+/** The file sync's batchable facts (see client/batch-events.ts). */
+export const fileBatchKinds: BatchKinds = new Map<string, BatchKind>([
+  [
+    fileSyncEvents.fileCreated.name,
+    { table: 'files', batch: (args) => fileSyncEvents.filesCreated({ files: args as Array<Args<typeof fileSyncEvents.fileCreated>> }) },
+  ],
+  [
+    fileSyncEvents.fileUploaded.name,
+    { table: 'files', batch: (args) => fileSyncEvents.filesUploaded({ uploads: args as Array<Args<typeof fileSyncEvents.fileUploaded>> }) },
+  ],
+  [
+    fileSyncEvents.localFileStateSet.name,
+    {
+      table: 'localFilesState',
+      batch: (args) => fileSyncEvents.localFileStatesSet({ states: args as Array<Args<typeof fileSyncEvents.localFileStatesSet>['states'][number]> }),
+    },
+  ],
+])
 
 // ---------------------------------------------------------------------------------------------
 // Materializers

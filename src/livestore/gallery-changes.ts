@@ -1,4 +1,4 @@
-import { changeFeed } from '../file-sync/client/file-changes.ts'
+import { changeFeed } from '../file-sync/schema.ts'
 
 /**
  * Which gallery items changed, by id, told by the schema's materializers as they run: the

@@ -1,4 +1,4 @@
-import { chunks } from '../file-sync/client/file-index.ts'
+import { chunks } from '../file-sync/client/index.ts'
 import { type AppStore, tables } from './schema.ts'
 import { type GalleryChangeListener, galleryChanges } from './gallery-changes.ts'
 

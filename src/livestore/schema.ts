@@ -3,8 +3,16 @@
  * own gallery, whose items point at files, as a real app's would.
  */
 import { Events, type LiveStoreEvent, makeSchema, type MaterializerContextQuery, Schema, State, type Store } from '@livestore/livestore'
-import { batchOf, type FileRow, fileSyncEvents, fileSyncMaterializers, fileSyncTables, withFileSync } from '../file-sync/schema.ts'
-import { type BatchKinds, fileBatchKinds } from '../file-sync/client/batch-events.ts'
+import {
+  type BatchKinds,
+  batchOf,
+  fileBatchKinds,
+  type FileRow,
+  fileSyncEvents,
+  fileSyncMaterializers,
+  fileSyncTables,
+  withFileSync,
+} from '../file-sync/schema.ts'
 import { galleryChanges } from './gallery-changes.ts'
 
 export * from '../file-sync/schema.ts'

@@ -13,8 +13,7 @@
  *     return (await mayOpen(session.userId, storeId, env)) ? { userId: session.userId } : null
  *   }
  */
-import { isLoopbackRequest, type Authorize } from '../file-sync/server/auth.ts'
-import { errorResponse } from '../file-sync/server/http.ts'
+import { isLoopbackRequest, type Authorize, errorResponse } from '../file-sync/server/index.ts'
 
 export type DevelopmentAuthEnv = {
   /** "false" turns the development check off: every token request is refused. */

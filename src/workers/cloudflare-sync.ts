@@ -13,10 +13,10 @@
  */
 import { Schema } from '@livestore/livestore'
 import { type CfTypes, handleSyncRequest, makeDurableObject, matchSyncRequest } from '@livestore/sync-cf/cf-worker'
-import { readSyncHead } from '../file-sync/livestore-0.4/sync-head.ts'
 import { env as moduleEnv } from 'cloudflare:workers'
 
 import {
+  readSyncHead,
   authenticate,
   checkStoreToken,
   handleTokenRequest,
@@ -25,16 +25,28 @@ import {
   unauthorized,
   type AuthEnv,
   type Authorize,
-} from '../file-sync/server/auth.ts'
+  handleAdminRequest,
+  type AdminEnv,
+  type CorsEnv,
+  withCors,
+  handleFileRequest,
+  storageOf,
+  type FilesEnv,
+  errorResponse,
+  json,
+  methodNotAllowed,
+  maintenanceBatch,
+  maxFileBytes,
+  maxRequestBytes,
+  rateLimited,
+  storeLimits,
+  deleteGraceMs,
+  sweepFromLastPosition,
+  countContent,
+  type StoreQuota,
+} from '../file-sync/server/index.ts'
 import { SyncPayload } from '../file-sync/schema.ts'
-import { handleAdminRequest, type AdminEnv } from '../file-sync/server/admin.ts'
 import { authorize as appAuthorize, type DevelopmentAuthEnv } from './authorize.ts'
-import { type CorsEnv, withCors } from '../file-sync/server/cors.ts'
-import { handleFileRequest, storageOf, type FilesEnv } from '../file-sync/server/files.ts'
-import { errorResponse, json, methodNotAllowed } from '../file-sync/server/http.ts'
-import { maintenanceBatch, maxFileBytes, maxRequestBytes, rateLimited, storeLimits } from '../file-sync/server/limits.ts'
-import { deleteGraceMs, sweepFromLastPosition } from '../file-sync/server/pending-deletion.ts'
-import { countContent, type StoreQuota } from '../file-sync/server/quota.ts'
 
 export type Env = AuthEnv &
   FilesEnv &

@@ -37,6 +37,35 @@ describe('the copyable core (src/file-sync/)', () => {
     expect(found).toEqual([])
   })
 
+  it('is reached by an app only through its entry points', () => {
+    const entries = new Set([
+      'schema.ts',
+      'client/index.ts',
+      'client/livestore-worker.ts',
+      'server/index.ts',
+      'sw/index.ts',
+      'livestore-0.4/index.ts',
+      'vite.ts',
+    ])
+    const app = fileURLToPath(new URL('../../src/', import.meta.url))
+    const example = fileURLToPath(new URL('../../examples/plain/', import.meta.url))
+    const appSources = [
+      ...(readdirSync(app, { recursive: true, encoding: 'utf8' }) as string[]).filter((path) => !path.startsWith('file-sync')).map((path) => join(app, path)),
+      ...readdirSync(example).map((name) => join(example, name)),
+    ].filter((path) => /\.(ts|vue)$/.test(path))
+    const deep = appSources.flatMap((file) =>
+      importsOf(readFileSync(file, 'utf8')).flatMap((specifier) => {
+        const target = resolve(dirname(file), specifier)
+        const inCore = relative(core, target)
+        const inCopy = relative(join(example, 'file-sync'), target)
+        const entry = !inCore.startsWith('..') ? inCore : !inCopy.startsWith('..') ? inCopy : undefined
+        return specifier.startsWith('.') && entry !== undefined && !entries.has(entry) ? [`${relative(app, file)} → ${specifier}`] : []
+      }),
+    )
+    expect(appSources.length).toBeGreaterThan(20)
+    expect(deep).toEqual([])
+  })
+
   it('catches an import that leaves it', () => {
     const file = join(core, 'client', 'example.ts')
     const specifier = importsOf("import { schema } from '../../livestore/schema.ts'\n")[0] ?? ''

@@ -1,4 +1,4 @@
-import { type FileSyncEvent, fileSyncEvents as events, maxBatchedFacts } from '../schema.ts'
+import { type BatchKinds, type FileSyncEvent, fileBatchKinds, maxBatchedFacts } from '../schema.ts'
 
 /**
  * Many facts of one kind in a commit become one event that carries them all: a pick of 1,000
@@ -53,26 +53,5 @@ export const batchEvents = <E = FileSyncEvent>(
   })
 }
 
-type Args<E extends (args: never) => unknown> = Parameters<E>[0]
-
-/** A batchable fact: the one table it writes, and the event that carries many of them. */
-export interface BatchKind {
-  table: string
-  batch(args: unknown[]): FileSyncEvent
-}
-
-/** Batchable facts by event name. An app adds its own. */
-export type BatchKinds = ReadonlyMap<string, BatchKind>
-
-/** The file sync's batchable facts. */
-export const fileBatchKinds: BatchKinds = new Map<string, BatchKind>([
-  [events.fileCreated.name, { table: 'files', batch: (args) => events.filesCreated({ files: args as Array<Args<typeof events.fileCreated>> }) }],
-  [events.fileUploaded.name, { table: 'files', batch: (args) => events.filesUploaded({ uploads: args as Array<Args<typeof events.fileUploaded>> }) }],
-  [
-    events.localFileStateSet.name,
-    {
-      table: 'localFilesState',
-      batch: (args) => events.localFileStatesSet({ states: args as Array<Args<typeof events.localFileStatesSet>['states'][number]> }),
-    },
-  ],
-])
+export type { BatchKind, BatchKinds } from '../schema.ts'
+export { fileBatchKinds } from '../schema.ts'

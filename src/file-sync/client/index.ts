@@ -61,6 +61,18 @@ export interface FileSyncClient {
 
 export type { FileSyncSettings } from './server-settings.ts'
 
+// What a page shows besides: a file's URL, where a file is, its name, sizes and times.
+export { isValidStoreId } from '../shared/store-id.ts'
+export type { TokenProvider } from './auth-token.ts'
+export { chunks } from './file-index.ts'
+export { fileUrl, formatBytes, formatDuration } from './file-storage.ts'
+export type { FileSync } from './file-sync.ts'
+export { displayName, downloadName } from './peer-input.ts'
+export type { PickedFile } from './pick-journal.ts'
+export { delayUntil } from './sync-executor.ts'
+export { inGrace, type LocalView, localView, nextGraceEnd, type RemoteView, remoteView } from './sync-plan.ts'
+export type { SyncTotals } from './sync-totals.ts'
+
 export interface PrepareFileSyncOptions {
   storeId: string
   /** Where the Worker answers `/api/*`: usually the page's origin. */

@@ -4,9 +4,8 @@
  */
 import { Hono } from 'hono'
 
-import { handleTokenRequest, type Authorize } from '../../../src/file-sync/server/auth.ts'
+import { type Authorize, handleFileRequest, handleTokenRequest } from '../../../src/file-sync/server/index.ts'
 import { handleSyncSocket, type Env } from '../../../src/workers/cloudflare-sync.ts'
-import { handleFileRequest } from '../../../src/file-sync/server/files.ts'
 
 export { SyncBackendDO } from '../../../src/workers/cloudflare-sync.ts'
 
