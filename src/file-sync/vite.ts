@@ -65,8 +65,9 @@ export const fileSync = ({ serviceWorker: entry, fileName = 'sw.js', workerUrl =
       optimizeDeps: {
         // wa-sqlite ships its own wasm loading; pre-bundling breaks it.
         exclude: ['@livestore/wa-sqlite'],
-        // Without these, a cold dev server discovers them mid-boot and reloads the page.
-        include: ['@livestore/adapter-web/worker', '@livestore/sync-cf/client'],
+        // Without these, a cold dev server discovers them mid-boot (hash-wasm: when the files worker
+        // hashes the first file) and reloads the page.
+        include: ['@livestore/adapter-web/worker', '@livestore/sync-cf/client', 'hash-wasm'],
       },
     }),
     configResolved(config) {
