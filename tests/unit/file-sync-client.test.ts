@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createFileSyncClient, type FileSyncClient } from '../../src/file-sync/client/index.ts'
 import { type MessageEndpoint, serveLocalFileStorage } from '../../src/file-sync/client/local-file-worker.ts'
 import type { AppStore } from '../../src/livestore/schema.ts'
-import { createMemoryFileStorage, type MemoryFileStorage } from '../support/fakes.ts'
+import { createMemoryFileStorage, type MemoryFileStorage, createMemoryStorage } from '../support/fakes.ts'
 import { createTestStore, fileRow } from '../support/store.ts'
 import { waitFor } from '../support/wait.ts'
 
@@ -67,20 +67,6 @@ const fakeLocks = () => {
   }
 }
 
-const memoryStorage = (): Storage => {
-  const items = new Map<string, string>()
-  return {
-    get length() {
-      return items.size
-    },
-    clear: () => items.clear(),
-    getItem: (key) => items.get(key) ?? null,
-    key: (index) => [...items.keys()][index] ?? null,
-    removeItem: (key) => void items.delete(key),
-    setItem: (key, value) => void items.set(key, value),
-  }
-}
-
 /** The Worker's file API, as far as these tests go: health, and PUTs of whole files. */
 const uploads: string[] = []
 const fakeFetch = async (input: RequestInfo | URL, init: RequestInit = {}) => {
@@ -105,7 +91,7 @@ beforeEach(async () => {
   uploads.length = 0
   // Opened first: LiveStore's session looks for a browser's window when there is one.
   store = await createTestStore()
-  const window = Object.assign(new EventTarget(), { localStorage: memoryStorage(), sessionStorage: memoryStorage(), location: { reload() {} } })
+  const window = Object.assign(new EventTarget(), { localStorage: createMemoryStorage(), sessionStorage: createMemoryStorage(), location: { reload() {} } })
   vi.stubGlobal('window', window)
   vi.stubGlobal('navigator', { locks: fakeLocks(), onLine: true })
   vi.stubGlobal('Worker', FakeWorker)
@@ -134,7 +120,7 @@ describe('createFileSyncClient', () => {
     const first = open()
     const second = open()
     const fileId = await second.fileStorage.saveFile(new Blob(['saved in the second tab']))
-    await waitFor(() => fileRow(store, fileId)?.remoteKey !== '')
+    await waitFor(() => fileRow(store, fileId)?.remoteKey !== '', 10_000)
     const [firstWorker, secondWorker] = FakeWorker.instances
     // The first tab holds the lock: it reads the bytes to upload them; the second only saved them.
     expect(firstWorker?.calls).toContain('read')
@@ -147,12 +133,12 @@ describe('createFileSyncClient', () => {
     const first = open()
     const second = open()
     const before = await first.fileStorage.saveFile(new Blob(['saved while the first tab syncs']))
-    await waitFor(() => fileRow(store, before)?.remoteKey !== '')
+    await waitFor(() => fileRow(store, before)?.remoteKey !== '', 10_000)
     first.dispose()
     expect(FakeWorker.instances[0]?.terminated).toBe(true)
 
     const fileId = await second.fileStorage.saveFile(new Blob(['saved after the first tab closed']))
-    await waitFor(() => fileRow(store, fileId)?.remoteKey !== '')
+    await waitFor(() => fileRow(store, fileId)?.remoteKey !== '', 10_000)
     expect(FakeWorker.instances[1]?.calls).toContain('read')
     expect(uploads).toEqual([fileRow(store, before)?.contentHash, fileRow(store, fileId)?.contentHash])
   })
@@ -167,7 +153,7 @@ describe('createFileSyncClient', () => {
     expect(FakeWorker.instances[0]?.terminated).toBe(true)
 
     const fileId = await second.fileStorage.saveFile(new Blob(['saved after the first tab closed']))
-    await waitFor(() => fileRow(store, fileId)?.remoteKey !== '')
+    await waitFor(() => fileRow(store, fileId)?.remoteKey !== '', 10_000)
     expect(FakeWorker.instances[1]?.calls).toContain('read')
     expect(uploads).toEqual([fileRow(store, fileId)?.contentHash])
   })

@@ -1,19 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { reloadIfOpenRaced, storeOpened } from '../../src/file-sync/livestore-0.4/open-retry.ts'
-
-const memoryStorage = (): Storage => {
-  const items = new Map<string, string>()
-  return {
-    get length() {
-      return items.size
-    },
-    clear: () => items.clear(),
-    getItem: (key) => items.get(key) ?? null,
-    key: (index) => [...items.keys()][index] ?? null,
-    removeItem: (key) => void items.delete(key),
-    setItem: (key, value) => void items.set(key, value),
-  }
-}
+import { createMemoryStorage } from '../support/fakes.ts'
 
 describe('a store that did not open because another tab was writing it (LiveStore 0.4)', () => {
   beforeEach(() => {
@@ -27,7 +14,7 @@ describe('a store that did not open because another tab was writing it (LiveStor
   const raced = new Error('boot failed', { cause: new DOMException('The file could not be read.', 'NotReadableError') })
 
   it('reloads after a wait that doubles, at most five times in a minute', () => {
-    const storage = memoryStorage()
+    const storage = createMemoryStorage()
     const reload = vi.fn()
     const waits = Array.from({ length: 6 }, () => reloadIfOpenRaced(raced, { storage, reload }))
     expect(waits).toEqual([250, 500, 1000, 2000, 4000, undefined])
@@ -37,13 +24,13 @@ describe('a store that did not open because another tab was writing it (LiveStor
 
   it('does nothing for another error', () => {
     const reload = vi.fn()
-    expect(reloadIfOpenRaced(new Error('QuotaExceededError'), { storage: memoryStorage(), reload })).toBeUndefined()
+    expect(reloadIfOpenRaced(new Error('QuotaExceededError'), { storage: createMemoryStorage(), reload })).toBeUndefined()
     vi.runAllTimers()
     expect(reload).not.toHaveBeenCalled()
   })
 
   it('starts counting again once the store opened, or after a minute', () => {
-    const storage = memoryStorage()
+    const storage = createMemoryStorage()
     const reload = vi.fn()
     for (let i = 0; i < 5; i++) reloadIfOpenRaced(raced, { storage, reload })
     storeOpened(storage)

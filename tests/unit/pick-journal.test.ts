@@ -1,20 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { createWebPickJournal } from '../../src/file-sync/client/pick-journal.ts'
-
-/** `localStorage` as the page has it, in memory. */
-const memoryStorage = (): Storage => {
-  const items = new Map<string, string>()
-  return {
-    get length() {
-      return items.size
-    },
-    key: (index) => [...items.keys()][index] ?? null,
-    getItem: (key) => items.get(key) ?? null,
-    setItem: (key, value) => void items.set(key, String(value)),
-    removeItem: (key) => void items.delete(key),
-    clear: () => items.clear(),
-  }
-}
+import { createMemoryStorage } from '../support/fakes.ts'
 
 /**
  * Web Locks as the browser has them for the tabs of one origin: a lock is held until the promise
@@ -46,7 +32,7 @@ const photos = (...names: string[]) => names.map((name, index) => ({ id: `id-${n
 
 describe('createWebPickJournal', () => {
   test('a pick being saved in another tab is not reported; once that tab is gone, it is, once', async () => {
-    const storage = memoryStorage()
+    const storage = createMemoryStorage()
     const locks = sharedLocks()
     const saving = createWebPickJournal({ storage, locks: locks.forTab('first'), prefix: 'picks:store:' })
     const other = createWebPickJournal({ storage, locks: locks.forTab('second'), prefix: 'picks:store:' })
@@ -58,7 +44,7 @@ describe('createWebPickJournal', () => {
   })
 
   test('a pick that ended saved is forgotten; one that ended before its commits were on disk stays for the next page', async () => {
-    const storage = memoryStorage()
+    const storage = createMemoryStorage()
     const locks = sharedLocks()
     const journal = createWebPickJournal({ storage, locks: locks.forTab('tab'), prefix: 'picks:store:' })
     const saved = await journal.begin(photos('saved.jpg'))
@@ -70,7 +56,7 @@ describe('createWebPickJournal', () => {
   })
 
   test("reads only its own store's picks, and ignores what it cannot read", async () => {
-    const storage = memoryStorage()
+    const storage = createMemoryStorage()
     const locks = sharedLocks()
     const here = createWebPickJournal({ storage, locks: locks.forTab('tab'), prefix: 'picks:here:' })
     const elsewhere = createWebPickJournal({ storage, locks: locks.forTab('tab'), prefix: 'picks:elsewhere:' })

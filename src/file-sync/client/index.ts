@@ -24,6 +24,7 @@ import { connectLocalFileStorage } from './local-file-worker.ts'
 import { webLocks } from './locks.ts'
 import { createWebPickJournal } from './pick-journal.ts'
 import { createRemoteFileStorage } from './remote-file-storage.ts'
+import { opfsFolderOf } from '../shared/opfs.ts'
 import { createSyncExecutor } from './sync-executor.ts'
 import { defaultSettings, type FileSyncSettings, settingsFromServer } from './server-settings.ts'
 import { type SyncTotalsTracker, trackSyncTotals } from './sync-totals.ts'
@@ -141,7 +142,7 @@ export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
   // Files are written and hashed in a worker of their own: OPFS's fast, resumable writes exist
   // only there, and the page's thread stays free whatever the size.
   const filesWorker = new Worker(new URL('./local-files.worker.ts', import.meta.url), { type: 'module', name: 'files' })
-  const local = connectLocalFileStorage({ worker: filesWorker, folder: ['files', storeId] })
+  const local = connectLocalFileStorage({ worker: filesWorker, folder: opfsFolderOf(storeId) })
   const remote = createRemoteFileStorage({ baseUrl, storeId, getToken: tokens.getToken })
   const connectivity = createConnectivity({
     probe: async (signal) => (await fetch(new URL('/api/health', baseUrl), { signal, cache: 'no-store' })).ok,

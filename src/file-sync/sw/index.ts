@@ -14,6 +14,7 @@
  */
 import { answerRead } from '../shared/http-range.ts'
 import { FILE_READ_STATUSES, FILE_SECURITY_HEADERS, forwardedReadHeaders, readAnswerHeaders, type ServedFile, servedAs } from '../shared/file-headers.ts'
+import { opfsFolderOf } from '../shared/opfs.ts'
 import { isValidStoreId } from '../shared/store-id.ts'
 import { withFreshToken } from '../shared/token-retry.ts'
 import type { ServiceWorkerMessage } from '../client/file-service-worker.ts'
@@ -24,9 +25,6 @@ export interface ServeFilesOptions {
   /** How long to wait for an open page to hand over a token. */
   tokenRequestTimeoutMs?: number
 }
-
-/** OPFS layout, shared with ../client/local-file-storage.ts: `files/<storeId>/<sha256>`. */
-const OPFS_FOLDER = 'files'
 
 const filePath = /^\/files\/([^/]+)\/([0-9a-f]{64})$/
 
@@ -120,8 +118,8 @@ export const serveFiles = (sw: ServiceWorkerGlobalScope, { apiBasePath = '/api/f
 
 const readLocal = async (storeId: string, hash: string): Promise<File | undefined> => {
   try {
-    const root = await navigator.storage.getDirectory()
-    const folder = await (await root.getDirectoryHandle(OPFS_FOLDER)).getDirectoryHandle(storeId)
+    let folder = await navigator.storage.getDirectory()
+    for (const name of opfsFolderOf(storeId)) folder = await folder.getDirectoryHandle(name)
     return await (await folder.getFileHandle(hash)).getFile()
   } catch {
     return undefined // not on this device (NotFoundError), or OPFS unavailable
