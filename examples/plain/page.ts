@@ -1,4 +1,4 @@
-import { type FileSyncClient, fileUrl, localView, remoteView } from './file-sync/client/index.ts'
+import { type FileSyncClient, fileUrl, isUserFile, localView, remoteView } from './file-sync/client/index.ts'
 
 /** The whole page, without a framework: a file input, and every file with where it is. */
 export const render = (root: HTMLElement, storeId: string, { fileStorage, index }: FileSyncClient): void => {
@@ -9,7 +9,7 @@ export const render = (root: HTMLElement, storeId: string, { fileStorage, index 
   root.replaceChildren(input, list)
 
   const show = () => {
-    const files = [...index.files()].filter((file) => file.deletedAt === null).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+    const files = [...index.files()].filter((file) => file.deletedAt === null && isUserFile(file)).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
     list.replaceChildren(
       ...files.map((file) => {
         const state = index.state(file.id)

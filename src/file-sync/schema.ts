@@ -45,6 +45,17 @@ const files = State.SQLite.table({
     deletedAt: State.SQLite.integer({ nullable: true }),
     /** The file this one is a conflict copy of (see `v1.FileUpdated`); '' for any other file. */
     conflictOf: State.SQLite.text({ default: '' }),
+    /**
+     * This file's preview (`v1.FilePreviewAdded`): the id of another row, whose bytes are a small
+     * picture of this file's content. '' while there is none.
+     */
+    previewId: State.SQLite.text({ default: '' }),
+    /**
+     * The file this row is the preview of; '' for any other file. A preview is a file like any
+     * other for the sync (uploaded, downloaded, deduplicated, deleted with its file); an app lists
+     * only the rows whose `previewOf` is ''.
+     */
+    previewOf: State.SQLite.text({ default: '' }),
   },
   // An upload, or a server that lost the content, changes every row with that content. The
   // deleted files are listed on every write to the table (`deletedFiles$`).
@@ -103,6 +114,8 @@ export const LocalFileState = Schema.Struct({
   keepRemote: Schema.optional(Schema.Boolean),
   /** The upload in parts this device has begun for the file; null or absent when none. */
   partsUpload: Schema.optional(Schema.NullOr(PartsUpload)),
+  /** The content this device could make no preview of (not a picture it can decode): not tried again. */
+  previewFailedHash: Schema.optional(Schema.String),
 })
 export type LocalFileState = typeof LocalFileState.Type
 
@@ -154,6 +167,18 @@ const FileContent = {
 }
 
 const FileCreated = Schema.Struct({ ...FileContent, createdAt: Schema.Number })
+const FilePreviewAdded = Schema.Struct({
+  /** The file the preview shows. */
+  id: Schema.String,
+  /** The content it was made of: a preview of an older version is kept as a deleted row, never shown. */
+  sourceHash: Schema.String,
+  /** The preview's own row: `previewIdOf(id, contentHash)`. */
+  previewId: Schema.String,
+  mimeType: Schema.String,
+  size: Schema.Number,
+  contentHash: Schema.String,
+  createdAt: Schema.Number,
+})
 const FileUploaded = Schema.Struct({ id: Schema.String, contentHash: Schema.String, remoteKey: Schema.String })
 
 /** The most facts one batch event carries (batch-events.ts); far below a sync message's size. */
@@ -180,6 +205,14 @@ export const fileSyncEvents = {
       previousHash: Schema.optionalWith(Schema.String, { default: () => '' }),
     }),
   }),
+  /**
+   * A device that holds a file's bytes made a preview of them (client/previews.ts): a new row
+   * (`previewOf` = the file) that syncs like any file, linked from the file's `previewId`. The
+   * first preview of a content in LiveStore's order is the one shown; a later one (another
+   * device made one meanwhile), or one of a content the file no longer has, becomes a deleted
+   * row, so that its bytes go the way of any deleted file's.
+   */
+  filePreviewAdded: Events.synced({ name: 'v1.FilePreviewAdded', schema: FilePreviewAdded }),
   fileDeleted: Events.synced({
     name: 'v1.FileDeleted',
     schema: Schema.Struct({ id: Schema.String, deletedAt: Schema.Number }),
@@ -263,8 +296,16 @@ const conflictCopy = (
   const baseId = `${id}~${current.contentHash.slice(0, 16)}`
   let copyId = baseId
   for (let n = 2; query(files.where({ id: copyId }).first()) !== undefined; n += 1) copyId = `${baseId}~${n}`
-  return { ...current, id: copyId, name: conflictCopyName(current.name), conflictOf: id, createdAt: updatedAt, updatedAt }
+  // The copy has no preview of its own yet: the replaced version's preview goes with the
+  // original's update; a device that holds the copy's bytes makes one (client/previews.ts).
+  return { ...current, id: copyId, name: conflictCopyName(current.name), conflictOf: id, createdAt: updatedAt, updatedAt, previewId: '' }
 }
+
+/** The row id of a file's preview: the same on every device that makes the same picture of the same file. */
+export const previewIdOf = (fileId: string, previewHash: string): string => `${fileId}~preview~${previewHash.slice(0, 16)}`
+
+/** Whether a row is a file a person added (not a preview, which syncs as a row of its own). */
+export const isUserFile = (file: Pick<FileRow, 'previewOf'>): boolean => file.previewOf === ''
 
 /** "photo.png" → "photo (conflict copy).png" */
 export const conflictCopyName = (name: string): string => {
@@ -280,6 +321,40 @@ const createFile = ({ createdAt, ...file }: typeof FileCreated.Type) => {
   touched({ fileId: file.id })
   return files.insert({ ...file, remoteKey: '', createdAt, updatedAt: createdAt, deletedAt: null, conflictOf: '' })
 }
+/**
+ * The first preview of the file's current content is shown; any other (a second device's, or
+ * one of a content the file no longer has) is recorded deleted, so that the sync removes its
+ * bytes from the device that made it, as it would a deleted file's.
+ */
+const addPreview = ({ id, sourceHash, previewId, createdAt, ...preview }: typeof FilePreviewAdded.Type, query: MaterializerContextQuery) => {
+  if (query(files.where({ id: previewId }).first())) return [] // the same picture, made twice
+  const file = query(files.where({ id }).first())
+  const shown = file !== undefined && file.deletedAt === null && file.contentHash === sourceHash && file.previewId === '' && file.previewOf === ''
+  touched({ fileId: previewId })
+  const row = files.insert({
+    id: previewId,
+    name: `${file?.name ?? id} (preview)`,
+    ...preview,
+    remoteKey: '',
+    createdAt,
+    updatedAt: createdAt,
+    deletedAt: shown ? null : createdAt,
+    conflictOf: '',
+    previewId: '',
+    previewOf: id,
+  })
+  if (!shown) return [row]
+  touched({ fileId: id })
+  return [row, files.update({ previewId }).where({ id })]
+}
+
+/** A file's preview goes and comes back with it. */
+const previewOfFile = (id: string, query: MaterializerContextQuery): string => {
+  const previewId = query(files.where({ id }).first())?.previewId ?? ''
+  if (previewId !== '') touched({ fileId: previewId })
+  return previewId
+}
+
 const uploadFile = ({ contentHash, remoteKey }: typeof FileUploaded.Type) => {
   touched({ contentHash })
   return files.update({ remoteKey }).where({ contentHash })
@@ -313,15 +388,25 @@ export const fileSyncMaterializers = ({ onConflictCopy }: FileSyncHooks = {}) =>
       touched({ fileId: id })
       if (copy) touched({ fileId: copy.id })
       const reactions = copy ? ((onConflictCopy?.(copy, query) ?? []) as never[]) : []
-      return [...(copy ? [files.insert(copy), ...reactions] : []), files.update({ ...content, remoteKey: '', updatedAt }).where({ id })]
+      // The old content's preview shows it no more: deleted (its bytes go as a deleted file's),
+      // and a device that has the new content makes the new one.
+      const oldPreview = previewOfFile(id, query)
+      return [
+        ...(copy ? [files.insert(copy), ...reactions] : []),
+        ...(oldPreview ? [files.update({ deletedAt: updatedAt }).where({ id: oldPreview, deletedAt: null })] : []),
+        files.update({ ...content, remoteKey: '', updatedAt, previewId: '' }).where({ id }),
+      ]
     },
-    'v1.FileDeleted': ({ id, deletedAt }) => {
+    'v1.FilePreviewAdded': (preview, { query }) => addPreview(preview, query),
+    'v1.FileDeleted': ({ id, deletedAt }, { query }) => {
       touched({ fileId: id })
-      return files.update({ deletedAt }).where({ id })
+      const preview = previewOfFile(id, query)
+      return [files.update({ deletedAt }).where({ id }), ...(preview ? [files.update({ deletedAt }).where({ id: preview, deletedAt: null })] : [])]
     },
-    'v1.FileRestored': ({ id }) => {
+    'v1.FileRestored': ({ id }, { query }) => {
       touched({ fileId: id })
-      return files.update({ deletedAt: null }).where({ id })
+      const preview = previewOfFile(id, query)
+      return [files.update({ deletedAt: null }).where({ id }), ...(preview ? [files.update({ deletedAt: null }).where({ id: preview })] : [])]
     },
     'v1.FileRemoteLost': ({ contentHash }) => {
       touched({ contentHash })

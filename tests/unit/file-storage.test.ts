@@ -45,6 +45,8 @@ describe('createFileStorage', () => {
         updatedAt: 1_000,
         deletedAt: null,
         conflictOf: '',
+        previewId: '',
+        previewOf: '',
       })
       expect(localState(store, id)).toMatchObject({ localHash: hash, upload: 'idle', download: 'idle', lastError: '' })
     })

@@ -66,6 +66,8 @@ describe('v1.FileUpdated', () => {
         updatedAt: 3,
         deletedAt: null,
         conflictOf: '',
+        previewId: '',
+        previewOf: '',
       },
       {
         id: copyOf('photo', fromA),
@@ -78,6 +80,8 @@ describe('v1.FileUpdated', () => {
         updatedAt: 3,
         deletedAt: null,
         conflictOf: 'photo',
+        previewId: '',
+        previewOf: '',
       },
     ])
     expect(store.query(visibleGalleryItems$).map((item) => item.fileId)).toEqual(['photo', copyOf('photo', fromA)])

@@ -16,6 +16,8 @@ const file = (patch: Partial<FileRow> = {}): FileRow => ({
   updatedAt: 1,
   deletedAt: null,
   conflictOf: '',
+  previewId: '',
+  previewOf: '',
   ...patch,
 })
 

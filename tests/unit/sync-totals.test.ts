@@ -14,6 +14,8 @@ const file = (id: string, patch: Partial<FileRow> = {}): FileRow => ({
   updatedAt: 1,
   deletedAt: null,
   conflictOf: '',
+  previewId: '',
+  previewOf: '',
   ...patch,
 })
 const here = (patch: Partial<LocalFileState> = {}): LocalFileState => ({ ...emptyLocalFileState, localHash: hashOf('a'), ...patch })

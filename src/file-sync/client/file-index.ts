@@ -116,7 +116,11 @@ export const createFileIndex = ({ store, changes = fileChanges, schedule = queue
       // Both, always: a row and a state can change in the same burst.
       const rowChanged = putRow(found.get(id), id)
       const stateChanged = putState(foundStates.get(id), id)
-      if (rowChanged || stateChanged) changed.add(id)
+      if (!rowChanged && !stateChanged) continue
+      changed.add(id)
+      // A preview's change is its file's too: what the file's card shows changed.
+      const previewOf = rows.get(id)?.previewOf
+      if (previewOf) changed.add(previewOf)
     }
     if (changed.size === 0) return
     for (const listener of listeners) listener(changed)

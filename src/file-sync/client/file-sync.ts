@@ -111,7 +111,8 @@ export const createFileSync = ({
   /** Files to plan again, in one pass after the current burst of changes. */
   const dirty = new Set<string>()
   let visible = new Set<string>()
-  const priorityOf = (fileId: string) => (visible.has(fileId) ? 1 : 0)
+  // Previews first (tens of KB that show a whole grid), then what a person sees, then the rest.
+  const priorityOf = (fileId: string) => (index?.file(fileId)?.previewOf ? 2 : visible.has(fileId) ? 1 : 0)
   const stops: Array<() => void> = []
   let running = false
   let pendingPlan = false

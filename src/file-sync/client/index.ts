@@ -25,6 +25,8 @@ import { webLocks } from './locks.ts'
 import { createWebPickJournal } from './pick-journal.ts'
 import { createRemoteFileStorage } from './remote-file-storage.ts'
 import { opfsFolderOf } from '../shared/opfs.ts'
+import { connectPreviewWorker } from './preview-worker.ts'
+import { createPreviews, type Previews } from './previews.ts'
 import { createSyncExecutor } from './sync-executor.ts'
 import { defaultSettings, type FileSyncSettings, settingsFromServer } from './server-settings.ts'
 import { type SyncTotalsTracker, trackSyncTotals } from './sync-totals.ts'
@@ -41,6 +43,8 @@ export interface FileSyncClientOptions<TSchema extends LiveStoreSchema> {
   settings?: Partial<FileSyncSettings>
   /** The app's own batchable events that it commits along with files (see batch-events.ts). */
   batchKinds?: BatchKinds
+  /** Make previews of pictures and videos (previews.ts): true unless turned off. */
+  previews?: boolean
 }
 
 export interface FileSyncClient {
@@ -63,6 +67,7 @@ export interface FileSyncClient {
 export type { FileSyncSettings } from './server-settings.ts'
 
 // What a page shows besides: a file's URL, where a file is, its name, sizes and times.
+export { isUserFile } from '../schema.ts'
 export { isValidStoreId } from '../shared/store-id.ts'
 export type { TokenProvider } from './auth-token.ts'
 export { chunks } from './file-index.ts'
@@ -137,6 +142,7 @@ export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
   tokens,
   settings = {},
   batchKinds,
+  previews: makePreviews = true,
 }: FileSyncClientOptions<TSchema>): FileSyncClient => {
   const { deleteGraceMs, maxFileBytes, maxRequestBytes } = { ...defaultSettings, ...settings }
   // Files are written and hashed in a worker of their own: OPFS's fast, resumable writes exist
@@ -165,6 +171,8 @@ export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
   // Tabs of one store share OPFS and the local state: one of them (the lock holder) transfers,
   // the next one takes over when it closes or disposes.
   let released: () => void = () => {}
+  let previews: Previews | undefined
+  let previewsWorker: Worker | undefined
   const held = new Promise<void>((resolve) => (released = resolve))
   let disposed = false
   void navigator.locks.request(`file-sync:${storeId}`, async () => {
@@ -179,6 +187,12 @@ export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
         console.error('File sync could not start; trying again in 5 s.', error)
         await new Promise((resolve) => setTimeout(resolve, 5_000))
       }
+    }
+    // Previews are made by the tab that syncs, in a worker of their own (preview.ts).
+    if (!disposed && makePreviews) {
+      previewsWorker = new Worker(new URL('./previews.worker.ts', import.meta.url), { type: 'module', name: 'previews' })
+      previews = createPreviews({ store, index, local, make: connectPreviewWorker(previewsWorker), withLock })
+      previews.start()
     }
     await held
   })
@@ -210,6 +224,8 @@ export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
     settings: { deleteGraceMs, maxFileBytes, maxRequestBytes },
     dispose() {
       disposed = true
+      previews?.stop()
+      previewsWorker?.terminate()
       fileSync.stop()
       totals.close()
       index.close()

@@ -31,7 +31,8 @@ interface Share {
 }
 
 const shareOf = (file: FileRow, state: LocalFileState): Share | undefined => {
-  if (file.deletedAt !== null) return undefined
+  // A preview is no file of the person's: it is counted with none.
+  if (file.deletedAt !== null || file.previewOf !== '') return undefined
   const local = localView(file, state)
   const remote = remoteView(file, state)
   return {
