@@ -9,7 +9,9 @@ export const render = (root: HTMLElement, storeId: string, { fileStorage, index 
   root.replaceChildren(input, list)
 
   const show = () => {
-    const files = [...index.files()].filter((file) => file.deletedAt === null && isUserFile(file)).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+    const files = [...index.files()]
+      .filter((file) => file.deletedAt === null && isUserFile(file))
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
     list.replaceChildren(
       ...files.map((file) => {
         const state = index.state(file.id)

@@ -45,8 +45,22 @@ export const firstFrame = async (file: Blob): Promise<ImageBitmap> => {
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new PreviewError('This video shows no picture here in time.')), firstFrameTimeoutMs)
-      video.addEventListener('loadeddata', () => (clearTimeout(timer), resolve()), { once: true })
-      video.addEventListener('error', () => (clearTimeout(timer), reject(new PreviewError('This video cannot be decoded here.'))), { once: true })
+      video.addEventListener(
+        'loadeddata',
+        () => {
+          clearTimeout(timer)
+          resolve()
+        },
+        { once: true },
+      )
+      video.addEventListener(
+        'error',
+        () => {
+          clearTimeout(timer)
+          reject(new PreviewError('This video cannot be decoded here.'))
+        },
+        { once: true },
+      )
       video.src = url
     })
     if (video.videoWidth === 0) throw new PreviewError('This file has sound and no picture.')

@@ -1,4 +1,12 @@
-import { emptyLocalFileState, type FileRow, type FileSyncStore, fileSyncEvents as events, isUserFile, previewIdOf, fileSyncTables as tables } from '../schema.ts'
+import {
+  emptyLocalFileState,
+  type FileRow,
+  type FileSyncStore,
+  fileSyncEvents as events,
+  isUserFile,
+  previewIdOf,
+  fileSyncTables as tables,
+} from '../schema.ts'
 import type { FileIndex } from './file-index.ts'
 import { transitions } from './file-state.ts'
 import type { LocalFileStorage } from './local-file-storage.ts'

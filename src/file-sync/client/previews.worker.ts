@@ -8,12 +8,14 @@ import type { PreviewReply, PreviewRequest } from './preview-worker.ts'
 
 // TypeScript sees the page's `self` here (the DOM lib); in a dedicated worker it is the worker's
 // global scope.
-const scope = self as unknown as { postMessage(message: PreviewReply): void; addEventListener(type: 'message', listener: (event: MessageEvent<PreviewRequest>) => void): void }
+const scope = self as unknown as {
+  postMessage(message: PreviewReply): void
+  addEventListener(type: 'message', listener: (event: MessageEvent<PreviewRequest>) => void): void
+}
 
 scope.addEventListener('message', ({ data: { id, source } }) => {
   makePreview(source).then(
     ({ blob }) => scope.postMessage({ id, blob }),
-    (error: unknown) =>
-      scope.postMessage({ id, error: error instanceof Error ? error.message : String(error), undecodable: error instanceof PreviewError }),
+    (error: unknown) => scope.postMessage({ id, error: error instanceof Error ? error.message : String(error), undecodable: error instanceof PreviewError }),
   )
 })
