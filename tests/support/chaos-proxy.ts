@@ -22,9 +22,13 @@ export interface ChaosRules {
 export interface ChaosProxy {
   url: string
   /** How many of each fault were injected. */
-  stats: { failed: number; dropped: number; truncated: number; passed: number }
+  stats: { failed: number; dropped: number; truncated: number; passed: number; held: number }
   /** What happened to each request, in order: `<ms since start> <method> <path> <verdict>`. */
   log: string[]
+  /** Holds back the file requests `match` picks (no answer, no error) until `release()`. */
+  hold(match: (method: string, path: string) => boolean): void
+  /** Lets the held requests through, and those that come from now on. */
+  release(): void
   stop(): Promise<void>
 }
 
@@ -42,7 +46,9 @@ export const startChaosProxy = async (target: string, rules: ChaosRules): Promis
   const random = seededRandom(rules.seed ?? 42)
   const maxFaults = rules.maxFaultsPerFile ?? 3
   const faultsPerFile = new Map<string, number>()
-  const stats = { failed: 0, dropped: 0, truncated: 0, passed: 0 }
+  const stats = { failed: 0, dropped: 0, truncated: 0, passed: 0, held: 0 }
+  let holding: ((method: string, path: string) => boolean) | undefined
+  const held: Array<() => void> = []
   const log: string[] = []
   const started = Date.now()
   const record = (key: string, verdict: keyof typeof stats) => {
@@ -65,6 +71,11 @@ export const startChaosProxy = async (target: string, rules: ChaosRules): Promis
     if (!path.startsWith('/api/files/')) return forward(req, res)
 
     const key = `${req.method} ${path}`
+    if (holding?.(req.method ?? 'GET', path)) {
+      record(key, 'held')
+      held.push(() => forward(req, res))
+      return
+    }
     const faults = faultsPerFile.get(path) ?? 0
     const roll = random()
     const harm = faults < maxFaults
@@ -116,6 +127,13 @@ export const startChaosProxy = async (target: string, rules: ChaosRules): Promis
     url: `http://127.0.0.1:${address.port}`,
     stats,
     log,
+    hold(match) {
+      holding = match
+    },
+    release() {
+      holding = undefined
+      for (const go of held.splice(0)) go()
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()
