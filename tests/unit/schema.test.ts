@@ -1,6 +1,7 @@
 import { queryDb, Schema, StoreInternalsSymbol } from '@livestore/livestore'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { type AppEvent, type AppStore, conflictCopyName, events, tables } from '../../src/livestore/schema.ts'
+import { previewIdOf } from '../../src/file-sync/schema.ts'
 import { createTestStore, fileRow, visibleGalleryItems$ } from '../support/store.ts'
 
 const original = 'a'.repeat(64)
@@ -245,5 +246,72 @@ describe('visibleGalleryItems$', () => {
 
   test('an empty gallery is an empty list', () => {
     expect(store.query(visibleGalleryItems$)).toEqual([])
+  })
+})
+
+describe('v1.FilePreviewAdded', () => {
+  let store: AppStore
+  beforeEach(async () => {
+    store = await createTestStore()
+  })
+  afterEach(async () => {
+    await store.shutdownPromise()
+  })
+
+  const small = 'd'.repeat(64)
+  const other = 'e'.repeat(64)
+  const previewOf = (contentHash: string, { id = 'photo', sourceHash = original, at = 5 } = {}): AppEvent =>
+    events.filePreviewAdded({ id, sourceHash, previewId: previewIdOf(id, contentHash), mimeType: 'image/webp', size: 3, contentHash, createdAt: at })
+
+  test('adds the preview as a row of its own, linked from its file', () => {
+    store.commit(...created(), previewOf(small))
+    expect(fileRow(store, 'photo')).toMatchObject({ previewId: previewIdOf('photo', small), previewOf: '' })
+    expect(fileRow(store, previewIdOf('photo', small))).toMatchObject({
+      previewOf: 'photo',
+      contentHash: small,
+      mimeType: 'image/webp',
+      size: 3,
+      remoteKey: '',
+      deletedAt: null,
+    })
+    // Not an item of the gallery: a person sees one file.
+    expect(store.query(visibleGalleryItems$).map((item) => item.fileId)).toEqual(['photo'])
+  })
+
+  test('keeps the first preview of a content; a second device’s is recorded deleted, the same one twice is one row', () => {
+    store.commit(...created(), previewOf(small), previewOf(other, { at: 6 }), previewOf(small, { at: 7 }))
+    expect(fileRow(store, 'photo')?.previewId).toBe(previewIdOf('photo', small))
+    expect(fileRow(store, previewIdOf('photo', other))).toMatchObject({ previewOf: 'photo', deletedAt: 6 })
+    expect(store.query(allFiles$).filter((row) => row.previewOf === 'photo')).toHaveLength(2)
+  })
+
+  test('a preview of a content the file no longer has is recorded deleted, and shown by none', () => {
+    store.commit(...created(), edited({ contentHash: fromA, previousHash: original }), previewOf(small, { sourceHash: original }))
+    expect(fileRow(store, 'photo')?.previewId).toBe('')
+    expect(fileRow(store, previewIdOf('photo', small))?.deletedAt).toBe(5)
+  })
+
+  test('a new version of the file drops the old preview; a conflict copy starts without one', () => {
+    store.commit(...created(), previewOf(small), edited({ contentHash: fromA, previousHash: original, at: 8 }))
+    expect(fileRow(store, 'photo')?.previewId).toBe('')
+    expect(fileRow(store, previewIdOf('photo', small))?.deletedAt).toBe(8)
+
+    store.commit(previewOf(other, { sourceHash: fromA, at: 9 }), edited({ contentHash: fromB, previousHash: original, at: 10 }))
+    expect(fileRow(store, copyOf('photo', fromA))).toMatchObject({ conflictOf: 'photo', contentHash: fromA, previewId: '' })
+    expect(fileRow(store, previewIdOf('photo', other))?.deletedAt).toBe(10)
+  })
+
+  test('a preview is deleted and restored with its file', () => {
+    store.commit(...created(), previewOf(small), events.fileDeleted({ id: 'photo', deletedAt: 8 }))
+    expect(fileRow(store, previewIdOf('photo', small))?.deletedAt).toBe(8)
+    store.commit(events.fileRestored({ id: 'photo', restoredAt: 9 }))
+    expect(fileRow(store, previewIdOf('photo', small))?.deletedAt).toBeNull()
+    expect(fileRow(store, 'photo')?.previewId).toBe(previewIdOf('photo', small))
+  })
+
+  test('a preview of a deleted file, or of none, is recorded deleted', () => {
+    store.commit(...created(), events.fileDeleted({ id: 'photo', deletedAt: 4 }), previewOf(small), previewOf(other, { id: 'nothing' }))
+    expect(fileRow(store, previewIdOf('photo', small))?.deletedAt).toBe(5)
+    expect(fileRow(store, previewIdOf('nothing', other))).toMatchObject({ previewOf: 'nothing', deletedAt: 5 })
   })
 })
