@@ -19,6 +19,7 @@ import {
   sha256Of,
   textOn,
 } from '../support/fakes.ts'
+import { previewIdOf } from '../../src/file-sync/schema.ts'
 import { createTestStore, fileRow, localState } from '../support/store.ts'
 import { deferred, settle, waitFor } from '../support/wait.ts'
 
@@ -432,6 +433,43 @@ describe('priority', () => {
     release()
     await waitFor(() => ['first', 'second', 'third'].every((id) => views(id).local === 'present'))
     expect(order).toEqual([first, third, second])
+  })
+
+  test('downloads previews before any file, on screen or not', async () => {
+    const local = createMemoryFileStorage()
+    const remote = createMemoryRemote()
+    const order: string[] = []
+    const download = remote.download.bind(remote)
+    remote.download = (hash, options) => {
+      order.push(hash)
+      return download(hash, options)
+    }
+    const executor = createSyncExecutor({ concurrency: { download: 1 } })
+    sync = createFileSync({ store, local, remote, executor, connectivity: createFakeConnectivity(true) })
+    const release = remote.hold('download')
+    const first = await fromAnotherDevice(remote, { id: 'first', text: 'one' })
+    const big = await fromAnotherDevice(remote, { id: 'big', text: 'a large photo' })
+    const preview = bytesOf('its preview')
+    const previewHash = await remote.seed(preview, 'image/webp')
+    const previewId = previewIdOf('big', previewHash)
+    store.commit(
+      events.filePreviewAdded({
+        id: 'big',
+        sourceHash: big,
+        previewId,
+        mimeType: 'image/webp',
+        size: preview.byteLength,
+        contentHash: previewHash,
+        createdAt: 2,
+      }),
+      events.fileUploaded({ id: previewId, contentHash: previewHash, remoteKey: remote.keyOf(previewHash) }),
+    )
+    await sync.start()
+    await waitFor(() => remote.calls.download === 1)
+    sync.setVisible(['big'])
+    release()
+    await waitFor(() => ['first', 'big', previewId].every((id) => views(id).local === 'present'))
+    expect(order).toEqual([first, previewHash, big])
   })
 })
 
