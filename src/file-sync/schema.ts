@@ -301,6 +301,9 @@ const conflictCopy = (
   return { ...current, id: copyId, name: conflictCopyName(current.name), conflictOf: id, createdAt: updatedAt, updatedAt, previewId: '' }
 }
 
+/** The largest preview a device shows (and downloads first): ours are tens of KB. */
+export const maxPreviewBytes = 1024 * 1024
+
 /** The row id of a file's preview: the same on every device that makes the same picture of the same file. */
 export const previewIdOf = (fileId: string, previewHash: string): string => `${fileId}~preview~${previewHash.slice(0, 16)}`
 
@@ -329,7 +332,10 @@ const createFile = ({ createdAt, ...file }: typeof FileCreated.Type) => {
 const addPreview = ({ id, sourceHash, previewId, createdAt, ...preview }: typeof FilePreviewAdded.Type, query: MaterializerContextQuery) => {
   if (query(files.where({ id: previewId }).first())) return [] // the same picture, made twice
   const file = query(files.where({ id }).first())
-  const shown = file !== undefined && file.deletedAt === null && file.contentHash === sourceHash && file.previewId === '' && file.previewOf === ''
+  // What another device wrote is checked like any peer input: a "preview" of gigabytes, or one
+  // that is no picture, would be downloaded first by every device for nothing.
+  const fits = preview.size <= maxPreviewBytes && preview.mimeType.startsWith('image/')
+  const shown = fits && file !== undefined && file.deletedAt === null && file.contentHash === sourceHash && file.previewId === '' && file.previewOf === ''
   touched({ fileId: previewId })
   const row = files.insert({
     id: previewId,

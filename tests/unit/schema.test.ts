@@ -309,6 +309,31 @@ describe('v1.FilePreviewAdded', () => {
     expect(fileRow(store, 'photo')?.previewId).toBe(previewIdOf('photo', small))
   })
 
+  test('a preview from a peer that is too large or no picture is recorded deleted, and the file has none', () => {
+    const huge = events.filePreviewAdded({
+      id: 'photo',
+      sourceHash: original,
+      previewId: previewIdOf('photo', small),
+      mimeType: 'image/webp',
+      size: 2 * 1024 * 1024,
+      contentHash: small,
+      createdAt: 5,
+    })
+    const page = events.filePreviewAdded({
+      id: 'photo',
+      sourceHash: original,
+      previewId: previewIdOf('photo', other),
+      mimeType: 'text/html',
+      size: 3,
+      contentHash: other,
+      createdAt: 5,
+    })
+    store.commit(...created(), huge, page)
+    expect(fileRow(store, 'photo')?.previewId).toBe('')
+    expect(fileRow(store, previewIdOf('photo', small))?.deletedAt).toBe(5)
+    expect(fileRow(store, previewIdOf('photo', other))?.deletedAt).toBe(5)
+  })
+
   test('a preview of a deleted file, or of none, is recorded deleted', () => {
     store.commit(...created(), events.fileDeleted({ id: 'photo', deletedAt: 4 }), previewOf(small), previewOf(other, { id: 'nothing' }))
     expect(fileRow(store, previewIdOf('photo', small))?.deletedAt).toBe(5)

@@ -127,6 +127,7 @@ export const createPreviews = ({
     const bytes = await local.read(file.contentHash)
     if (!bytes) return
     const preview = await make(bytes, file.mimeType)
+    if (preview.size > maxPreviewBytes) throw new PreviewError(`Its preview would be ${preview.size} bytes, more than a preview may be.`)
     const stored = await local.put(preview)
     if (!running) return
     const previewId = previewIdOf(file.id, stored.hash)
