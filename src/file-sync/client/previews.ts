@@ -4,6 +4,7 @@ import {
   type FileSyncStore,
   fileSyncEvents as events,
   isUserFile,
+  maxPreviewBytes,
   previewIdOf,
   fileSyncTables as tables,
 } from '../schema.ts'
