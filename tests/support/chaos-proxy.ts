@@ -63,6 +63,9 @@ export const startChaosProxy = async (target: string, rules: ChaosRules): Promis
       response.pipe(res)
     })
     upstream.on('error', () => res.destroy())
+    // A page that went away (a held request let through after its test ended) is no error of the proxy's.
+    req.on('error', () => upstream.destroy())
+    res.on('error', () => upstream.destroy())
     req.pipe(upstream)
   }
 

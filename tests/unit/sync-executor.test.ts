@@ -239,6 +239,24 @@ describe('createSyncExecutor', () => {
     expect(after.tries).toHaveLength(1)
   })
 
+  test('starts an express task (a preview) at once, whatever the running ones move or how many they are', async () => {
+    const { executor } = setup({ concurrency: { download: 2 }, bytesAtOnce: { download: 1_000 } })
+    const large = controlledTask('large', 'download', 5_000)
+    const queued = controlledTask('queued', 'download', 200)
+    const preview = controlledTask('preview', 'download', 100)
+    const second = controlledTask('second preview', 'download', 100)
+    for (const { task } of [large, queued]) executor.enqueue(task).catch(() => {})
+    for (const { task } of [preview, second]) executor.enqueue({ ...task, express: true, priority: 2 }).catch(() => {})
+    // The large one fills the bytes; both previews run beside it, past the count of 2 too.
+    expect([large, preview, second, queued].map(({ tries }) => tries.length)).toEqual([1, 1, 1, 0])
+    large.succeed()
+    await settle()
+    expect(queued.tries).toHaveLength(0) // two previews run: the count is full
+    preview.succeed()
+    await settle()
+    expect(queued.tries).toHaveLength(1)
+  })
+
   test('goes on with local disk work while paused: it needs no network', () => {
     const { executor } = setup()
     executor.pause()

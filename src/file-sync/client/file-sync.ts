@@ -111,8 +111,10 @@ export const createFileSync = ({
   /** Files to plan again, in one pass after the current burst of changes. */
   const dirty = new Set<string>()
   let visible = new Set<string>()
-  // Previews first (tens of KB that show a whole grid), then what a person sees, then the rest.
-  const priorityOf = (fileId: string) => (index?.file(fileId)?.previewOf ? 2 : visible.has(fileId) ? 1 : 0)
+  // Previews first (tens of KB that show a whole grid), and without waiting for the large
+  // transfers that run; then what a person sees, then the rest.
+  const isPreview = (fileId: string) => (index?.file(fileId)?.previewOf ?? '') !== ''
+  const priorityOf = (fileId: string) => (isPreview(fileId) ? 2 : visible.has(fileId) ? 1 : 0)
   const stops: Array<() => void> = []
   let running = false
   let pendingPlan = false
@@ -255,7 +257,7 @@ export const createFileSync = ({
   const run = (key: string, transfer: PlannedTransfer) => {
     scheduled.set(key, transfer.fileId)
     executor
-      .enqueue(transferTask(context, transfer, priorityOf(transfer.fileId)))
+      .enqueue(transferTask(context, transfer, priorityOf(transfer.fileId), isPreview(transfer.fileId)))
       .catch((error: FileError) => {
         // Failures are recorded by onFailure. A cancelled transfer (the plan no longer wants
         // it) must not leave its file showing a transfer that is not running.

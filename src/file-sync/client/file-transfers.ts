@@ -66,7 +66,8 @@ const maxParts = 10_000
  */
 export const recordStartAboveBytes = 1024 * 1024
 
-export const transferTask = (context: TransferContext, transfer: PlannedTransfer, priority: number): TransferTask => {
+/** `express`: a preview's transfer, which starts whatever else runs (sync-executor.ts). */
+export const transferTask = (context: TransferContext, transfer: PlannedTransfer, priority: number, express = false): TransferTask => {
   const { store, local, remote, withLock, onDevice, setState, stateOf } = context
   const { fileId, hash } = transfer
   const key = transferKey(transfer)
@@ -77,6 +78,7 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
         kind: 'upload',
         priority,
         weight: transfer.size,
+        express,
         async run(signal) {
           // Checked when it starts, not only when planned: a delete may have come in since.
           const current = store.query(tables.files.where({ id: fileId }).first())
@@ -108,6 +110,7 @@ export const transferTask = (context: TransferContext, transfer: PlannedTransfer
         kind: 'download',
         priority,
         weight: transfer.size,
+        express,
         async run(signal) {
           // Nothing is recorded before the bytes are here: what an interrupted try received is
           // on disk under the hash's name, and the next try continues it.

@@ -11,6 +11,12 @@ export interface TransferTask {
   priority?: number
   /** The bytes it moves: tasks of one kind run together only while their bytes fit `bytesAtOnce`. */
   weight?: number
+  /**
+   * Starts as soon as it is first in its queue, whatever else runs (neither the count nor the
+   * bytes of the running tasks hold it back): a preview of tens of KB, which must not wait for
+   * the 2 GiB download in front of it. Counted while it runs like any task.
+   */
+  express?: boolean
   run(signal: AbortSignal): Promise<void>
   /** Called after each failed try; `retryInMs` is undefined when the task gives up. */
   onFailure?(error: FileError, attempt: number, retryInMs: number | undefined): void
@@ -147,7 +153,11 @@ export const createSyncExecutor = ({
       if ((paused && kind !== 'local') || held.has(kind)) continue
       const queue = queues[kind]
       // In order: a large task at the head waits for the small ones to end, rather than be overtaken for ever.
-      while (running[kind] < limits[kind] && queue.length > 0 && (running[kind] === 0 || runningBytes[kind] + weightOf(queue[0]!) <= byteLimits[kind])) {
+      while (
+        queue.length > 0 &&
+        (queue[0]!.task.express === true ||
+          (running[kind] < limits[kind] && (running[kind] === 0 || runningBytes[kind] + weightOf(queue[0]!) <= byteLimits[kind])))
+      ) {
         start(queue.shift()!)
       }
     }
