@@ -4,8 +4,8 @@
  *   served fresh by the dev server on every request, and emitted into the build. A service
  *   worker's scope is at most its script's folder, so it is served from the root, and as one
  *   file: a classic worker cannot import modules, and Vite's chunks would not be at the root;
- * - `/api` (LiveStore's sync socket, the file API, tokens) proxied to the Worker, so the page,
- *   its service worker and its sockets stay on one origin;
+ * - `/api` (LiveStore's sync socket, the presence socket, the file API, tokens) proxied to the
+ *   Worker, WebSockets included, so the page, its service worker and its sockets stay on one origin;
  * - LiveStore's workers as modules, its SQLite build left as it ships, and ES2022 (top-level await).
  *
  *   plugins: [fileSync({ serviceWorker: 'src/sw.ts' })]

@@ -13,7 +13,7 @@
  *     return (await mayOpen(session.userId, storeId, env)) ? { userId: session.userId } : null
  *   }
  */
-import { isLoopbackRequest, type Authorize, errorResponse } from '../file-sync/server/index.ts'
+import { isLoopbackRequest, type Authorize, errorResponse, type Profiles, defaultProfiles } from '../file-sync/server/index.ts'
 
 export type DevelopmentAuthEnv = {
   /** "false" turns the development check off: every token request is refused. */
@@ -44,3 +44,17 @@ export const developmentAuthorize: Authorize<DevelopmentAuthEnv> = (request, sto
 
 /** The check this Worker uses: replace it with your app's. */
 export const authorize: Authorize<DevelopmentAuthEnv> = developmentAuthorize
+
+/**
+ * What every member of a store sees of a user who has it open (docs/presence.md): the presence
+ * Durable Object asks `profiles.get(userId, env)` for each user of a token and keeps the answer
+ * a few minutes. `{ name, image? }`; the user id alone by default. For example, from your users table:
+ *
+ *   export const profiles: Profiles<Env> = {
+ *     async get(userId, env) {
+ *       const user = await env.DB.prepare('SELECT name, avatar FROM users WHERE id = ?').bind(userId).first()
+ *       return user ? { name: String(user.name), image: String(user.avatar) } : { name: userId }
+ *     },
+ *   }
+ */
+export const profiles: Profiles<DevelopmentAuthEnv> = defaultProfiles

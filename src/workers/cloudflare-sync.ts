@@ -6,6 +6,7 @@
  *   GET  /api/auth/:storeId          a token for the store, if ./authorize.ts says so
  *   *    /api/files/:storeId/:sha256 file bytes (./files), and /uploads below it: multipart uploads
  *   GET  /api/sync-head/:storeId     the store's last event number on the server (LiveStore's head); 404 before any
+ *   WS   /api/presence/:storeId      who has the store open, and what each page uploads (PresenceDO; docs/presence.md)
  *   POST /api/admin/stores/:storeId/evict   remove the store's bytes (ADMIN_SECRET; ./admin)
  *   WS   /api/sync?storeId&payload&transport=ws   LiveStore sync
  *
@@ -44,17 +45,23 @@ import {
   sweepFromLastPosition,
   countContent,
   type StoreQuota,
+  createPresenceDurableObject,
+  handlePresenceRequest,
+  type PresenceEnv,
 } from '../file-sync/server/index.ts'
 import { SyncPayload } from '../file-sync/schema.ts'
-import { authorize as appAuthorize, type DevelopmentAuthEnv } from './authorize.ts'
+import { authorize as appAuthorize, type DevelopmentAuthEnv, profiles as appProfiles } from './authorize.ts'
 
 export type Env = AuthEnv &
+  PresenceEnv &
   FilesEnv &
   CorsEnv &
   AdminEnv &
   DevelopmentAuthEnv & {
     /** Typed with LiveStore's copy of Cloudflare's types, which handleSyncRequest checks it against. */
     SYNC_BACKEND_DO: CfTypes.DurableObjectNamespace
+    /** One presence object per store (PresenceDO); LiveStore's copy of the types too, as handleSyncRequest checks the whole env. */
+    PRESENCE_DO: CfTypes.DurableObjectNamespace
   }
 
 /** What the page needs before any transfer: the grace period of deletes, and the sizes it may send. */
@@ -185,6 +192,12 @@ export class SyncBackendDO extends makeDurableObject({
   }
 }
 
+/**
+ * Who has a store open (../file-sync/server/presence.ts): one object per store, its sockets
+ * hibernatable, each user's profile from ./authorize.ts's `profiles`.
+ */
+export class PresenceDO extends createPresenceDurableObject<Env>({ profiles: appProfiles }) {}
+
 type SyncHeadStub = { syncHead(storeId: string): Promise<number | null> }
 type UsageStub = { fileUsage(): Promise<{ bytes: number; files: number }>; countFiles(bytes: number, files: number): Promise<void> }
 
@@ -248,6 +261,11 @@ const route = async (request: Request, env: Env, ctx: ExecutionContext, authoriz
   }
   if (pathname.startsWith('/api/auth/')) return handleTokenRequest(request, env, pathname.slice('/api/auth/'.length), authorize)
   if (pathname.startsWith('/api/sync-head/')) return handleSyncHeadRequest(request, env, pathname.slice('/api/sync-head/'.length))
+  if (pathname.startsWith('/api/presence/')) {
+    // The same runtime object under the global types.
+    const presence = env.PRESENCE_DO as unknown as DurableObjectNamespace
+    return handlePresenceRequest(request, env, pathname.slice('/api/presence/'.length), presence)
+  }
   const quota = storeQuota(env)
   if (pathname === '/api/files' || pathname.startsWith('/api/files/')) {
     return handleFileRequest(request, env, { basePath: '/api/files', ...(quota ? { quota } : {}) })

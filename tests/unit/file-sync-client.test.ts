@@ -4,7 +4,7 @@ import { type MessageEndpoint, serveLocalFileStorage } from '../../src/file-sync
 import type { AppStore } from '../../src/livestore/schema.ts'
 import { createMemoryFileStorage, type MemoryFileStorage, createMemoryStorage } from '../support/fakes.ts'
 import { createTestStore, fileRow } from '../support/store.ts'
-import { waitFor } from '../support/wait.ts'
+import { type Deferred, deferred, waitFor } from '../support/wait.ts'
 
 // createFileSyncClient as a page runs it, with what the browser gives it made here: the files
 // worker (a MessageChannel to storage in memory, one "OPFS" for every tab), Web Locks (queued per
@@ -67,12 +67,37 @@ const fakeLocks = () => {
   }
 }
 
-/** The Worker's file API, as far as these tests go: health, and PUTs of whole files. */
+/** The presence socket (client/presence.ts): it lists each page that says hello, and keeps what each page sent. */
+class FakeWebSocket extends EventTarget {
+  static instances: FakeWebSocket[] = []
+  readonly sent: string[] = []
+  constructor(readonly url: string) {
+    super()
+    FakeWebSocket.instances.push(this)
+    queueMicrotask(() => this.dispatchEvent(new Event('open')))
+  }
+  send(data: string) {
+    this.sent.push(data)
+    const message = data === 'ping' ? undefined : (JSON.parse(data) as { type: string; pageId?: string })
+    if (message?.type !== 'hello') return
+    const peers = [{ pageId: message.pageId, userId: 'dev', profile: { name: 'dev' }, device: 'test', uploading: [] }]
+    queueMicrotask(() => this.dispatchEvent(new MessageEvent('message', { data: JSON.stringify({ type: 'peers', peers }) })))
+  }
+  close() {}
+  /** The uploading lists this page told, in order. */
+  uploadingTold(): string[][] {
+    return this.sent.filter((data) => data.includes('"uploading"')).map((data) => (JSON.parse(data) as { fileIds: string[] }).fileIds)
+  }
+}
+
+/** The Worker's file API, as far as these tests go: health, and PUTs of whole files (held while a test holds them). */
 const uploads: string[] = []
+let heldPuts: Deferred<void> | undefined
 const fakeFetch = async (input: RequestInfo | URL, init: RequestInit = {}) => {
   const url = new URL(input instanceof Request ? input.url : input)
   if (url.pathname === '/api/health') return Response.json({ ok: true })
   if (init.method === 'PUT' && url.pathname.startsWith('/api/files/')) {
+    await heldPuts?.promise
     await new Response(init.body as BodyInit).arrayBuffer()
     const [, , , storeId, hash] = url.pathname.split('/')
     uploads.push(hash ?? '')
@@ -88,6 +113,8 @@ beforeEach(async () => {
   FakeWorker.instances = []
   FakeWorker.disk = new Map()
   FakeWorker.holdNext = false
+  FakeWebSocket.instances = []
+  heldPuts = undefined
   uploads.length = 0
   // Opened first: LiveStore's session looks for a browser's window when there is one.
   store = await createTestStore()
@@ -95,6 +122,7 @@ beforeEach(async () => {
   vi.stubGlobal('window', window)
   vi.stubGlobal('navigator', { locks: fakeLocks(), onLine: true })
   vi.stubGlobal('Worker', FakeWorker)
+  vi.stubGlobal('WebSocket', FakeWebSocket)
   vi.stubGlobal('fetch', vi.fn(fakeFetch))
 })
 
@@ -168,5 +196,23 @@ describe('createFileSyncClient', () => {
     await new Promise((resolve) => setTimeout(resolve, 50))
     expect(listener).not.toHaveBeenCalled()
     expect(first.index.size).toBe(0)
+  })
+
+  it('tells the store’s other pages what this tab uploads, from the tab that uploads only', async () => {
+    heldPuts = deferred()
+    const first = open()
+    const second = open()
+    await waitFor(() => FakeWebSocket.instances.length === 2)
+    const [firstSocket, secondSocket] = FakeWebSocket.instances
+    expect(firstSocket?.url).toBe(`ws://127.0.0.1:8787/api/presence/${store.storeId}`)
+    await waitFor(() => first.presence?.state().connected === true && second.presence?.state().connected === true)
+    // Saved in the second tab, uploaded by the first (it holds the store): the PUT waits.
+    const fileId = await second.fileStorage.saveFile(new Blob(['uploaded while the others watch']))
+    await waitFor(() => (firstSocket?.uploadingTold() ?? []).some((told) => told.includes(fileId)), 10_000)
+    heldPuts.resolve()
+    await waitFor(() => fileRow(store, fileId)?.remoteKey !== '', 10_000)
+    await waitFor(() => firstSocket?.uploadingTold().at(-1)?.length === 0, 10_000)
+    expect(firstSocket?.uploadingTold()).toEqual([[fileId], []])
+    expect(secondSocket?.uploadingTold()).toEqual([])
   })
 })

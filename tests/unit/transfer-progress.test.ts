@@ -34,6 +34,17 @@ describe('createTransferProgress', () => {
     expect(progress.get('movie')).toBe(0)
   })
 
+  test('own() is the transfers this tab runs, not those it hears of', async () => {
+    const transferring = tab('own')
+    const other = tab('own')
+    transferring.progress.set('movie', 10)
+    await waitFor(() => other.progress.get('movie') === 10)
+    expect([...transferring.progress.own()]).toEqual(['movie'])
+    expect([...other.progress.own()]).toEqual([])
+    transferring.progress.clear('movie')
+    expect([...transferring.progress.own()]).toEqual([])
+  })
+
   test('shows one tab’s transfers in the other tabs of the store, and their end', async () => {
     const transferring = tab('one')
     const other = tab('one')

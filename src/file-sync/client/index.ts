@@ -12,7 +12,7 @@ import type { LiveStoreSchema, Store } from '@livestore/livestore'
 import { Effect, Fiber, Stream } from 'effect'
 
 import { watchLiveStoreStalls } from '../livestore-0.4/index.ts'
-import { fileSyncEvents } from '../schema.ts'
+import { fileSyncEvents, isUserFile } from '../schema.ts'
 import { createTokenProvider, type TokenProvider } from './auth-token.ts'
 import type { BatchKinds } from './batch-events.ts'
 import { type Connectivity, createConnectivity } from './connectivity.ts'
@@ -23,6 +23,8 @@ import { createFileSync, defaultPartBytes, type FileSync, minPartBytes } from '.
 import { connectLocalFileStorage } from './local-file-worker.ts'
 import { webLocks } from './locks.ts'
 import { createWebPickJournal } from './pick-journal.ts'
+import { deviceLabel } from './device-label.ts'
+import { connectPresence, type Presence, presenceUrl } from './presence.ts'
 import { createRemoteFileStorage } from './remote-file-storage.ts'
 import { opfsFolderOf } from '../shared/opfs.ts'
 import { connectPreviewWorker } from './preview-worker.ts'
@@ -31,6 +33,7 @@ import { createSyncExecutor } from './sync-executor.ts'
 import { defaultSettings, type FileSyncSettings, settingsFromServer } from './server-settings.ts'
 import { type SyncTotalsTracker, trackSyncTotals } from './sync-totals.ts'
 import { createTransferProgress, type TransferProgress } from './transfer-progress.ts'
+import { remoteView } from './file-state.ts'
 
 export interface FileSyncClientOptions<TSchema extends LiveStoreSchema> {
   /** The app's store; its schema includes the file sync's fragment (../schema.ts). */
@@ -45,6 +48,8 @@ export interface FileSyncClientOptions<TSchema extends LiveStoreSchema> {
   batchKinds?: BatchKinds
   /** Make previews of pictures and videos (previews.ts): true unless turned off. */
   previews?: boolean
+  /** Who else has the store open (`/api/presence`, docs/presence.md); false for a server without it. */
+  presence?: boolean
 }
 
 export interface FileSyncClient {
@@ -60,6 +65,8 @@ export interface FileSyncClient {
   connectivity: Connectivity
   /** What the server allows, as this client uses it. */
   settings: FileSyncSettings
+  /** Who has the store open, this page included, and what each page uploads; undefined when turned off. */
+  presence: Presence | undefined
   /** Stops the sync in this tab, closes what it opened, and lets another tab of the store take over. */
   dispose(): void
 }
@@ -73,6 +80,7 @@ export type { TokenProvider } from './auth-token.ts'
 export { chunks } from './file-index.ts'
 export { fileUrl, formatBytes, formatDuration } from './file-storage.ts'
 export type { FileSync } from './file-sync.ts'
+export type { Presence, PresencePeer, PresenceState, Profile } from './presence.ts'
 export { displayName, downloadName } from './peer-input.ts'
 export type { PickedFile } from './pick-journal.ts'
 export { delayUntil } from './sync-executor.ts'
@@ -87,6 +95,8 @@ export interface PrepareFileSyncOptions {
   serviceWorkerUrl?: string | false
   /** Where the last token and the server's settings are kept between visits. */
   cache?: Storage
+  /** Who else has the store open (docs/presence.md); false for a server without `/api/presence`. */
+  presence?: boolean
 }
 
 export interface PreparedFileSync {
@@ -112,6 +122,7 @@ export const prepareFileSync = async ({
   baseUrl = window.location.origin,
   serviceWorkerUrl = '/sw.js',
   cache = window.localStorage,
+  presence = true,
 }: PrepareFileSyncOptions): Promise<PreparedFileSync> => {
   const tokens = createTokenProvider({ storeId, endpoint: new URL(`/api/auth/${storeId}`, baseUrl).href, cache })
   const settings = settingsFromServer(baseUrl, cache)
@@ -127,7 +138,7 @@ export const prepareFileSync = async ({
     syncPayload: { authToken },
     async start(store, { batchKinds } = {}) {
       await serviceWorker
-      return createFileSyncClient({ store, storeId, baseUrl, tokens, settings: await settings, ...(batchKinds ? { batchKinds } : {}) })
+      return createFileSyncClient({ store, storeId, baseUrl, tokens, settings: await settings, presence, ...(batchKinds ? { batchKinds } : {}) })
     },
   }
 }
@@ -143,6 +154,7 @@ export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
   settings = {},
   batchKinds,
   previews: makePreviews = true,
+  presence: withPresence = true,
 }: FileSyncClientOptions<TSchema>): FileSyncClient => {
   const { deleteGraceMs, maxFileBytes, maxRequestBytes } = { ...defaultSettings, ...settings }
   // Files are written and hashed in a worker of their own: OPFS's fast, resumable writes exist
@@ -167,6 +179,20 @@ export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
   const fileSync = createFileSync({ store, index, local, remote, executor, connectivity, withLock, deleteGraceMs, partBytes, progress })
   const picks = createWebPickJournal({ storage: window.localStorage, locks: navigator.locks, prefix: `file-sync:pick:${storeId}:` })
   const fileStorage = createFileStorage({ store, local, withLock, deleteGraceMs, maxFileBytes, picks, ...(batchKinds ? { batchKinds } : {}) })
+  // The store's open pages, and what this one uploads: the transfers this tab runs of files whose
+  // bytes are here and not on the server (how a card tells an upload from a download).
+  const presence = withPresence
+    ? connectPresence({ url: presenceUrl(baseUrl, storeId), getToken: tokens.getToken, device: deviceLabel(), events: window })
+    : undefined
+  const stopAnnouncing = progress.subscribe(() =>
+    presence?.setUploading(
+      [...progress.own()].filter((fileId) => {
+        const file = index.file(fileId)
+        // A preview is no file of the person's: no card shows it.
+        return file !== undefined && isUserFile(file) && remoteView(file, index.state(fileId), true) === 'uploading'
+      }),
+    ),
+  )
 
   // Tabs of one store share OPFS and the local state: one of them (the lock holder) transfers,
   // the next one takes over when it closes or disposes.
@@ -222,10 +248,13 @@ export const createFileSyncClient = <TSchema extends LiveStoreSchema>({
     progress,
     connectivity,
     settings: { deleteGraceMs, maxFileBytes, maxRequestBytes },
+    presence,
     dispose() {
       disposed = true
       previews?.stop()
       previewsWorker?.terminate()
+      stopAnnouncing()
+      presence?.close()
       fileSync.stop()
       totals.close()
       index.close()

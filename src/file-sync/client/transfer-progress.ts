@@ -13,6 +13,8 @@ export interface TransferProgress {
   /** Bytes moved so far by the file's running transfer; 0 when none runs. */
   get(fileId: string): number
   all(): ReadonlyMap<string, number>
+  /** The files whose transfer runs in this tab (the others' figures come from their tabs). */
+  own(): ReadonlySet<string>
   /** From the transferring tab: the transfer of `fileId` has moved `bytes` so far. */
   set(fileId: string, bytes: number): void
   /** From the transferring tab: the transfer of `fileId` ended (done, failed or cancelled). */
@@ -88,6 +90,7 @@ export const createTransferProgress = ({
   return {
     get: (fileId) => figures.get(fileId) ?? 0,
     all: () => figures,
+    own: () => own,
     set(fileId, bytes) {
       own.add(fileId)
       if (figures.get(fileId) === bytes) return

@@ -4,7 +4,7 @@
  */
 import { createWorker } from '../../../src/workers/cloudflare-sync.ts'
 
-export { SyncBackendDO } from '../../../src/workers/cloudflare-sync.ts'
+export { PresenceDO, SyncBackendDO } from '../../../src/workers/cloudflare-sync.ts'
 
 export default createWorker({
   authorize: (request, storeId) => {

@@ -7,7 +7,7 @@ import { Hono } from 'hono'
 import { type Authorize, handleFileRequest, handleTokenRequest } from '../../../src/file-sync/server/index.ts'
 import { handleSyncSocket, type Env } from '../../../src/workers/cloudflare-sync.ts'
 
-export { SyncBackendDO } from '../../../src/workers/cloudflare-sync.ts'
+export { PresenceDO, SyncBackendDO } from '../../../src/workers/cloudflare-sync.ts'
 
 // The app's own check: here, a header stands in for its session.
 const authorize: Authorize<Env> = (request) => {

@@ -5,7 +5,7 @@
  */
 import worker from '../../../src/workers/cloudflare-sync.ts'
 
-export { SyncBackendDO } from '../../../src/workers/cloudflare-sync.ts'
+export { PresenceDO, SyncBackendDO } from '../../../src/workers/cloudflare-sync.ts'
 
 export default {
   async fetch(request, env, ctx) {

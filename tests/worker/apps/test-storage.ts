@@ -11,7 +11,7 @@ import { handleFileRequest } from '../../../src/file-sync/server/files.ts'
 import { r2Storage } from '../../../src/file-sync/server/storage/r2.ts'
 import type { FileStorage } from '../../../src/file-sync/server/storage/types.ts'
 
-export { SyncBackendDO } from '../../../src/workers/cloudflare-sync.ts'
+export { PresenceDO, SyncBackendDO } from '../../../src/workers/cloudflare-sync.ts'
 
 // Kept in step with tests/worker/staged-uploads.test.ts (a Worker module exports only handlers and classes).
 const SMALL_PUT_BYTES = 6 * 1024 * 1024
