@@ -14,6 +14,7 @@ import { type BenchOptions, MiB, parseOptions, type ScenarioName, usage } from '
 import { type BenchResults, checkTargets, formatReport, type ScenarioResults, writeResults } from './bench/report.ts'
 import { largeFile } from './bench/scenarios/large-file.ts'
 import { latency } from './bench/scenarios/latency.ts'
+import { previews } from './bench/scenarios/preview.ts'
 import { raw } from './bench/scenarios/raw.ts'
 import { bigStore } from './bench/scenarios/big-store.ts'
 import { manyFiles } from './bench/scenarios/many-files.ts'
@@ -119,6 +120,7 @@ const runScenarios = async (
   await run('many-files', () => manyFiles(context, options.manyFiles))
   await run('big-store', () => bigStore(context, options.bigStoreFiles, options.bigStoreBatch))
   await run('latency', () => latency(context, options.latencyTries))
+  await run('preview', () => previews(context, options.previewTries))
   // Two parts (of the page's 16 MiB), so that the warm-up runs the Worker's multipart code too.
   const warmUp = () => writePatternFile(join(context.env.workDir, 'warm-up.bin'), 17 * MiB, 3)
   await run('large-file', async () => largeFile(context, await largePatternFile()))

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 
-export const scenarioNames = ['many-files', 'big-store', 'large-file', 'latency', 'sw-read', 'raw'] as const
+export const scenarioNames = ['many-files', 'big-store', 'large-file', 'latency', 'preview', 'sw-read', 'raw'] as const
 export type ScenarioName = (typeof scenarioNames)[number]
 
 export const MiB = 1024 * 1024
@@ -16,6 +16,7 @@ export interface BenchOptions {
   /** How many facts of one kind each of its events carries (1: one event per fact, as before batch events). */
   bigStoreBatch: number
   latencyTries: number
+  previewTries: number
   scenarios: ReadonlySet<ScenarioName>
   /** Where the figures go, as JSON. */
   out: string
@@ -84,6 +85,7 @@ export const parseOptions = (argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     bigStoreFiles: wholeNumber('--big-store', values['big-store'] ?? env.BENCH_BIG_STORE, 10_000),
     bigStoreBatch,
     latencyTries: 20,
+    previewTries: 3,
     scenarios: new Set(scenarioList as ScenarioName[]),
     out: values.out ?? env.BENCH_OUT ?? 'bench-results/results.json',
     check: values.check ?? ['1', 'true'].includes(env.BENCH_CHECK ?? ''),

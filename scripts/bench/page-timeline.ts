@@ -11,7 +11,8 @@ import type { BrowserContext, Page } from '@playwright/test'
 export interface TimelineEvent {
   /** Milliseconds on the page's clock. */
   t: number
-  kind: 'state' | 'image' | 'input' | 'reload' | 'counts'
+  /** `preview`: an `img[data-preview]` loaded; `image`: any other <img>. */
+  kind: 'state' | 'image' | 'preview' | 'input' | 'reload' | 'counts'
   /** The file's name (a card's name, an <img>'s alt, a picked file's name); empty for a reload and counts. */
   name: string
   local?: string
@@ -69,7 +70,9 @@ const recordTimeline = () => {
   }).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter })
   const noteImage = (event: Event) => {
     const img = event.target
-    if (img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0) timeline.push({ t: now(), kind: 'image', name: img.alt })
+    if (img instanceof HTMLImageElement && img.complete && img.naturalWidth > 0) {
+      timeline.push({ t: now(), kind: img.hasAttribute('data-preview') ? 'preview' : 'image', name: img.alt })
+    }
   }
   const noteInput = (event: Event) => {
     const input = event.target
@@ -113,7 +116,7 @@ export const clockOffset = async (page: Page, tries = 7): Promise<ClockOffset> =
   return best
 }
 
-export type Condition = { kind: 'state'; local?: string; remote?: string } | { kind: 'image' | 'input' }
+export type Condition = { kind: 'state'; local?: string; remote?: string } | { kind: 'image' | 'preview' | 'input' }
 
 const matches = (event: TimelineEvent, condition: Condition): boolean =>
   event.kind === condition.kind &&

@@ -7,6 +7,7 @@ import { dirname } from 'node:path'
 import { MiB, type ScenarioName } from './options.ts'
 import type { LargeFileResult } from './scenarios/large-file.ts'
 import type { LatencyResult } from './scenarios/latency.ts'
+import type { PreviewResult } from './scenarios/preview.ts'
 import type { RawResult } from './scenarios/raw.ts'
 import type { BigStoreResult } from './scenarios/big-store.ts'
 import type { ManyFilesResult } from './scenarios/many-files.ts'
@@ -18,6 +19,7 @@ export interface ScenarioResults {
   'big-store'?: BigStoreResult
   'large-file'?: LargeFileResult
   latency?: LatencyResult
+  preview?: PreviewResult
   'sw-read'?: SwReadResult
   raw?: RawResult
 }
@@ -42,6 +44,8 @@ export interface Target {
 export const targetRatio = 0.8
 export const memoryLimitBytes = 200e6
 export const latencyLimitMs = 300
+/** A 20 MB picture's preview on another device: "within seconds". */
+export const previewLimitMs = 5_000
 /** Many small files, end to end (A's pick until all on B): files per second, and against the raw stack. */
 export const manyFilesPerSecond = 50
 export const manyFilesRawRatio = 0.5
@@ -52,7 +56,7 @@ export const oneMoreFileLimitMs = 50
 /** One file's whole trip (A's input until present on B) against the raw upload plus download of its bytes. */
 export const wholeTripRawRatio = 1.5
 
-export const checkTargets = ({ raw, 'large-file': large, latency, 'many-files': many, 'big-store': big }: ScenarioResults): Target[] => {
+export const checkTargets = ({ raw, 'large-file': large, latency, preview, 'many-files': many, 'big-store': big }: ScenarioResults): Target[] => {
   const ratioTarget = (what: string, page: Throughput | undefined, baseline: Throughput | undefined): Target => {
     const target = `${what} ≥ ${targetRatio} × raw`
     if (!page || !baseline) return { target, measured: 'not measured', status: 'SKIP' }
@@ -68,6 +72,11 @@ export const checkTargets = ({ raw, 'large-file': large, latency, 'many-files': 
     const measured =
       over.length > 0 ? `over: ${over.map((row) => `${row.process} ${mb(row.growthBytes)}`).join(', ')}` : `largest: ${worst.process} ${mb(worst.growthBytes)}`
     return { target, measured, status: over.length > 0 ? 'FAIL' : 'PASS' }
+  }
+  const previewTarget = (): Target => {
+    const target = `20 MB picture's preview on B, median < ${previewLimitMs / 1000} s`
+    if (!preview) return { target, measured: 'not measured', status: 'SKIP' }
+    return { target, measured: `${(preview.medianPreviewOnBMs / 1000).toFixed(1)} s`, status: preview.medianPreviewOnBMs < previewLimitMs ? 'PASS' : 'FAIL' }
   }
   const latencyTarget = (): Target => {
     const target = `latency median < ${latencyLimitMs} ms`
@@ -132,12 +141,13 @@ export const checkTargets = ({ raw, 'large-file': large, latency, 'many-files': 
     wholeTripTarget(),
     memoryTarget(),
     latencyTarget(),
+    previewTarget(),
   ]
 }
 
 /** The whole report as text: figures, memory, targets. */
 export const formatReport = (results: BenchResults): string => {
-  const { 'many-files': many, 'big-store': big, 'large-file': large, latency, 'sw-read': swRead, raw } = results.scenarios
+  const { 'many-files': many, 'big-store': big, 'large-file': large, latency, preview, 'sw-read': swRead, raw } = results.scenarios
   const vsRaw = (page: Throughput | undefined, baseline: Throughput | undefined) =>
     page && baseline ? `${(page.mbPerSecond / baseline.mbPerSecond).toFixed(2)} × raw` : ''
   const figures: string[][] = [['scenario', 'measure', 'value', 'vs raw']]
@@ -222,6 +232,20 @@ export const formatReport = (results: BenchResults): string => {
       `median ${latency.medianMs.toFixed(0)} ms, p95 ${latency.p95Ms.toFixed(0)} ms (±${latency.clockUncertaintyMs.toFixed(1)} ms)`,
       '',
     ])
+  }
+  if (preview) {
+    const seconds = (values: number[]) => values.map((ms) => (ms / 1000).toFixed(1)).join(', ')
+    const size = `${(preview.imageBytes / 1e6).toFixed(1)} MB PNG`
+    figures.push(
+      [
+        'preview',
+        `${size}: A's input → its preview shown on B, ${preview.tries} tries`,
+        `median ${(preview.medianPreviewOnBMs / 1000).toFixed(1)} s (${seconds(preview.previewOnBMs)})`,
+        '',
+      ],
+      ['', '  … → shown on A', seconds(preview.previewOnAMs), ''],
+      ['', '  … → the whole file on B', `median ${(preview.medianFileOnBMs / 1000).toFixed(1)} s (${seconds(preview.fileOnBMs)})`, ''],
+    )
   }
   if (swRead) {
     const runs = swRead.runs.map((run) => run.mbPerSecond.toFixed(0)).join(', ')
