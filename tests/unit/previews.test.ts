@@ -180,6 +180,23 @@ describe('createPreviews', () => {
     expect(fileRow(store, 'photo')?.previewId).toBe(previewIdOf('photo', await sha256Of(bytesOf('preview of second'))))
   })
 
+  test('records the previews of many files in a few commits, not one each', async () => {
+    for (let n = 0; n < 30; n += 1) await saved(`photo-${n}`, `photo number ${n}`)
+    await settle()
+    const commit = store.commit.bind(store)
+    let commitsWithPreviews = 0
+    store.commit = ((...args: Parameters<typeof store.commit>) => {
+      if (JSON.stringify(args).includes('v1.FilePreviewAdded')) commitsWithPreviews += 1
+      return commit(...args)
+    }) as typeof store.commit
+    start()
+    await settle()
+    expect(asked).toHaveLength(30)
+    expect([...index.files()].filter((file) => file.previewOf === '' && file.previewId !== '')).toHaveLength(30)
+    expect(commitsWithPreviews).toBeGreaterThan(0)
+    expect(commitsWithPreviews).toBeLessThanOrEqual(3)
+  })
+
   test('previews count in no total: the person has one file', async () => {
     const totals = trackSyncTotals(index)
     start()

@@ -1,6 +1,7 @@
 import {
   emptyLocalFileState,
   type FileRow,
+  type FileSyncEvent,
   type FileSyncStore,
   fileSyncEvents as events,
   isUserFile,
@@ -8,9 +9,11 @@ import {
   previewIdOf,
   fileSyncTables as tables,
 } from '../schema.ts'
+import { batchEvents } from './batch-events.ts'
+import { createCommitQueue } from './commit-queue.ts'
 import type { FileIndex } from './file-index.ts'
 import { transitions } from './file-state.ts'
-import type { LocalFileStorage } from './local-file-storage.ts'
+import type { LocalFileStorage, StoredFile } from './local-file-storage.ts'
 import { bytesLock, realmLocks, type WithLock } from './locks.ts'
 import { isContentHash } from './peer-input.ts'
 import { PreviewError, previewable } from './preview.ts'
@@ -49,6 +52,8 @@ export interface PreviewsOptions {
   withLock?: WithLock
   /** How long an uploaded file without a preview waits for the device that added it to make one. */
   backfillDelayMs?: number
+  /** What was found is committed at most this often, the findings of the meantime together. */
+  commitIntervalMs?: number
   now?: () => number
   setTimer?: (callback: () => void, ms: number) => () => void
 }
@@ -62,6 +67,7 @@ export const createPreviews = ({
   make,
   withLock = realmLocks,
   backfillDelayMs = defaultBackfillDelayMs,
+  commitIntervalMs = 500,
   now = Date.now,
   setTimer = (callback, ms) => {
     const timer = setTimeout(callback, ms)
@@ -103,6 +109,48 @@ export const createPreviews = ({
     if (!working) working = drain().finally(() => (working = undefined))
   }
 
+  /**
+   * What was found, committed together (commit-queue.ts): a device that makes the previews of a
+   * store of 10,000 photos makes tens of commits, not 20,000. A preview's row is committed once
+   * its bytes are surely on disk, as a save's is.
+   */
+  type Found = { kind: 'made'; file: FileRow; blob: Blob; stored: StoredFile } | { kind: 'failed'; file: FileRow }
+  const commits = createCommitQueue<Found>({
+    intervalMs: commitIntervalMs,
+    commit: (batch) =>
+      withLock(bytesLock(store.storeId), async () => {
+        for (const found of batch) {
+          if (found.kind === 'made' && !(await local.exists(found.stored.hash))) await local.put(found.blob, { expectedHash: found.stored.hash })
+        }
+        if (!running) return
+        store.commit(...batchEvents(batch.flatMap(factsOf)))
+      }),
+  })
+  const factsOf = (found: Found): FileSyncEvent[] => {
+    const { file } = found
+    // Not a picture this browser can read: the file shows its icon, and is not tried again here.
+    if (found.kind === 'failed') return [tables.localFilesState.set({ previewFailedHash: file.contentHash }, file.id)]
+    const { blob, stored } = found
+    const previewId = previewIdOf(file.id, stored.hash)
+    return [
+      events.filePreviewAdded({
+        id: file.id,
+        sourceHash: file.contentHash,
+        previewId,
+        mimeType: blob.type,
+        size: stored.size,
+        contentHash: stored.hash,
+        createdAt: now(),
+      }),
+      tables.localFilesState.set({ ...emptyLocalFileState, ...transitions.saved(stored.hash) }, previewId),
+    ]
+  }
+  const record = (found: Found) =>
+    void commits.add(found).catch((error: unknown) => {
+      // Not recorded: made again at the next start.
+      console.warn(`No preview of "${found.file.name}" recorded this time:`, error)
+    })
+
   const drain = async () => {
     while (running && queue.size > 0) {
       const fileId = queue.values().next().value as string
@@ -111,44 +159,18 @@ export const createPreviews = ({
       if (!wanted(file)) continue
       tried.set(fileId, file.contentHash)
       try {
-        await makeOne(file)
+        const bytes = await local.read(file.contentHash)
+        if (!bytes) continue
+        const blob = await make(bytes, file.mimeType)
+        if (blob.size > maxPreviewBytes) throw new PreviewError(`Its preview would be ${blob.size} bytes, more than a preview may be.`)
+        const stored = await local.put(blob)
+        if (running) record({ kind: 'made', file, blob, stored })
       } catch (error) {
         if (!running) return
-        if (error instanceof PreviewError) {
-          // Not a picture this browser can read: the file shows its icon, and is not tried again here.
-          store.commit(tables.localFilesState.set({ previewFailedHash: file.contentHash }, file.id))
-        } else {
-          console.warn(`No preview of "${file.name}" this time:`, error)
-        }
+        if (error instanceof PreviewError) record({ kind: 'failed', file })
+        else console.warn(`No preview of "${file.name}" this time:`, error)
       }
     }
-  }
-
-  const makeOne = async (file: FileRow) => {
-    const bytes = await local.read(file.contentHash)
-    if (!bytes) return
-    const preview = await make(bytes, file.mimeType)
-    if (preview.size > maxPreviewBytes) throw new PreviewError(`Its preview would be ${preview.size} bytes, more than a preview may be.`)
-    const stored = await local.put(preview)
-    if (!running) return
-    const previewId = previewIdOf(file.id, stored.hash)
-    // As a save does: the bytes are surely on disk when the row that needs them is committed.
-    await withLock(bytesLock(store.storeId), async () => {
-      if (!(await local.exists(stored.hash))) await local.put(preview, { expectedHash: stored.hash })
-      if (!running) return
-      store.commit(
-        events.filePreviewAdded({
-          id: file.id,
-          sourceHash: file.contentHash,
-          previewId,
-          mimeType: preview.type,
-          size: stored.size,
-          contentHash: stored.hash,
-          createdAt: now(),
-        }),
-        tables.localFilesState.set({ ...emptyLocalFileState, ...transitions.saved(stored.hash) }, previewId),
-      )
-    })
   }
 
   return {
@@ -171,6 +193,7 @@ export const createPreviews = ({
     },
     async whenIdle() {
       while (working) await working
+      await commits.flushed()
     },
   }
 }
