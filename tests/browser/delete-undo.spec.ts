@@ -55,8 +55,8 @@ test('undo of a delete brings the file back on both devices, and so does a resto
   expect(await undo.count()).toBe(0)
   await expectSyncedEverywhere([a.page, b.page], storeId, [photo, notes])
   for (const page of [a.page, b.page]) await expect(page.getByTestId('deleted-file')).toHaveCount(0)
-  // Each content was uploaded once, restores included.
-  expect([...storedUploads(worker.output()).values()]).toEqual([1, 1])
+  // Each content (the photo, its preview, the notes) was uploaded once, restores included.
+  expect([...storedUploads(worker.output()).values()]).toEqual([1, 1, 1])
 })
 
 test.describe('with a grace period of 10 seconds', () => {

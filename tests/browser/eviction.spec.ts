@@ -38,7 +38,8 @@ test('after the server evicts a store, a device that holds its files uploads the
   // A is offline while the operator evicts the store and a new device opens it.
   await a.context.setOffline(true)
   const evicted = await fetch(`${worker.url}/api/admin/stores/${storeId}/evict`, { method: 'POST', headers: { Authorization: `Bearer ${ADMIN_SECRET}` } })
-  expect(await evicted.json()).toMatchObject({ storeId, evictedFiles: 2 })
+  // The photo, its preview (a file of its own: docs/previews.md) and the data.
+  expect(await evicted.json()).toMatchObject({ storeId, evictedFiles: 3 })
   for (const file of [photo, data]) expect(await serverStatus(worker.url, storeId, file)).toBe(404)
   // The history is untouched: the same events, so every device still lists every file.
   expect(await syncHead(worker.url, storeId)).toBe(headBefore)

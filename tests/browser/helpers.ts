@@ -40,6 +40,15 @@ export const shownHash = async (item: Locator): Promise<string | undefined> =>
       .catch(() => null)
   )?.match(/[0-9a-f]{64}/)?.[0]
 
+/** The content hash of the preview a card shows; undefined while it shows none. */
+export const previewHash = async (item: Locator): Promise<string | undefined> =>
+  (
+    await item
+      .locator('img[data-preview]')
+      .getAttribute('src', { timeout: 1_000 })
+      .catch(() => null)
+  )?.match(/[0-9a-f]{64}/)?.[0]
+
 export const expectFileState = async (item: Locator, { local, remote }: { local?: string; remote?: string }, timeout = 30_000): Promise<void> => {
   if (local) await expect(item).toHaveAttribute('data-local-state', local, { timeout })
   if (remote) await expect(item).toHaveAttribute('data-remote-state', remote, { timeout })

@@ -8,6 +8,7 @@ import {
   imageIsDisplayed,
   opfsHashes,
   pngFile,
+  previewHash,
   randomFile,
   serverStatus,
   sha256,
@@ -32,7 +33,10 @@ test('files added on one device arrive byte for byte on the other, both ways', a
   }
   // B's first visit shows the picture, served by its service worker.
   await expect.poll(() => imageIsDisplayed(fileItem(b.page, photo.name))).toBe(true)
-  expect(await opfsHashes(b.page, storeId)).toEqual([sha256(photo.buffer), sha256(data.buffer)].sort())
+  // Each file's bytes, and the photo's preview (a file of its own: docs/previews.md).
+  await expect.poll(() => previewHash(fileItem(b.page, photo.name))).toMatch(/^[0-9a-f]{64}$/)
+  const preview = (await previewHash(fileItem(b.page, photo.name))) ?? ''
+  await expect.poll(() => opfsHashes(b.page, storeId)).toEqual([sha256(photo.buffer), sha256(data.buffer), preview].sort())
 
   const reply = textFile('reply from B.txt', 'B was here ✓')
   await addFiles(b.page, [reply])
