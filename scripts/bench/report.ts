@@ -74,9 +74,9 @@ export const checkTargets = ({ raw, 'large-file': large, latency, preview, 'many
     return { target, measured, status: over.length > 0 ? 'FAIL' : 'PASS' }
   }
   const previewTarget = (): Target => {
-    const target = `20 MB picture's preview on B, median < ${previewLimitMs / 1000} s`
+    const target = `20 MB picture shown on B (its preview), median < ${previewLimitMs / 1000} s`
     if (!preview) return { target, measured: 'not measured', status: 'SKIP' }
-    return { target, measured: `${(preview.medianPreviewOnBMs / 1000).toFixed(1)} s`, status: preview.medianPreviewOnBMs < previewLimitMs ? 'PASS' : 'FAIL' }
+    return { target, measured: `${(preview.medianShownOnBMs / 1000).toFixed(1)} s`, status: preview.medianShownOnBMs < previewLimitMs ? 'PASS' : 'FAIL' }
   }
   const latencyTarget = (): Target => {
     const target = `latency median < ${latencyLimitMs} ms`
@@ -239,11 +239,11 @@ export const formatReport = (results: BenchResults): string => {
     figures.push(
       [
         'preview',
-        `${size}: A's input → its preview shown on B, ${preview.tries} tries`,
-        `median ${(preview.medianPreviewOnBMs / 1000).toFixed(1)} s (${seconds(preview.previewOnBMs)})`,
+        `${size}: A's input → a picture of it on B (${preview.previewsShown} of ${preview.tries} its preview)`,
+        `median ${(preview.medianShownOnBMs / 1000).toFixed(1)} s (${seconds(preview.shownOnBMs)})`,
         '',
       ],
-      ['', '  … → shown on A', seconds(preview.previewOnAMs), ''],
+      ['', '  … → its preview on A', seconds(preview.previewOnAMs) || 'none', ''],
       ['', '  … → the whole file on B', `median ${(preview.medianFileOnBMs / 1000).toFixed(1)} s (${seconds(preview.fileOnBMs)})`, ''],
     )
   }
