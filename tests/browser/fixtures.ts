@@ -90,12 +90,13 @@ export const test = base.extend<Fixtures>({
   // The built app, served as `vite preview` serves it, with /api proxied to that Worker.
   appUrl: async ({ appConfig, worker, chaosProxy, syncCutter }, use) => {
     const port = await freePort()
-    // With chaos, file requests go through the misbehaving proxy; the sync socket never does.
-    // (The file sync's Vite plugin adds its own `/api` entry only when no proxy is given.)
+    // With chaos, file requests go through the misbehaving proxy; the sync and presence sockets
+    // never do. (The file sync's Vite plugin adds its own `/api` entry only when no proxy is given.)
     const proxy: Record<string, { target: string; ws: boolean }> =
       chaosProxy || syncCutter
         ? {
             '/api/sync': { target: syncCutter?.url ?? worker.url, ws: true },
+            '/api/presence': { target: worker.url, ws: true },
             '/api': { target: chaosProxy?.url ?? worker.url, ws: false },
           }
         : { '/api': { target: worker.url, ws: true } }
