@@ -106,7 +106,15 @@ export const createPreviews = ({
 
   const enqueue = (fileId: string) => {
     queue.add(fileId)
-    if (!working) working = drain().finally(() => (working = undefined))
+    pump()
+  }
+  /** One drain at a time; one that ends as a file comes in is followed by another. */
+  const pump = () => {
+    if (working || !running) return
+    working = drain().finally(() => {
+      working = undefined
+      if (queue.size > 0) pump()
+    })
   }
 
   /**
