@@ -22,6 +22,9 @@ test.describe('previews', () => {
     // B's download of the full file (its files worker's, and its service worker's fallback) waits.
     chaosProxy!.hold((method, path) => method === 'GET' && path.endsWith(`/${hash}`))
 
+    // Both devices see each other in the header while it happens.
+    for (const device of [a, b]) await expect(device.page.getByTestId('presence')).toHaveAttribute('data-count', '2')
+
     await addFiles(a.page, [photo])
     const onA = fileItem(a.page, photo.name)
     await expect.poll(() => shownPreview(onA), { timeout: 30_000 }).toMatchObject({ width: 320 })
