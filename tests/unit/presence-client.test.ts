@@ -65,6 +65,7 @@ const setup = (options: Partial<PresenceOptions> = {}) => {
     },
     events,
     setTimer: clock.setTimer,
+    now: clock.now,
     ...options,
   })
   /** Lets the token's promise resolve, so that the socket is made. */
@@ -81,7 +82,7 @@ const setup = (options: Partial<PresenceOptions> = {}) => {
 
 describe('connectPresence', () => {
   test('says hello with the token, lists the peers with this page as you, and tells its uploads once listed', async () => {
-    const { presence, flush, last } = setup()
+    const { presence, flush, last, clock } = setup()
     presence.setUploading(['file-b', 'file-a', 'file-a'])
     await flush()
     const socket = last()
@@ -100,10 +101,31 @@ describe('connectPresence', () => {
       ],
     })
     expect(socket.messages().slice(1)).toEqual([{ type: 'uploading', fileIds: ['file-a', 'file-b'] }])
-    // A change is told at once; the same list again is not.
+    // A change is told within a second of the last one; the same list again is not.
     presence.setUploading(['file-a'])
     presence.setUploading(['file-a'])
+    clock.advance(1_000)
     expect(socket.messages().slice(2)).toEqual([{ type: 'uploading', fileIds: ['file-a'] }])
+  })
+
+  test('tells its uploads at most once a second, the latest list, however fast they change', async () => {
+    const { presence, flush, last, clock } = setup()
+    await flush()
+    const socket = last()
+    socket.open()
+    socket.peers([peer('page-id-1')])
+    clock.advance(5_000)
+    // A pick of many files: the list changes on every upload that starts or ends.
+    for (let n = 1; n <= 50; n += 1) {
+      presence.setUploading([`file-${n}`])
+      clock.advance(40)
+    }
+    clock.advance(1_000)
+    const lists = socket.messages().filter((message) => message.type === 'uploading')
+    // 2 s of changes: the first at once, then one a second at most, and the last list told.
+    expect(lists.length).toBeGreaterThanOrEqual(2)
+    expect(lists.length).toBeLessThanOrEqual(4)
+    expect(lists.at(-1)).toEqual({ type: 'uploading', fileIds: ['file-50'] })
   })
 
   test('pings every 10 s, and gives up on a server that stops answering, then reconnects', async () => {

@@ -106,6 +106,25 @@ describe('presence', () => {
     }
   })
 
+  it('closes a page that floods the store with messages (4429), and drops it from the others’ lists', async () => {
+    const storeId = newStoreId()
+    const calm = await join(storeId, 'alice', 'page-calm')
+    const flood = await join(storeId, 'mallory', 'page-flood')
+    try {
+      await waitFor(() => calm.peers()?.length === 2, 5_000, 'both listed')
+      // Each change would be told to every page: 21 in a moment is more than a page may send in 10 s.
+      for (let n = 0; n <= 20; n += 1) flood.send({ type: 'uploading', fileIds: [`file-${n}`] })
+      const closed = await flood.closed
+      expect(closed.code).toBe(4429)
+      expect(closed.reason).toMatch(/at most 20 messages in 10 s/)
+      await waitFor(() => calm.peers()?.length === 1, 5_000, 'the flooding page dropped')
+      expect(pageIdsOf(calm)).toEqual(['page-calm'])
+    } finally {
+      calm.socket.close()
+      flood.socket.close()
+    }
+  })
+
   it('drops a page that closed its socket from the others’ lists', async () => {
     const storeId = newStoreId()
     const first = await join(storeId, 'alice', 'page-first')

@@ -12,7 +12,7 @@
  *   presence.subscribe(({ connected, peers }) => ...)   // peers[i].you: this page
  *   presence.setUploading(['file-1'])
  */
-import { boundedUploading, closeCodes, HELLO_TIMEOUT_MS, type Peer, PING, PING_EVERY_MS, PONG } from '../shared/presence-protocol.ts'
+import { boundedUploading, closeCodes, HELLO_TIMEOUT_MS, type Peer, PING, PING_EVERY_MS, PONG, UPLOADING_EVERY_MS } from '../shared/presence-protocol.ts'
 import type { GetToken } from './remote-file-storage.ts'
 
 export type { Peer, Profile } from '../shared/presence-protocol.ts'
@@ -60,6 +60,9 @@ export interface PresenceOptions {
   silentAfterMs?: number
   /** Pauses before reconnecting, by failures in a row; the last one repeats. */
   retryDelays?: readonly number[]
+  /** The upload list goes out at most this often (the latest one). */
+  uploadingEveryMs?: number
+  now?: () => number
   setTimer?: (callback: () => void, ms: number) => () => void
 }
 
@@ -82,6 +85,8 @@ export const connectPresence = ({
   pingEveryMs = PING_EVERY_MS,
   silentAfterMs = pingEveryMs * 2.5,
   retryDelays = defaultRetryDelays,
+  uploadingEveryMs = UPLOADING_EVERY_MS,
+  now = Date.now,
   setTimer = (callback, ms) => {
     const timer = setTimeout(callback, ms)
     return () => clearTimeout(timer)
@@ -99,6 +104,27 @@ export const connectPresence = ({
   let cancelRetry: (() => void) | undefined
   let cancelPing: (() => void) | undefined
   let cancelSilence: (() => void) | undefined
+
+  /**
+   * The upload list goes out at most once every UPLOADING_EVERY_MS, the latest one: a pick of a
+   * thousand files changes it many times a second, and the server closes a page that floods.
+   */
+  let sentUploadingAt = -Infinity
+  let cancelUploading: (() => void) | undefined
+  const sendUploading = () => {
+    if (cancelUploading !== undefined) return
+    const wait = sentUploadingAt + uploadingEveryMs - now()
+    if (wait > 0) {
+      cancelUploading = setTimer(() => {
+        cancelUploading = undefined
+        sendUploading()
+      }, wait)
+      return
+    }
+    if (current === undefined || !state.connected) return
+    sentUploadingAt = now()
+    current.send(JSON.stringify({ type: 'uploading', fileIds: uploading }))
+  }
 
   const emit = (next: PresenceState) => {
     state = next
@@ -166,7 +192,7 @@ export const connectPresence = ({
     failures = 0
     emit({ connected: true, peers: peers.map((peer) => ({ ...peer, you: peer.pageId === pageId })) })
     // Said once the server has taken the hello: before, any other message would be refused.
-    if (first && uploading.length > 0) socket.send(JSON.stringify({ type: 'uploading', fileIds: uploading }))
+    if (first && uploading.length > 0) sendUploading()
   }
 
   const open = async () => {
@@ -222,12 +248,13 @@ export const connectPresence = ({
       const next = boundedUploading([...fileIds])
       if (next.join('\n') === uploading.join('\n')) return
       uploading = next
-      if (current !== undefined && state.connected) current.send(JSON.stringify({ type: 'uploading', fileIds: uploading }))
+      sendUploading()
     },
     close() {
       closed = true
       events?.removeEventListener('online', onOnline)
       cancelRetry?.()
+      cancelUploading?.()
       stopTimers()
       const socket = current
       current = undefined

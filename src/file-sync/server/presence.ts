@@ -22,6 +22,8 @@ import {
   HELLO_TIMEOUT_MS,
   isValidPageId,
   MAX_MESSAGE_CHARS,
+  MAX_MESSAGES_PER_WINDOW,
+  MESSAGE_WINDOW_MS,
   type Peer,
   PING,
   PONG,
@@ -67,6 +69,9 @@ type Attachment =
       uploading: string[]
       /** The last message other than a ping (pings are answered without waking the object). */
       lastMessageAt: number
+      /** The messages other than pings since `windowStartedAt` (at most MAX_MESSAGES_PER_WINDOW in MESSAGE_WINDOW_MS). */
+      windowStartedAt?: number
+      messagesInWindow?: number
     }
 
 type Ready = Extract<Attachment, { state: 'ready' }>
@@ -159,16 +164,25 @@ export const createPresenceDurableObject = <E extends PresenceEnv>({ profiles = 
       if (message.length > MAX_MESSAGE_CHARS) return close(socket, closeCodes.messageTooBig, `a message is at most ${MAX_MESSAGE_CHARS} characters`)
       const parsed = parseJson(message)
       if (attachment.state === 'waiting') return this.#hello(socket, attachment, parsed)
+      // Each message of one page is told to every page of the store: a page that floods is closed.
+      const now = Date.now()
+      const windowStartedAt = now - (attachment.windowStartedAt ?? 0) < MESSAGE_WINDOW_MS ? (attachment.windowStartedAt ?? now) : now
+      const messagesInWindow = (windowStartedAt === attachment.windowStartedAt ? (attachment.messagesInWindow ?? 0) : 0) + 1
+      if (messagesInWindow > MAX_MESSAGES_PER_WINDOW) {
+        close(socket, closeCodes.tooManyMessages, `at most ${MAX_MESSAGES_PER_WINDOW} messages in ${MESSAGE_WINDOW_MS / 1000} s`)
+        return this.#broadcast()
+      }
+      const seen = { ...attachment, lastMessageAt: now, windowStartedAt, messagesInWindow }
       if (parsed?.type === 'uploading') {
         const uploading = boundedUploading(parsed.fileIds)
         const changed = uploading.join('\n') !== attachment.uploading.join('\n')
-        save(socket, { ...attachment, uploading, lastMessageAt: Date.now() })
+        save(socket, { ...seen, uploading })
         if (changed) await this.#broadcast()
         return
       }
       if (parsed === undefined) return close(socket, closeCodes.protocol, 'messages are JSON objects')
       // Anything else (a newer page's message) only counts as a sign of life.
-      save(socket, { ...attachment, lastMessageAt: Date.now() })
+      save(socket, seen)
     }
 
     /** Closes the sockets that never said hello, went silent, or whose token expired; then waits for the next such moment. */

@@ -54,6 +54,16 @@ export const MAX_MESSAGE_CHARS = 8_192
 export const MAX_DEVICE_CHARS = 48
 
 /** Close codes (4000-4999 are the application's own), with the reason said beside them. */
+/**
+ * What a page may send besides its pings: at most this many messages in each window. A page
+ * sends its uploads at most once a second (client/presence.ts); a page that sends more would
+ * have every page of the store hear each of them.
+ */
+export const MAX_MESSAGES_PER_WINDOW = 20
+export const MESSAGE_WINDOW_MS = 10_000
+/** The page's own pace for its upload list: the latest list, at most this often. */
+export const UPLOADING_EVERY_MS = 1_000
+
 export const closeCodes = {
   /** Not the protocol: no JSON, no hello first, a bad page id. Do not retry as it was. */
   protocol: 4400,
@@ -65,6 +75,8 @@ export const closeCodes = {
   timeout: 4408,
   /** Another socket of the same user took over this page id, or the page id is another user's. */
   pageIdTaken: 4409,
+  /** More than MAX_MESSAGES_PER_WINDOW messages in a window: reconnect after a pause. */
+  tooManyMessages: 4429,
   messageTooBig: 1009,
 } as const
 
