@@ -257,6 +257,16 @@ describe('createSyncExecutor', () => {
     expect(queued.tries).toHaveLength(1)
   })
 
+  test('runs no more express tasks at once than the kind’s count: a new device with 10,000 previews to fetch', async () => {
+    const { executor } = setup({ concurrency: { download: 3 } })
+    const previews = Array.from({ length: 10 }, (_, index) => controlledTask(`preview-${index}`, 'download', 100))
+    for (const { task } of previews) executor.enqueue({ ...task, express: true, priority: 2 }).catch(() => {})
+    expect(previews.map(({ tries }) => tries.length)).toEqual([1, 1, 1, 0, 0, 0, 0, 0, 0, 0])
+    previews[0]!.succeed()
+    await settle()
+    expect(previews.map(({ tries }) => tries.length)).toEqual([1, 1, 1, 1, 0, 0, 0, 0, 0, 0])
+  })
+
   test('goes on with local disk work while paused: it needs no network', () => {
     const { executor } = setup()
     executor.pause()

@@ -13,8 +13,10 @@ export interface TransferTask {
   weight?: number
   /**
    * Starts as soon as it is first in its queue, whatever else runs (neither the count nor the
-   * bytes of the running tasks hold it back): a preview of tens of KB, which must not wait for
-   * the 2 GiB download in front of it. Counted while it runs like any task.
+   * bytes of the other running tasks hold it back): a preview of tens of KB, which must not wait
+   * for the 2 GiB download in front of it. Express tasks have a count of their own, the same as
+   * the kind's (a new device of a store of 10,000 photos has 10,000 previews to fetch), and count
+   * among the running tasks of their kind while they run.
    */
   express?: boolean
   run(signal: AbortSignal): Promise<void>
@@ -128,6 +130,9 @@ export const createSyncExecutor = ({
   const entries = new Map<string, Entry>()
   const queues: Record<TransferKind, Entry[]> = { upload: [], download: [], remove: [], local: [] }
   const running: Record<TransferKind, number> = { upload: 0, download: 0, remove: 0, local: 0 }
+  /** Of them, the express ones. */
+  const runningExpress: Record<TransferKind, number> = { upload: 0, download: 0, remove: 0, local: 0 }
+  const expressOf = (entry: Entry) => (entry.task.express === true ? 1 : 0)
   let paused = false
   const held = new Set<TransferKind>()
 
@@ -153,11 +158,12 @@ export const createSyncExecutor = ({
       if ((paused && kind !== 'local') || held.has(kind)) continue
       const queue = queues[kind]
       // In order: a large task at the head waits for the small ones to end, rather than be overtaken for ever.
-      while (
-        queue.length > 0 &&
-        (queue[0]!.task.express === true ||
-          (running[kind] < limits[kind] && (running[kind] === 0 || runningBytes[kind] + weightOf(queue[0]!) <= byteLimits[kind])))
-      ) {
+      while (queue.length > 0) {
+        const head = queue[0]!
+        const fits = head.task.express
+          ? runningExpress[kind] < limits[kind]
+          : running[kind] < limits[kind] && (running[kind] === 0 || runningBytes[kind] + weightOf(head) <= byteLimits[kind])
+        if (!fits) break
         start(queue.shift()!)
       }
     }
@@ -168,6 +174,7 @@ export const createSyncExecutor = ({
     entry.state = 'running'
     entry.attempt += 1
     running[kind] += 1
+    runningExpress[kind] += expressOf(entry)
     runningBytes[kind] += weightOf(entry)
     let result: Promise<void>
     try {
@@ -178,12 +185,14 @@ export const createSyncExecutor = ({
     result.then(
       () => {
         running[kind] -= 1
+        runningExpress[kind] -= expressOf(entry)
         runningBytes[kind] -= weightOf(entry)
         settle(entry)
         pump()
       },
       (cause: unknown) => {
         running[kind] -= 1
+        runningExpress[kind] -= expressOf(entry)
         runningBytes[kind] -= weightOf(entry)
         failed(entry, cause)
         pump()
