@@ -412,8 +412,8 @@ describe('edits and conflict copies', () => {
 })
 
 describe('priority', () => {
-  test('downloads the files on screen first', async () => {
-    const local = createMemoryFileStorage()
+  /** A file sync that downloads one file at a time, and the hashes in the order their downloads began. */
+  const syncDownloadingOneAtATime = () => {
     const remote = createMemoryRemote()
     const order: string[] = []
     const download = remote.download.bind(remote)
@@ -422,7 +422,13 @@ describe('priority', () => {
       return download(hash, options)
     }
     const executor = createSyncExecutor({ concurrency: { download: 1 } })
-    sync = createFileSync({ store, local, remote, executor, connectivity: createFakeConnectivity(true) })
+    const it = createFileSync({ store, local: createMemoryFileStorage(), remote, executor, connectivity: createFakeConnectivity(true) })
+    sync = it // stopped after the test
+    return { sync: it, remote, order }
+  }
+
+  test('downloads the files on screen first', async () => {
+    const { sync, remote, order } = syncDownloadingOneAtATime()
     const release = remote.hold('download')
     const first = await fromAnotherDevice(remote, { id: 'first', text: 'one' })
     const second = await fromAnotherDevice(remote, { id: 'second', text: 'two' })
@@ -436,16 +442,7 @@ describe('priority', () => {
   })
 
   test('downloads previews before any file, on screen or not, without waiting for those that run', async () => {
-    const local = createMemoryFileStorage()
-    const remote = createMemoryRemote()
-    const order: string[] = []
-    const download = remote.download.bind(remote)
-    remote.download = (hash, options) => {
-      order.push(hash)
-      return download(hash, options)
-    }
-    const executor = createSyncExecutor({ concurrency: { download: 1 } })
-    sync = createFileSync({ store, local, remote, executor, connectivity: createFakeConnectivity(true) })
+    const { sync, remote, order } = syncDownloadingOneAtATime()
     const release = remote.hold('download')
     const first = await fromAnotherDevice(remote, { id: 'first', text: 'one' })
     const big = await fromAnotherDevice(remote, { id: 'big', text: 'a large photo' })

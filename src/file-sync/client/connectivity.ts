@@ -1,3 +1,5 @@
+import { realTimer } from '../shared/timers.ts'
+
 /**
  * Whether the sync server can be reached, which is what pausing transfers needs to know.
  * `navigator.onLine` alone lies (a captive portal, a server that is down), so the browser's
@@ -30,10 +32,7 @@ export const createConnectivity = ({
   connection,
   retryMs = 3_000,
   probeTimeoutMs = 3_000,
-  setTimer = (callback, ms) => {
-    const handle = setTimeout(callback, ms)
-    return () => clearTimeout(handle)
-  },
+  setTimer = realTimer,
 }: ConnectivityOptions): Connectivity => {
   let online = false
   let stopped = false

@@ -13,6 +13,7 @@ import type { RemoteFileStorage } from './remote-file-storage.ts'
 import { delayUntil, type SyncExecutor } from './sync-executor.ts'
 import { createTransferProgress, type TransferProgress } from './transfer-progress.ts'
 import { defaultDeleteGraceMs, inGrace, type PlanContext, type PlannedTransfer, planFile as planOneFile, transferKey } from './sync-plan.ts'
+import { realTimer } from '../shared/timers.ts'
 
 export interface FileSync {
   /** Reconciles with the disk once, then follows the store until stopped. */
@@ -80,10 +81,7 @@ export const createFileSync = ({
   commitIntervalMs = 500,
   planFile = planOneFile,
   now = Date.now,
-  setTimer = (callback, ms) => {
-    const timer = setTimeout(callback, ms)
-    return () => clearTimeout(timer)
-  },
+  setTimer = realTimer,
 }: FileSyncOptions): FileSync => {
   let index: FileIndex | undefined
   /**

@@ -14,6 +14,7 @@
  */
 import { boundedUploading, closeCodes, HELLO_TIMEOUT_MS, type Peer, PING, PING_EVERY_MS, PONG, UPLOADING_EVERY_MS } from '../shared/presence-protocol.ts'
 import type { GetToken } from './remote-file-storage.ts'
+import { realTimer } from '../shared/timers.ts'
 
 export type { Peer, Profile } from '../shared/presence-protocol.ts'
 
@@ -87,10 +88,7 @@ export const connectPresence = ({
   retryDelays = defaultRetryDelays,
   uploadingEveryMs = UPLOADING_EVERY_MS,
   now = Date.now,
-  setTimer = (callback, ms) => {
-    const timer = setTimeout(callback, ms)
-    return () => clearTimeout(timer)
-  },
+  setTimer = realTimer,
 }: PresenceOptions): Presence => {
   let pageId = newPageId()
   let state: PresenceState = { connected: false, peers: [] }

@@ -17,6 +17,7 @@ import type { LocalFileStorage, StoredFile } from './local-file-storage.ts'
 import { bytesLock, realmLocks, type WithLock } from './locks.ts'
 import { isContentHash } from './peer-input.ts'
 import { PreviewError, previewable } from './preview.ts'
+import { realTimer } from '../shared/timers.ts'
 
 /**
  * Previews of the files whose bytes are on this device, made one at a time by the tab that runs
@@ -69,10 +70,7 @@ export const createPreviews = ({
   backfillDelayMs = defaultBackfillDelayMs,
   commitIntervalMs = 500,
   now = Date.now,
-  setTimer = (callback, ms) => {
-    const timer = setTimeout(callback, ms)
-    return () => clearTimeout(timer)
-  },
+  setTimer = realTimer,
 }: PreviewsOptions): Previews => {
   /** Files to look at, in the order they came: each made at most once per content while running. */
   const queue = new Set<string>()

@@ -1,4 +1,5 @@
-import { type LeaderSignals, realTimer } from './upstream-stall.ts'
+import { realTimer } from '../shared/timers.ts'
+import type { LeaderSignals } from './upstream-stall.ts'
 
 /**
  * A watchdog for LiveStore 0.4's live pull, which can die without a sign.

@@ -1,5 +1,6 @@
 import { type LiveStoreSchema, type Store, StoreInternalsSymbol } from '@livestore/livestore'
 import { Effect, Fiber, Stream } from 'effect'
+import { realTimer } from '../shared/timers.ts'
 
 /**
  * A watchdog for a LiveStore 0.4 sync stall that the app cannot otherwise see or undo.
@@ -40,12 +41,6 @@ export interface UpstreamStallOptions {
 }
 
 export const defaultStallAfterMs = 45_000
-
-/** The watchdogs' timers unless a test gives its clock: starts one, returns its cancel. */
-export const realTimer = (callback: () => void, ms: number): (() => void) => {
-  const timer = setTimeout(callback, ms)
-  return () => clearTimeout(timer)
-}
 
 export const watchUpstreamStall = ({ signals, onStall, stallAfterMs = defaultStallAfterMs, setTimer = realTimer }: UpstreamStallOptions): (() => void) => {
   let isLeader = false
